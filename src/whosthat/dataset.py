@@ -1,0 +1,118 @@
+"""Photo collections: a folder per class, scanned into items, and the stratified split."""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from whosthat.errors import DatasetError
+from whosthat.images import is_image_path
+
+
+@dataclass(frozen=True)
+class Item:
+    """One labelled photo: its path and its class name."""
+
+    path: Path
+    label: str
+
+
+@dataclass
+class Collection:
+    """The photos of a folder-per-class collection, with what was skipped and why."""
+
+    root: Path
+    classes: list[str]
+    items: list[Item]
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+    def counts(self) -> Counter:
+        """Photos per class."""
+        return Counter(item.label for item in self.items)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Which photos train the head, calibrate it (validation) and measure it (test).
+
+    Paths are relative to the collection root (POSIX form) so a model file names them portably.
+    """
+
+    train: tuple[str, ...]
+    val: tuple[str, ...]
+    test: tuple[str, ...]
+    seed: int
+
+    def as_dict(self) -> dict:
+        """JSON form for the model file."""
+        return {"train": list(self.train), "val": list(self.val), "test": list(self.test), "seed": self.seed}
+
+
+def class_name(folder_name: str) -> str:
+    """The class a folder names: Unicode NFC, so `Rosé` typed either way is one class."""
+    return unicodedata.normalize("NFC", folder_name).strip()
+
+
+def scan(root: str | Path) -> Collection:
+    """Scan `root/<class>/<image>`; hidden files and non-images are skipped and counted.
+
+    Raises `DatasetError` when the folder is missing or holds no class with an image.
+    Class folders with no image are skipped with a reason (an empty class cannot be learned).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: no such folder (expected one sub-folder of photos per person)")
+    by_class: dict[str, list[Item]] = {}
+    skipped: list[tuple[Path, str]] = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        label = class_name(folder.name)
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            relative_parts = path.relative_to(folder).parts
+            if any(part.startswith(".") for part in relative_parts):
+                skipped.append((path, "hidden file"))
+            elif not is_image_path(path):
+                skipped.append((path, "not an image file"))
+            else:
+                by_class.setdefault(label, []).append(Item(path, label))
+        if label not in by_class:
+            skipped.append((folder, "class folder holds no image: skipped"))
+    for path in sorted(p for p in root.iterdir() if p.is_file()):
+        skipped.append((path, "file outside any class folder"))
+    if not by_class:
+        raise DatasetError(f"{root}: no class folder with images (expected {root}/<person>/<photo>.jpg)")
+    classes = sorted(by_class)
+    return Collection(root, classes, [item for c in classes for item in by_class[c]], skipped)
+
+
+def stratified_split(collection: Collection, *, val_fraction: float = 0.15, test_fraction: float = 0.2,
+                     seed: int = 0) -> Split:
+    """Per class, shuffle with `seed` and cut into train/validation/test.
+
+    Every class keeps at least one training photo; a class of three or more photos gets at
+    least one validation and, when `test_fraction` > 0, one test photo.
+    """
+    rng = random.Random(seed)
+    train: list[str] = []
+    val: list[str] = []
+    test: list[str] = []
+    for label in collection.classes:
+        paths = [item.path.relative_to(collection.root).as_posix() for item in collection.items if item.label == label]
+        rng.shuffle(paths)
+        n = len(paths)
+        n_test = round(n * test_fraction)
+        n_val = round(n * val_fraction)
+        if n >= 3:
+            n_test = max(n_test, 1 if test_fraction > 0 else 0)
+            n_val = max(n_val, 1)
+        while n_test + n_val > n - 1 and (n_test or n_val):
+            if n_test >= n_val and n_test:
+                n_test -= 1
+            else:
+                n_val -= 1
+        test += paths[:n_test]
+        val += paths[n_test:n_test + n_val]
+        train += paths[n_test + n_val:]
+    return Split(tuple(sorted(train)), tuple(sorted(val)), tuple(sorted(test)), seed)

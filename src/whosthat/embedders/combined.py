@@ -1,0 +1,40 @@
+"""Several embedders side by side: their unit vectors concatenated and scaled back to unit length."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from whosthat.embedders.base import EMBEDDERS, Embedder, normalise
+from whosthat.face import Face
+
+
+class Concatenated:
+    """Concatenation of several embedders; a chip is the tuple of each part's chip."""
+
+    def __init__(self, parts: Sequence[Embedder]) -> None:
+        self.parts = list(parts)
+        self.name = "+".join(p.name for p in self.parts)
+        self.dim = sum(p.dim for p in self.parts)
+
+    @property
+    def identity(self) -> str:
+        """The parts' identities joined."""
+        return "+".join(p.identity for p in self.parts)
+
+    def chips(self, image: np.ndarray, faces: Sequence[Face]) -> list[tuple]:
+        """Per face, the tuple of every part's chip."""
+        return list(zip(*(p.chips(image, faces) for p in self.parts)))
+
+    def embed(self, chips: Sequence[tuple]) -> np.ndarray:
+        """(n, dim) unit vectors: each part's vector, concatenated, normalised again."""
+        if len(chips) == 0:
+            return np.zeros((0, self.dim), np.float32)
+        return normalise(np.hstack([p.embed([c[i] for c in chips]) for i, p in enumerate(self.parts)]))
+
+
+@EMBEDDERS.register("facenet+dlib")
+def facenet_dlib(flip: bool = True) -> Concatenated:
+    """FaceNet and dlib's ResNet together (256-d)."""
+    return Concatenated([EMBEDDERS.create("facenet", flip=flip), EMBEDDERS.create("dlib", flip=flip)])

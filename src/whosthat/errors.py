@@ -1,0 +1,23 @@
+"""The errors a user can cause: the CLI turns each into one line saying what and where."""
+
+from __future__ import annotations
+
+
+class WhosthatError(Exception):
+    """Base of every error caused by input (files, folders, options), not by a bug."""
+
+
+class ImageError(WhosthatError):
+    """An image that cannot be read: missing, empty, not an image, truncated or too large."""
+
+
+class DatasetError(WhosthatError):
+    """A training or test folder that cannot be used as it is."""
+
+
+class ModelFileError(WhosthatError):
+    """A model file that is missing, foreign, corrupt or of a newer format."""
+
+
+class MissingWeightsError(WhosthatError):
+    """A pretrained weight package is not installed; the message names the pip command."""

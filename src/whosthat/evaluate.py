@@ -1,0 +1,164 @@
+"""How good a model is on photos it never saw: accuracy, per-class scores, confusion, strangers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
+
+import numpy as np
+
+from whosthat.cache import EmbeddingCache
+from whosthat.dataset import scan
+from whosthat.prediction import Predictions
+
+if TYPE_CHECKING:
+    from whosthat.model import Model
+
+#: Pseudo-labels in `Evaluation.predicted`: named nobody, or no face was found.
+UNKNOWN = -1
+NO_FACE = -2
+
+
+@dataclass
+class Evaluation:
+    """Per-photo outcomes, scored on the largest face of each photo.
+
+    truth: (n,) class index, or -1 for a photo of somebody outside the group (a stranger).
+    predicted: (n,) class index, -1 unknown, -2 no face found or unreadable.
+    top2: (n,) whether the true class is among the two most probable for the largest face.
+    among: (n,) whether the true class is among the names given to any face of the photo.
+    """
+
+    classes: list[str]
+    paths: list[str]
+    truth: np.ndarray
+    predicted: np.ndarray
+    confidence: np.ndarray
+    top2: np.ndarray
+    among: np.ndarray
+
+    @property
+    def members(self) -> np.ndarray:
+        return self.truth >= 0
+
+    @property
+    def accuracy(self) -> float:
+        """Share of member photos whose largest face is named correctly."""
+        return _mean(self.predicted[self.members] == self.truth[self.members])
+
+    @property
+    def top2_accuracy(self) -> float:
+        return _mean(self.top2[self.members])
+
+    @property
+    def among_accuracy(self) -> float:
+        """Share of member photos where the member is among the names given (group shots)."""
+        return _mean(self.among[self.members])
+
+    @property
+    def members_rejected(self) -> float:
+        """Share of member photos whose largest face was called unknown."""
+        return _mean(self.predicted[self.members] == UNKNOWN)
+
+    @property
+    def no_face(self) -> int:
+        return int((self.predicted == NO_FACE).sum())
+
+    @property
+    def strangers_accepted(self) -> Optional[float]:
+        """Share of stranger photos given a member's name (None when there were no strangers)."""
+        strangers = self.truth == UNKNOWN
+        return _mean(self.predicted[strangers] >= 0) if strangers.any() else None
+
+    def confusion(self) -> np.ndarray:
+        """(k, k + 2) counts: rows true member, columns predicted member, then unknown, then no face."""
+        k = len(self.classes)
+        matrix = np.zeros((k, k + 2), np.int64)
+        for t, p in zip(self.truth, self.predicted):
+            if t >= 0:
+                matrix[t, p if p >= 0 else (k if p == UNKNOWN else k + 1)] += 1
+        return matrix
+
+    def per_class(self) -> list[dict]:
+        """Precision, recall, F1 and support of each class."""
+        matrix = self.confusion()
+        rows = []
+        for c, name in enumerate(self.classes):
+            tp = matrix[c, c]
+            predicted = int((self.predicted == c).sum())
+            support = int(matrix[c].sum())
+            precision = tp / predicted if predicted else 0.0
+            recall = tp / support if support else 0.0
+            f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+            rows.append({"class": name, "precision": precision, "recall": recall, "f1": f1, "support": support})
+        return rows
+
+    def to_dict(self) -> dict:
+        """Summary for the model file and `--json`."""
+        return {
+            "photos": len(self.paths), "accuracy": self.accuracy, "top2_accuracy": self.top2_accuracy,
+            "among_names_accuracy": self.among_accuracy, "members_rejected": self.members_rejected,
+            "strangers_accepted": self.strangers_accepted, "no_face": self.no_face,
+            "per_class": self.per_class(), "confusion": self.confusion().tolist(),
+            "confusion_columns": [*self.classes, "unknown", "no face"],
+        }
+
+    def format_text(self) -> str:
+        """A readable report: headline figures, per-class table and confusion matrix."""
+        lines = [f"photos: {len(self.paths)} ({int(self.members.sum())} of members"
+                 + (f", {int((~self.members).sum())} of strangers" if (~self.members).any() else "") + ")",
+                 f"accuracy (largest face): {self.accuracy:.1%}",
+                 f"member among the names given: {self.among_accuracy:.1%}",
+                 f"top-2 accuracy: {self.top2_accuracy:.1%}",
+                 f"members called unknown: {self.members_rejected:.1%}",
+                 f"photos with no face found: {self.no_face}"]
+        if self.strangers_accepted is not None:
+            lines.append(f"strangers named as a member: {self.strangers_accepted:.1%}")
+        width = max(len(c) for c in [*self.classes, "no face"]) + 2
+        lines += ["", f"{'class':<{width}}precision  recall     f1  support"]
+        for row in self.per_class():
+            lines.append(f"{row['class']:<{width}}{row['precision']:>9.1%} {row['recall']:>7.1%} "
+                         f"{row['f1']:>6.1%} {row['support']:>8}")
+        columns = [*self.classes, "unknown", "no face"]
+        short = [c[:7] for c in columns]
+        lines += ["", "confusion (rows: true, columns: predicted)", " " * width + " ".join(f"{s:>7}" for s in short)]
+        for name, row in zip(self.classes, self.confusion()):
+            lines.append(f"{name:<{width}}" + " ".join(f"{v:>7}" for v in row))
+        return "\n".join(lines)
+
+
+def score_predictions(classes: Sequence[str], paths: Sequence[str], truth: Sequence[int],
+                      predictions: Sequence[Predictions]) -> Evaluation:
+    """Score each photo's predictions against its true class index (-1 for a stranger)."""
+    predicted, confidence, top2, among = [], [], [], []
+    for t, faces in zip(truth, predictions):
+        if not faces:
+            predicted.append(NO_FACE)
+            confidence.append(0.0)
+            top2.append(False)
+            among.append(False)
+            continue
+        largest = faces[0]
+        predicted.append(classes.index(largest.label) if not largest.is_unknown else UNKNOWN)
+        confidence.append(largest.confidence)
+        top2.append(t >= 0 and classes[t] in [name for name, _ in largest.top(2)])
+        among.append(t >= 0 and classes[t] in faces.labels)
+    return Evaluation(list(classes), [str(p) for p in paths], np.asarray(truth, np.int64),
+                      np.asarray(predicted, np.int64), np.asarray(confidence), np.asarray(top2), np.asarray(among))
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(np.mean(values)) if len(values) else float("nan")
+
+
+def evaluate_folder(model: Model, folder: str | Path, *, cache: Optional[EmbeddingCache] = None,
+                    progress: Optional[Callable[[str, int], Callable[[int], None]]] = None) -> Evaluation:
+    """Evaluate a model on a folder per class; folders of classes the model does not know are strangers."""
+    collection = scan(folder)
+    truth = [model.classes.index(item.label) if item.label in model.classes else UNKNOWN
+             for item in collection.items]
+    callback = progress("predicting", len(collection.items)) if progress else None
+    results = model.extractor(cache).extract_paths([i.path for i in collection.items], callback)
+    predictions = [model.name_subjects(s) for s in results]
+    return score_predictions(model.classes, [i.path for i in collection.items], truth, predictions)

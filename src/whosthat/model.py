@@ -1,0 +1,166 @@
+"""`Model`: a trained recogniser (detector, embedder, head, stranger threshold) that names faces."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from whosthat import __version__
+from whosthat.assign import UNKNOWN, assign_labels
+from whosthat.bundle import read_bundle, write_bundle
+from whosthat.cache import EmbeddingCache
+from whosthat.embedders import create_embedder
+from whosthat.errors import MissingWeightsError, ModelFileError
+from whosthat.heads import Head, create_head
+from whosthat.images import ImageSource
+from whosthat.openset import class_similarity
+from whosthat.pipeline import Extractor, Subjects
+from whosthat.prediction import UNKNOWN_LABEL, Prediction, Predictions
+from whosthat.subjects import create_detector
+from whosthat.weights import DLIB_RESNET, FACENET_KERAS, PINNED_VERSIONS, YUNET, WeightFile
+
+
+@dataclass(frozen=True)
+class Component:
+    """A registered component by name with the keywords it is built with."""
+
+    name: str
+    params: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "params": self.params}
+
+
+class Model:
+    """Names the faces in photos.
+
+    classes: the members' names; head: the fitted classifier; reference / reference_labels: the
+    training embeddings the stranger test compares faces with; threshold: the stranger threshold
+    (cosine similarity); info: split, metrics and training notes kept in the model file.
+    """
+
+    def __init__(self, classes: list[str], detector: Component, embedder: Component, head: Head,
+                 reference: np.ndarray, reference_labels: np.ndarray, threshold: float,
+                 info: Optional[dict] = None, arrays: Optional[dict[str, np.ndarray]] = None) -> None:
+        self.classes = list(classes)
+        self.detector = detector
+        self.embedder = embedder
+        self.head = head
+        self.reference = np.asarray(reference, np.float32)
+        self.reference_labels = np.asarray(reference_labels, np.int64)
+        self.threshold = float(threshold)
+        self.info = info or {}
+        self.arrays = arrays or {}
+        self._extractor: Optional[Extractor] = None
+
+    def extractor(self, cache: Optional[EmbeddingCache] = None) -> Extractor:
+        """The detector and embedder this model was trained with (built once, weights loaded lazily)."""
+        if self._extractor is None:
+            self._extractor = Extractor(create_detector(self.detector.name, **self.detector.params),
+                                        create_embedder(self.embedder.name, **self.embedder.params))
+        self._extractor.cache = cache
+        return self._extractor
+
+    def predict_proba(self, embeddings: np.ndarray) -> np.ndarray:
+        """(n, n_classes) head probabilities for (n, dim) embeddings."""
+        return self.head.predict_proba(embeddings)
+
+    def predict(self, image: ImageSource, *, threshold: Optional[float] = None) -> Predictions:
+        """Every face in the photo with its name (or "unknown"), largest face first.
+
+        threshold: the stranger threshold to use instead of the calibrated one (higher: more
+        faces called unknown). Raises `ImageError` for an unreadable image.
+        """
+        subjects = self.extractor().extract(image, keep_image=True)
+        return self.name_subjects(subjects, threshold=threshold)
+
+    def name_subjects(self, subjects: Subjects, *, threshold: Optional[float] = None) -> Predictions:
+        """Predictions for subjects already detected and embedded."""
+        if subjects.error is not None:
+            return Predictions([], subjects.source, subjects.width, subjects.height, error=subjects.error)
+        order = np.argsort([-face.area for face in subjects.faces], kind="stable")
+        faces = [subjects.faces[i] for i in order]
+        embeddings = subjects.embeddings[order]
+        probabilities = self.predict_proba(embeddings) if len(faces) else np.zeros((0, len(self.classes)))
+        similarity = class_similarity(embeddings, self.reference, self.reference_labels, len(self.classes))
+        limit = self.threshold if threshold is None else threshold
+        labels = assign_labels(probabilities, similarity >= limit)
+        predictions = []
+        for face, label, p, s in zip(faces, labels, probabilities, similarity):
+            best = int(p.argmax())
+            name = UNKNOWN_LABEL if label == UNKNOWN else self.classes[label]
+            confidence = float(1 - p[best]) if label == UNKNOWN else float(p[label])
+            predictions.append(Prediction(
+                box=face.box, detection_score=face.score, label=name, confidence=confidence,
+                probabilities={c: float(v) for c, v in zip(self.classes, p)},
+                similarity=float(s[best if label == UNKNOWN else label]), landmarks=face.landmarks))
+        return Predictions(predictions, subjects.source, subjects.width, subjects.height, image=subjects.image)
+
+    def manifest(self) -> dict:
+        """The JSON half of the model file."""
+        return {
+            "whosthat_version": __version__,
+            "classes": self.classes,
+            "pipeline": {"detector": self.detector.as_dict(), "embedder": self.embedder.as_dict(),
+                         "head": {"name": self.head.name, "params": self.head.get_params()}},
+            "weights": {name: PINNED_VERSIONS[name] for name in sorted(PINNED_VERSIONS)},
+            "open_set": {"threshold": self.threshold},
+            **self.info,
+        }
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model file (atomically: an interrupted save leaves any old file intact)."""
+        arrays = {f"head/{k}": v for k, v in self.head.get_state().items()}
+        arrays.update({"reference/X": self.reference, "reference/y": self.reference_labels, **self.arrays})
+        return write_bundle(path, self.manifest(), arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Model":
+        """Read a model file; `ModelFileError` when it is foreign, corrupt or of a newer format."""
+        manifest, arrays = read_bundle(path)
+        try:
+            pipeline = manifest["pipeline"]
+            head = create_head(pipeline["head"]["name"], **pipeline["head"]["params"])
+            head.set_state({k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("head/")})
+            info_keys = set(manifest) - {"format", "format_version", "whosthat_version", "classes", "pipeline",
+                                         "weights", "open_set"}
+            model = cls(
+                classes=manifest["classes"],
+                detector=Component(pipeline["detector"]["name"], pipeline["detector"]["params"]),
+                embedder=Component(pipeline["embedder"]["name"], pipeline["embedder"]["params"]),
+                head=head, reference=arrays["reference/X"], reference_labels=arrays["reference/y"],
+                threshold=manifest["open_set"]["threshold"], info={k: manifest[k] for k in info_keys},
+                arrays={k: v for k, v in arrays.items() if not k.startswith(("head/", "reference/"))},
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelFileError(f"{path}: corrupt model file (missing or bad {error})") from None
+        _warn_on_weight_versions(path, manifest.get("weights", {}))
+        return model
+
+    def __repr__(self) -> str:
+        return (f"Model(classes={self.classes}, detector={self.detector.name!r}, embedder={self.embedder.name!r}, "
+                f"head={self.head.name!r}, threshold={self.threshold:.3f})")
+
+
+def _warn_on_weight_versions(path: str | os.PathLike, recorded: dict) -> None:
+    """Warn when the installed weight packages differ from those the model was trained with."""
+    files: dict[str, WeightFile] = {f.distribution: f for f in (YUNET, FACENET_KERAS, DLIB_RESNET)}
+    for distribution, version in recorded.items():
+        if distribution in files:
+            try:
+                installed = files[distribution].version()
+            except MissingWeightsError:
+                continue
+            if installed != version:
+                warnings.warn(f"{path}: trained with {distribution} {version}, installed is {installed}",
+                              stacklevel=3)
+
+
+def load(path: str | os.PathLike) -> Model:
+    """Read a model file written by `Model.save` or `whosthat train`."""
+    return Model.load(path)

@@ -1,0 +1,121 @@
+"""Image -> subjects -> embeddings, for one image or many, with the cache and batching."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Optional
+
+import numpy as np
+
+from whosthat.cache import EmbeddingCache, content_hash
+from whosthat.embedders import Embedder
+from whosthat.errors import ImageError
+from whosthat.face import Face
+from whosthat.images import ImageSource, load_image
+from whosthat.subjects import Detector
+
+
+@dataclass
+class Subjects:
+    """The subjects found in one image and their embeddings (n, dim); `error` when it could not be read.
+
+    width and height are those of the upright image, or 0 when it came from the cache unopened.
+    """
+
+    source: str
+    faces: list[Face]
+    embeddings: np.ndarray
+    width: int = 0
+    height: int = 0
+    error: Optional[str] = None
+    image: Optional[np.ndarray] = None
+
+
+class Extractor:
+    """Runs a detector and an embedder over images; decoding and detection run in worker threads."""
+
+    def __init__(self, detector: Detector, embedder: Embedder, cache: Optional[EmbeddingCache] = None,
+                 workers: Optional[int] = None, batch_size: int = 32) -> None:
+        self.detector = detector
+        self.embedder = embedder
+        self.cache = cache
+        self.workers = workers or min(4, os.cpu_count() or 1)
+        self.batch_size = batch_size
+
+    @property
+    def identity(self) -> str:
+        """What the cached results depend on: detector and embedder with their settings and versions."""
+        return f"{self.detector.identity}|{self.embedder.identity}"
+
+    def extract(self, source: ImageSource, *, keep_image: bool = False) -> Subjects:
+        """Subjects of one image (no cache: for predictions on new photos). Raises `ImageError`."""
+        image = load_image(source)
+        faces = self.detector.detect(image)
+        embeddings = self.embedder.embed(self.embedder.chips(image, faces))
+        return Subjects(_name(source), faces, embeddings, image.shape[1], image.shape[0],
+                        image=image if keep_image else None)
+
+    def extract_paths(self, paths: Iterable[Path], progress: Optional[Callable[[int], None]] = None
+                      ) -> Iterator[Subjects]:
+        """Subjects of many image files, in order, from the cache where possible.
+
+        Unreadable files come out with `error` set; the others go on. `progress(n)` is called as
+        images finish.
+        """
+        identity = self.identity
+        paths = list(paths)
+        with ThreadPoolExecutor(self.workers) as pool:
+            prepared = pool.map(lambda p: self._prepare(p, identity), paths)
+            pending: list[tuple[Subjects, str, list]] = []
+            queued = 0
+            for subjects, key, chips in prepared:
+                pending.append((subjects, key, chips))
+                queued += len(chips)
+                if queued >= self.batch_size:
+                    yield from self._flush(pending, identity, progress)
+                    pending, queued = [], 0
+            yield from self._flush(pending, identity, progress)
+
+    def _prepare(self, path: Path, identity: str) -> tuple[Subjects, str, list]:
+        """Read, hash, look up; on a miss decode, detect and cut chips (runs in a worker thread)."""
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            return Subjects(str(path), [], self._empty(), error=f"{path}: cannot be read ({error.strerror})"), "", []
+        key = content_hash(data)
+        cached = self.cache.get(key, identity) if self.cache else None
+        if cached is not None:
+            return Subjects(str(path), cached[0], cached[1]), "", []
+        try:
+            image = load_image(data)
+        except ImageError as error:
+            return Subjects(str(path), [], self._empty(), error=f"{path}: {str(error).removeprefix('<bytes>: ')}"), "", []
+        faces = self.detector.detect(image)
+        chips = self.embedder.chips(image, faces)
+        return Subjects(str(path), faces, self._empty(), image.shape[1], image.shape[0]), key, chips
+
+    def _flush(self, pending: list[tuple[Subjects, str, list]], identity: str,
+               progress: Optional[Callable[[int], None]]) -> Iterator[Subjects]:
+        """Embed the queued chips in one batch, fill in and cache each image, and yield them."""
+        chips = [chip for _, _, image_chips in pending for chip in image_chips]
+        vectors = self.embedder.embed(chips) if chips else self._empty()
+        start = 0
+        for subjects, key, image_chips in pending:
+            if key:
+                subjects.embeddings = vectors[start:start + len(image_chips)]
+                start += len(image_chips)
+                if self.cache is not None:
+                    self.cache.put(key, identity, subjects.faces, subjects.embeddings)
+            if progress:
+                progress(1)
+            yield subjects
+
+    def _empty(self) -> np.ndarray:
+        return np.zeros((0, self.embedder.dim), np.float32)
+
+
+def _name(source: ImageSource) -> str:
+    return str(source) if isinstance(source, (str, os.PathLike)) else "<image>"
