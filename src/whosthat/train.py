@@ -11,7 +11,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from whosthat.cache import EmbeddingCache
-from whosthat.dataset import Collection, Split, scan, stratified_split
+from whosthat.dataset import Item, Split, scan, stratified_split
 from whosthat.errors import DatasetError
 from whosthat.evaluate import Evaluation, score_predictions
 from whosthat.heads import create_head
@@ -48,14 +48,17 @@ class TrainingLog:
 
 def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None, detector: str = DEFAULT_DETECTOR,
           embedder: str = DEFAULT_EMBEDDER, head: str = DEFAULT_HEAD, test_dir: Optional[str | os.PathLike] = None,
-          seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.2, flip: bool = True,
+          seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.2, split: Optional[Split] = None,
+          flip: bool = True,
           cache_dir: Optional[str | os.PathLike] = None, use_cache: bool = True,
           progress: Optional[Callable[[str, int], Callable[[int], None]]] = None,
           log: Optional[TrainingLog] = None) -> Model:
     """Learn the members from `folder/<member>/<photo>` and return the model (saved to `out` if given).
 
     The folder is split per class into train / validation / test with `seed` (or train /
-    validation when `test_dir` holds the test photos). The head learns from the training faces,
+    validation when `test_dir` holds the test photos), unless `split` gives the split (paths
+    relative to `folder`; the classes are those with training photos, and test photos of other
+    classes are scored as strangers: the benchmark's cross-validation and held-out classes). The head learns from the training faces,
     the stranger threshold is calibrated on the validation faces, and the test photos are
     predicted as new photos would be; their scores go into the model. `progress(label, total)`
     returns a callback advanced per photo (the CLI's progress bars). `log` collects notes about
@@ -71,24 +74,28 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
         unknown = sorted(set(test_collection.classes) - set(collection.classes))
         if unknown:
             log.note(test_dir, f"test classes not in the training folder are scored as strangers: {', '.join(unknown)}")
-    split = stratified_split(collection, val_fraction=val_fraction,
-                             test_fraction=0.0 if test_collection is not None else test_fraction, seed=seed)
+    if split is None:
+        split = stratified_split(collection, val_fraction=val_fraction,
+                                 test_fraction=0.0 if test_collection is not None else test_fraction, seed=seed)
     log.split = split
-    classes = collection.classes
+    by_path = {item.path.relative_to(collection.root).as_posix(): item for item in collection.items}
+    unknown_paths = sorted(set(split.train + split.val + split.test) - set(by_path))
+    if unknown_paths:
+        raise DatasetError(f"{collection.root}: the split names photos that are not there: {unknown_paths[0]}")
+    classes = sorted({by_path[p].label for p in split.train})
     if len(classes) < 2:
-        raise DatasetError(f"{collection.root}: found one class ({classes[0]}); whosthat needs at least two")
+        raise DatasetError(f"{collection.root}: found {len(classes)} class with training photos; whosthat needs at least two")
 
     model = Model(classes, Component(detector), Component(embedder, {"flip": flip}), create_head(head),
                   reference=np.zeros((0, 0)), reference_labels=np.zeros(0), threshold=0.0)
     cache = EmbeddingCache(Path(cache_dir) if cache_dir else None) if use_cache else None
     extractor = model.extractor(cache)
-    by_path = {item.path.relative_to(collection.root).as_posix(): item for item in collection.items}
     learn = [by_path[p] for p in split.train + split.val]
     callback = progress("embedding training photos", len(learn)) if progress else None
     subjects = dict(zip([i.path for i in learn], extractor.extract_paths([i.path for i in learn], callback)))
     log.seconds["embedding"] = time.perf_counter() - started
 
-    chosen = _choose_faces(collection, learn, subjects, log)
+    chosen = _choose_faces(classes, learn, subjects, log)
     index = {c: k for k, c in enumerate(classes)}
     X_train, y_train = _stack(chosen, split.train, by_path, index)
     X_val, y_val = _stack(chosen, split.val, by_path, index)
@@ -126,7 +133,7 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
     return model
 
 
-def _choose_faces(collection: Collection, items: list, subjects: dict[Path, Subjects], log: TrainingLog
+def _choose_faces(classes: list[str], items: list[Item], subjects: dict[Path, Subjects], log: TrainingLog
                   ) -> dict[Path, np.ndarray]:
     """One embedding per training photo: the only face, or of several the one most like the class.
 
@@ -134,7 +141,7 @@ def _choose_faces(collection: Collection, items: list, subjects: dict[Path, Subj
     the mean of that member's single-face photos, or the largest face when the member has none.
     """
     centroids: dict[str, np.ndarray] = {}
-    for label in collection.classes:
+    for label in classes:
         singles = [subjects[i.path].embeddings[0] for i in items
                    if i.label == label and len(subjects[i.path].faces) == 1]
         if singles:
@@ -165,7 +172,8 @@ def _choose_faces(collection: Collection, items: list, subjects: dict[Path, Subj
 
 def _stack(chosen: dict[Path, np.ndarray], relative: tuple[str, ...], by_path: dict, index: dict[str, int]
            ) -> tuple[np.ndarray, np.ndarray]:
-    rows = [(chosen[by_path[p].path], index[by_path[p].label]) for p in relative if by_path[p].path in chosen]
+    rows = [(chosen[by_path[p].path], index[by_path[p].label]) for p in relative
+            if by_path[p].path in chosen and by_path[p].label in index]
     if not rows:
         return np.zeros((0, 0), np.float32), np.zeros(0, np.int64)
     return np.stack([r[0] for r in rows]).astype(np.float32), np.array([r[1] for r in rows], np.int64)
