@@ -47,10 +47,11 @@ class DlibResNet:
             return np.zeros((0, self.dim), np.float32)
         _, model = self._load()
         batch = [np.ascontiguousarray(c) for c in chips]
+        if self.flip:
+            batch += [np.ascontiguousarray(c[:, ::-1]) for c in chips]
         vectors = normalise(np.asarray(model.compute_face_descriptor(batch)))
         if self.flip:
-            mirrored = [np.ascontiguousarray(c[:, ::-1]) for c in batch]
-            vectors = vectors + normalise(np.asarray(model.compute_face_descriptor(mirrored)))
+            vectors = vectors[:len(chips)] + vectors[len(chips):]
         return normalise(vectors)
 
     def _load(self) -> tuple:

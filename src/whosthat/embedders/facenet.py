@@ -59,9 +59,12 @@ class FaceNet:
         with torch.inference_mode():
             for start in range(0, len(chips), self.batch_size):
                 batch = torch.from_numpy(prewhiten(np.stack(chips[start:start + self.batch_size]))).to(self.device)
+                n = len(batch)
+                if self.flip:
+                    batch = torch.cat([batch, torch.flip(batch, dims=[3])])
                 vectors = torch.nn.functional.normalize(net(batch), dim=1)
                 if self.flip:
-                    vectors = vectors + torch.nn.functional.normalize(net(torch.flip(batch, dims=[3])), dim=1)
+                    vectors = vectors[:n] + vectors[n:]
                 out.append(vectors.float().cpu().numpy())
         return normalise(np.concatenate(out))
 
