@@ -33,7 +33,7 @@ def draw_predictions(image: np.ndarray, predictions: Iterable[Prediction]) -> Im
         x1, y1, x2, y2 = (float(v) for v in prediction.box)
         tint = colour(prediction.label)
         draw.rectangle([x1, y1, x2, y2], outline=tint, width=width)
-        text = f"{prediction.label} {prediction.confidence:.0%}"
+        text = prediction.label if prediction.is_unknown else f"{prediction.label} {prediction.confidence:.0%}"
         left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
         tx, ty = x1, y1 - (bottom - top) - 2 * width
         if ty < 0:
