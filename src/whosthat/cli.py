@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Optional
 
 from whosthat import __version__
 from whosthat.cache import EmbeddingCache, default_cache_dir
@@ -139,11 +141,12 @@ def _train(args: argparse.Namespace) -> int:
                   test_fraction=args.test_fraction, flip=args.flip, cache_dir=args.cache_dir,
                   use_cache=not args.no_cache, progress=_progress_bars, log=log)
     split = log.split
-    print(f"classes: {len(model.classes)} ({', '.join(model.classes)})")
-    print(f"photos: {len(split.train)} train, {len(split.val)} validation, "
+    print(f"classes: {len(model.classes)}: " + ", ".join(f"{c} ({log.counts.get(c, 0)} photos)" for c in model.classes))
+    print(f"split: {len(split.train)} train, {len(split.val)} validation, "
           f"{len(split.test) if not args.test_dir else 'test folder ' + str(args.test_dir)} test (seed {split.seed})")
     if log.notes:
-        print(f"\n{len(log.notes)} notes about the photos:")
+        kinds = Counter(note.kind for note in log.notes)
+        print("\nnotes about the photos: " + ", ".join(f"{n} {kind}" for kind, n in kinds.most_common()))
         for note in log.notes[:SHOWN_NOTES]:
             print(f"  {note.path}: {note.message}")
         if len(log.notes) > SHOWN_NOTES:

@@ -42,12 +42,12 @@ class Face:
         return np.concatenate([self.box, landmarks.reshape(10), [self.score]]).astype(np.float32)
 
     @classmethod
-    def from_array(cls, row: np.ndarray) -> "Face":
+    def from_array(cls, row: np.ndarray) -> Face:
         """Inverse of `to_array`."""
         landmarks = None if np.isnan(row[4:14]).any() else row[4:14].reshape(5, 2)
         return cls(box=row[:4], landmarks=landmarks, score=float(row[14]))
 
     @classmethod
-    def whole_image(cls, width: int, height: int) -> "Face":
+    def whole_image(cls, width: int, height: int) -> Face:
         """The subject that is the whole picture (already-cropped faces, non-face characters)."""
         return cls(box=np.array([0, 0, width, height], np.float32), landmarks=None, score=1.0)

@@ -25,7 +25,7 @@ class Head(Protocol):
 
     name: str
 
-    def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> "Head": ...
+    def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> Head: ...
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """(n, n_classes) probabilities, rows summing to 1."""
@@ -39,7 +39,7 @@ class Head(Protocol):
         """Fitted state as named arrays."""
         ...
 
-    def set_state(self, state: dict[str, np.ndarray]) -> "Head": ...
+    def set_state(self, state: dict[str, np.ndarray]) -> Head: ...
 
 
 HEADS: Registry[Head] = Registry("head")
@@ -61,7 +61,7 @@ class LogisticHead:
     def __init__(self, C: float = 10.0) -> None:
         self.C = C
 
-    def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> "LogisticHead":
+    def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> LogisticHead:
         model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=5000).fit(X, y)
         self.coef_, self.intercept_ = _full_linear(model.coef_, model.intercept_, model.classes_, n_classes)
         return self
@@ -75,7 +75,7 @@ class LogisticHead:
     def get_state(self) -> dict[str, np.ndarray]:
         return {"coef": self.coef_, "intercept": self.intercept_}
 
-    def set_state(self, state: dict[str, np.ndarray]) -> "LogisticHead":
+    def set_state(self, state: dict[str, np.ndarray]) -> LogisticHead:
         self.coef_, self.intercept_ = state["coef"], state["intercept"]
         return self
 
@@ -90,7 +90,7 @@ class SVMHead:
     def __init__(self, C: float = 1.0) -> None:
         self.C = C
 
-    def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> "SVMHead":
+    def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> SVMHead:
         model = LinearSVC(C=self.C, class_weight="balanced", max_iter=20000)
         folds = int(min(5, np.bincount(y).min()))
         if folds >= 2:
@@ -112,7 +112,7 @@ class SVMHead:
     def get_state(self) -> dict[str, np.ndarray]:
         return {"coef": self.coef_, "intercept": self.intercept_, "temperature": np.asarray(self.temperature_)}
 
-    def set_state(self, state: dict[str, np.ndarray]) -> "SVMHead":
+    def set_state(self, state: dict[str, np.ndarray]) -> SVMHead:
         self.coef_, self.intercept_ = state["coef"], state["intercept"]
         self.temperature_ = float(state["temperature"])
         return self
@@ -129,7 +129,7 @@ class KNNHead:
         self.k = k
         self.sharpness = sharpness
 
-    def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> "KNNHead":
+    def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> KNNHead:
         self.X_, self.y_ = np.asarray(X, np.float32), np.asarray(y, np.int64)
         counts = np.bincount(self.y_, minlength=n_classes)
         self.class_weight_ = len(self.y_) / (n_classes * np.maximum(counts, 1.0))
@@ -151,7 +151,7 @@ class KNNHead:
     def get_state(self) -> dict[str, np.ndarray]:
         return {"X": self.X_, "y": self.y_, "class_weight": self.class_weight_}
 
-    def set_state(self, state: dict[str, np.ndarray]) -> "KNNHead":
+    def set_state(self, state: dict[str, np.ndarray]) -> KNNHead:
         self.X_, self.y_, self.class_weight_ = state["X"], state["y"], state["class_weight"]
         return self
 
@@ -168,7 +168,7 @@ class MLPHead:
         self.alpha = alpha
         self.seed = seed
 
-    def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> "MLPHead":
+    def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> MLPHead:
         rng = np.random.default_rng(self.seed)
         largest = np.bincount(y).max()
         index = np.concatenate([rng.choice(np.flatnonzero(y == c), largest, replace=True)
@@ -190,7 +190,7 @@ class MLPHead:
     def get_state(self) -> dict[str, np.ndarray]:
         return {"w0": self.weights_[0], "b0": self.biases_[0], "w1": self.weights_[1], "b1": self.biases_[1]}
 
-    def set_state(self, state: dict[str, np.ndarray]) -> "MLPHead":
+    def set_state(self, state: dict[str, np.ndarray]) -> MLPHead:
         self.weights_ = [state["w0"], state["w1"]]
         self.biases_ = [state["b0"], state["b1"]]
         return self

@@ -120,7 +120,7 @@ class Model:
         return write_bundle(path, self.manifest(), arrays)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Model":
+    def load(cls, path: str | os.PathLike) -> Model:
         """Read a model file; `ModelFileError` when it is foreign, corrupt or of a newer format."""
         manifest, arrays = read_bundle(path)
         try:

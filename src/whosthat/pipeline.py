@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -92,7 +93,8 @@ class Extractor:
         try:
             image = load_image(data)
         except ImageError as error:
-            return Subjects(str(path), [], self._empty(), error=f"{path}: {str(error).removeprefix('<bytes>: ')}"), "", []
+            reason = str(error).removeprefix("<bytes>: ")
+            return Subjects(str(path), [], self._empty(), error=f"{path}: {reason}"), "", []
         faces = self.detector.detect(image)
         chips = self.embedder.chips(image, faces)
         return Subjects(str(path), faces, self._empty(), image.shape[1], image.shape[0]), key, chips

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -30,6 +31,7 @@ class Note:
     """Something the user should know about one photo of the training folder."""
 
     path: str
+    kind: str
     message: str
 
 
@@ -39,11 +41,13 @@ class TrainingLog:
 
     notes: list[Note] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
     split: Optional[Split] = None
     evaluation: Optional[Evaluation] = None
 
-    def note(self, path: str | Path, message: str) -> None:
-        self.notes.append(Note(str(path), message))
+    def note(self, path: str | Path, kind: str, message: str) -> None:
+        """Record a note of a kind: "skipped", "unreadable", "no face" or "several faces"."""
+        self.notes.append(Note(str(path), kind, message))
 
 
 def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None, detector: str = DEFAULT_DETECTOR,
@@ -58,7 +62,8 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
     The folder is split per class into train / validation / test with `seed` (or train /
     validation when `test_dir` holds the test photos), unless `split` gives the split (paths
     relative to `folder`; the classes are those with training photos, and test photos of other
-    classes are scored as strangers: the benchmark's cross-validation and held-out classes). The head learns from the training faces,
+    classes are scored as strangers: the benchmark's cross-validation and held-out classes).
+    The head learns from the training faces,
     the stranger threshold is calibrated on the validation faces, and the test photos are
     predicted as new photos would be; their scores go into the model. `progress(label, total)`
     returns a callback advanced per photo (the CLI's progress bars). `log` collects notes about
@@ -67,13 +72,15 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
     log = log if log is not None else TrainingLog()
     started = time.perf_counter()
     collection = scan(folder)
+    log.counts = dict(collection.counts())
     for path, reason in collection.skipped:
-        log.note(path, reason)
+        log.note(path, "skipped", reason)
     test_collection = scan(test_dir) if test_dir is not None else None
     if test_collection is not None:
         unknown = sorted(set(test_collection.classes) - set(collection.classes))
         if unknown:
-            log.note(test_dir, f"test classes not in the training folder are scored as strangers: {', '.join(unknown)}")
+            log.note(test_dir, "strangers",
+                     f"test classes not in the training folder are scored as strangers: {', '.join(unknown)}")
     if split is None:
         split = stratified_split(collection, val_fraction=val_fraction,
                                  test_fraction=0.0 if test_collection is not None else test_fraction, seed=seed)
@@ -84,7 +91,7 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
         raise DatasetError(f"{collection.root}: the split names photos that are not there: {unknown_paths[0]}")
     classes = sorted({by_path[p].label for p in split.train})
     if len(classes) < 2:
-        raise DatasetError(f"{collection.root}: found {len(classes)} class with training photos; whosthat needs at least two")
+        raise DatasetError(f"{collection.root}: {len(classes)} class with training photos; whosthat needs at least two")
 
     model = Model(classes, Component(detector), Component(embedder, {"flip": flip}), create_head(head),
                   reference=np.zeros((0, 0)), reference_labels=np.zeros(0), threshold=0.0)
@@ -150,9 +157,9 @@ def _choose_faces(classes: list[str], items: list[Item], subjects: dict[Path, Su
     for item in items:
         found = subjects[item.path]
         if found.error is not None:
-            log.note(item.path, f"unreadable, not used: {found.error.split(': ', 1)[-1]}")
+            log.note(item.path, "unreadable", f"unreadable, not used: {found.error.split(': ', 1)[-1]}")
         elif not found.faces:
-            log.note(item.path, "no face found, not used")
+            log.note(item.path, "no face", "no face found, not used")
         elif len(found.faces) == 1:
             chosen[item.path] = found.embeddings[0]
         else:
@@ -165,7 +172,8 @@ def _choose_faces(classes: list[str], items: list[Item], subjects: dict[Path, Su
             else:
                 pick, why = largest, f"the largest ({item.label} has no single-face photo to compare with)"
             x1, y1, x2, y2 = (int(v) for v in found.faces[pick].box)
-            log.note(item.path, f"{len(found.faces)} faces; used the face at ({x1},{y1})-({x2},{y2}), {why}")
+            log.note(item.path, "several faces",
+                     f"{len(found.faces)} faces; used the face at ({x1},{y1})-({x2},{y2}), {why}")
             chosen[item.path] = found.embeddings[pick]
     return chosen
 
