@@ -63,9 +63,9 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
     validation when `test_dir` holds the test photos), unless `split` gives the split (paths
     relative to `folder`; the classes are those with training photos, and test photos of other
     classes are scored as strangers: the benchmark's cross-validation and held-out classes).
-    The head learns from the training faces,
-    the stranger threshold is calibrated on the validation faces, and the test photos are
-    predicted as new photos would be; their scores go into the model. `progress(label, total)`
+    The head learns from the training faces, the stranger threshold is calibrated on the
+    validation faces, and the test photos are predicted as new photos would be; their scores go
+    into the model. `progress(label, total)`
     returns a callback advanced per photo (the CLI's progress bars). `log` collects notes about
     photos that were skipped or that held several faces.
     """
