@@ -88,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per image per line")
     p.add_argument("--annotate", type=Path, metavar="DIR", help="write copies with a box and name on every face")
     p.add_argument("--threshold", type=float,
-                   help="stranger threshold (cosine similarity) instead of the calibrated one; higher: more unknown")
+                   help="stranger threshold (probability + similarity, -1 to 2) instead of the calibrated one; "
+                        "higher: more faces called unknown")
     p.set_defaults(run=_predict)
 
     p = commands.add_parser(
@@ -151,7 +152,7 @@ def _train(args: argparse.Namespace) -> int:
             print(f"  {note.path}: {note.message}")
         if len(log.notes) > SHOWN_NOTES:
             print(f"  ... and {len(log.notes) - SHOWN_NOTES} more (all of them are in the model file)")
-    print(f"\nstranger threshold: cosine similarity {model.threshold:.3f} (calibrated on validation faces)")
+    print(f"\nstranger threshold: {model.threshold:.3f} (probability + similarity; calibrated on validation faces)")
     if log.evaluation is not None:
         print("\ntest photos (never seen in training):")
         print(log.evaluation.format_text())

@@ -18,7 +18,7 @@ from whosthat.embedders import create_embedder
 from whosthat.errors import MissingWeightsError, ModelFileError
 from whosthat.heads import Head, create_head
 from whosthat.images import ImageSource
-from whosthat.openset import class_similarity
+from whosthat.openset import class_similarity, stranger_scores
 from whosthat.pipeline import Extractor, Subjects
 from whosthat.prediction import UNKNOWN_LABEL, Prediction, Predictions
 from whosthat.subjects import create_detector
@@ -41,7 +41,8 @@ class Model:
 
     classes: the members' names; head: the fitted classifier; reference / reference_labels: the
     training embeddings the stranger test compares faces with; threshold: the stranger threshold
-    (cosine similarity); info: split, metrics and training notes kept in the model file.
+    (on `openset.stranger_scores`: probability plus similarity); info: split, metrics and
+    training notes kept in the model file.
     """
 
     def __init__(self, classes: list[str], detector: Component, embedder: Component, head: Head,
@@ -73,8 +74,9 @@ class Model:
     def predict(self, image: ImageSource, *, threshold: Optional[float] = None) -> Predictions:
         """Every face in the photo with its name (or "unknown"), largest face first.
 
-        threshold: the stranger threshold to use instead of the calibrated one (higher: more
-        faces called unknown). Raises `ImageError` for an unreadable image.
+        threshold: the stranger threshold to use instead of the calibrated one (a stranger score
+        from -1 to 2: probability plus similarity; higher calls more faces unknown).
+        Raises `ImageError` for an unreadable image.
         """
         subjects = self.extractor().extract(image, keep_image=True)
         return self.name_subjects(subjects, threshold=threshold)
@@ -88,8 +90,9 @@ class Model:
         embeddings = subjects.embeddings[order]
         probabilities = self.predict_proba(embeddings) if len(faces) else np.zeros((0, len(self.classes)))
         similarity = class_similarity(embeddings, self.reference, self.reference_labels, len(self.classes))
+        scores = stranger_scores(probabilities, similarity)
         limit = self.threshold if threshold is None else threshold
-        labels = assign_labels(probabilities, similarity >= limit)
+        labels = assign_labels(probabilities, scores >= limit)
         predictions = []
         for face, label, p, s in zip(faces, labels, probabilities, similarity):
             best = int(p.argmax())

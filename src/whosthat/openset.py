@@ -1,16 +1,26 @@
-"""Strangers: a face is named only when it looks enough like the photos of that member.
+"""Strangers: a face is named only when its stranger score for that member reaches a threshold.
 
-The score of a face for a class is its cosine similarity to the closest training photo of the
-class. The threshold is calibrated on validation faces, each playing two parts: a member (its
-similarity to its own class) and a stranger (its best similarity to any other class, which is
-what it would score if its own class were not in the group).
+The stranger score of a face for a class is the head's probability of the class plus the
+face's cosine similarity to the closest training photo of the class (range -1 to 2). Measured on
+kpop15 with members held out as strangers, the sum rejects more strangers at the same member
+rejection than either part alone (bench/accuracy.py).
+
+The threshold is calibrated the way it is measured: each class in turn is held out of the
+group, the head is fitted again without it, and its validation faces play the strangers; the
+validation faces of the full model play the members.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from whosthat.heads import Head
+
+#: Classes held out in turn when calibrating; a larger group uses a seeded sample of this many.
+MAX_HELD_OUT = 20
 
 
 def class_similarity(X: np.ndarray, reference: np.ndarray, reference_labels: np.ndarray, n_classes: int,
@@ -30,6 +40,11 @@ def class_similarity(X: np.ndarray, reference: np.ndarray, reference_labels: np.
     return out
 
 
+def stranger_scores(probabilities: np.ndarray, similarity: np.ndarray) -> np.ndarray:
+    """(n, n_classes) scores: probability plus closest-photo similarity; higher is more like a member."""
+    return probabilities + similarity
+
+
 @dataclass(frozen=True)
 class ThresholdCurve:
     """How the two error rates move with the threshold (for choosing it and for the report)."""
@@ -42,8 +57,8 @@ class ThresholdCurve:
 
 
 def threshold_curve(member_scores: np.ndarray, stranger_scores: np.ndarray) -> ThresholdCurve:
-    """Stranger acceptance and member rejection rates for thresholds from -1 to 1."""
-    thresholds = np.linspace(-1.0, 1.0, 401, dtype=np.float32)
+    """Stranger acceptance and member rejection rates for thresholds across the score range."""
+    thresholds = np.linspace(-1.0, 2.0, 601, dtype=np.float32)
     accepted = (stranger_scores[None, :] >= thresholds[:, None]).mean(axis=1)
     rejected = (member_scores[None, :] < thresholds[:, None]).mean(axis=1)
     return ThresholdCurve(thresholds, accepted, rejected, len(member_scores), len(stranger_scores))
@@ -51,18 +66,49 @@ def threshold_curve(member_scores: np.ndarray, stranger_scores: np.ndarray) -> T
 
 def calibrate(member_scores: np.ndarray, stranger_scores: np.ndarray, max_member_rejection: float = 0.03
               ) -> tuple[float, ThresholdCurve]:
-    """The threshold with the fewest strangers accepted among those rejecting at most
-    `max_member_rejection` of the members, and the curve it was chosen from."""
+    """The threshold with the fewest strangers accepted plus members rejected among those
+    rejecting at most `max_member_rejection` of the members, and the curve it was chosen from."""
     curve = threshold_curve(member_scores, stranger_scores)
     allowed = curve.members_rejected <= max_member_rejection
     cost = np.where(allowed, curve.strangers_accepted + curve.members_rejected, np.inf)
     return float(curve.thresholds[int(np.argmin(cost))]), curve
 
 
-def calibration_scores(similarity: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Member and simulated-stranger scores of labelled faces from their class similarities."""
-    rows = np.arange(len(labels))
-    member = similarity[rows, labels]
-    others = similarity.copy()
-    others[rows, labels] = -np.inf
-    return member, others.max(axis=1)
+def simulate_strangers(make_head: Callable[[], Head], X_train: np.ndarray, y_train: np.ndarray,
+                       X_val: np.ndarray, y_val: np.ndarray, n_classes: int, seed: int = 0
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Member and stranger scores of the validation faces, holding each class out in turn.
+
+    Members: every validation face scored by a head fitted on all classes, for the class the
+    head names. Strangers: the validation faces of a held-out class, scored by a head fitted
+    without it. With too few validation faces, the training faces stand in (each compared with
+    the other training photos, leave one out).
+    """
+    leave_one_out = len(y_val) < 2 * n_classes
+    if leave_one_out:
+        X_val, y_val = X_train, y_train
+    head = make_head().fit(X_train, y_train, n_classes)
+    similarity = class_similarity(X_val, X_train, y_train, n_classes, leave_one_out=leave_one_out)
+    members = _score_of_best(head.predict_proba(X_val), similarity)
+    held_out = np.unique(y_val)
+    if len(held_out) > MAX_HELD_OUT:
+        held_out = np.random.default_rng(seed).choice(held_out, MAX_HELD_OUT, replace=False)
+    strangers = []
+    for c in held_out:
+        keep = y_train != c
+        others = np.unique(y_train[keep])
+        local = np.searchsorted(others, y_train[keep])
+        faces = X_val[y_val == c]
+        if len(others) >= 2:
+            probabilities = make_head().fit(X_train[keep], local, len(others)).predict_proba(faces)
+        else:
+            probabilities = np.ones((len(faces), 1))
+        similarity = class_similarity(faces, X_train[keep], local, len(others))
+        strangers.append(_score_of_best(probabilities, similarity))
+    return members, np.concatenate(strangers) if strangers else np.zeros(0)
+
+
+def _score_of_best(probabilities: np.ndarray, similarity: np.ndarray) -> np.ndarray:
+    """Each face's stranger score for the class the head finds most probable."""
+    best = probabilities.argmax(axis=1)
+    return stranger_scores(probabilities, similarity)[np.arange(len(best)), best]

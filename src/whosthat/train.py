@@ -17,7 +17,7 @@ from whosthat.errors import DatasetError
 from whosthat.evaluate import Evaluation, score_predictions
 from whosthat.heads import create_head
 from whosthat.model import Component, Model
-from whosthat.openset import calibrate, calibration_scores, class_similarity
+from whosthat.openset import calibrate, simulate_strangers
 from whosthat.pipeline import Subjects
 
 #: The defaults, chosen by bench/accuracy.py (see the README's table).
@@ -113,7 +113,8 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
     fit_started = time.perf_counter()
     model.head.fit(X_train, y_train, len(classes))
     model.reference, model.reference_labels = X_train, y_train
-    member, stranger = _calibration_scores(X_train, y_train, X_val, y_val, len(classes))
+    member, stranger = simulate_strangers(lambda: create_head(head, **model.head.get_params()),
+                                          X_train, y_train, X_val, y_val, len(classes), seed=seed)
     model.threshold, curve = calibrate(member, stranger)
     log.seconds["fit"] = time.perf_counter() - fit_started
     model.arrays = {"open_set/thresholds": curve.thresholds, "open_set/strangers_accepted": curve.strangers_accepted,
@@ -185,12 +186,3 @@ def _stack(chosen: dict[Path, np.ndarray], relative: tuple[str, ...], by_path: d
     if not rows:
         return np.zeros((0, 0), np.float32), np.zeros(0, np.int64)
     return np.stack([r[0] for r in rows]).astype(np.float32), np.array([r[1] for r in rows], np.int64)
-
-
-def _calibration_scores(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
-                        n_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Member and simulated-stranger scores: validation faces against the training faces, or,
-    with too few validation faces, each training face against the others (leave one out)."""
-    if len(y_val) >= 2 * n_classes:
-        return calibration_scores(class_similarity(X_val, X_train, y_train, n_classes), y_val)
-    return calibration_scores(class_similarity(X_train, X_train, y_train, n_classes, leave_one_out=True), y_train)

@@ -1,0 +1,486 @@
+"""Accuracy and speed of whosthat on the shared datasets, side by side with the face_recognition library.
+
+What it measures, per data set and method (embedder/head, or face_recognition's k-NN example):
+
+- accuracy: member photos whose largest face is named correctly;
+- member among names: member photos where the member is among the names given (group shots);
+- members rejected: member photos whose largest face is called "unknown";
+- strangers accepted: from the stranger test below, photos of a held-out class whose largest
+  face got a member's name;
+- train cold / warm s: time to embed the training photos and fit, with an empty embedding cache,
+  then again with the same cache (which must re-embed nothing);
+- ms per photo: one `Model.predict` on a 1024-px photo with one face, median over 10 photos after
+  a first call that is not counted.
+
+The splits: blackpink/photos with whosthat's default stratified split (seed 0); kpop15/train in
+5 stratified folds (mean over folds); celebrity5 trained on train/ and tested on val/. The stranger
+test holds out whole classes in turn (blackpink: all 4, kpop15: 5, celebrity5: all 5), trains on
+the others and predicts the same test photos, the held-out class's being strangers. face_recognition
+is used as its README and `examples/face_recognition_knn.py` do (HOG detector, training photos with
+not exactly one face skipped, k-NN with k = round(sqrt(n)), distance tolerance 0.6), trained on the
+same training and validation photos (it has no calibration step) and tested on the same photos.
+
+Run from the repository root (several minutes cold, the first time every photo is embedded):
+
+    .venv/bin/python bench/accuracy.py
+    .venv/bin/python bench/accuracy.py --embedder facenet+dlib --head svm --head knn --no-reference
+    .venv/bin/python bench/accuracy.py --quick          # smoke run: fewer folds and photos
+
+`--cache-dir DIR` keeps the embedding caches (one per set and embedder) for a later run, whose
+cold column is then left empty; by default they live in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+from PIL import Image
+
+from whosthat.dataset import Collection, Item, Split, class_name, scan, stratified_split
+from whosthat.evaluate import NO_FACE, UNKNOWN, Evaluation
+from whosthat.images import load_image
+from whosthat.model import Model
+from whosthat.subjects import create_detector
+from whosthat.train import TrainingLog, train
+
+DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+EMBEDDERS = ("facenet", "dlib", "facenet+dlib")
+SETS = ("blackpink", "kpop15", "celebrity5")
+SEED = 0
+FOLDS = 5
+TIMING_PHOTOS = 11  # the first call is not counted
+TOLERANCE = 0.6  # face_recognition's distance threshold
+
+
+@dataclass(frozen=True)
+class Task:
+    """One experiment: train on `split` of `folder`, test on `split.test` or on the photos of `test_dir`."""
+
+    folder: Path
+    split: Split
+    test_dir: Optional[Path] = None
+
+    def without(self, label: str) -> Task:
+        """The same task with `label` left out of training: its test photos become strangers."""
+        def keep(paths: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(p for p in paths if _label_of(p) != label)
+        return replace(self, split=replace(self.split, train=keep(self.split.train), val=keep(self.split.val)))
+
+    def learn_items(self) -> list[Item]:
+        """The training and validation photos."""
+        return [Item(self.folder / p, _label_of(p)) for p in self.split.train + self.split.val]
+
+    def test_items(self) -> list[Item]:
+        """The test photos, labelled with their class folder."""
+        if self.test_dir is not None:
+            return scan(self.test_dir).items
+        return [Item(self.folder / p, _label_of(p)) for p in self.split.test]
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A data set: the tasks scored (their mean is reported) and the classes held out in turn."""
+
+    name: str
+    tasks: list[Task]
+    held_out: list[str]
+
+    def stranger_tasks(self) -> list[Task]:
+        return [self.tasks[0].without(label) for label in self.held_out]
+
+
+@dataclass
+class Row:
+    """One line of the accuracy table."""
+
+    set: str
+    method: str
+    accuracy: float
+    member_among_names: float
+    members_rejected: float
+    strangers_accepted: float
+    train_cold_s: Optional[float]
+    train_warm_s: Optional[float]
+    ms_per_photo: float
+    warm_reembedded: Optional[int] = None
+
+
+@dataclass
+class StrangerRow:
+    """One line of the stranger-test table: counts pooled over the held-out classes."""
+
+    set: str
+    method: str
+    held_out_classes: int
+    stranger_photos: int
+    strangers_accepted: float
+    member_photos: int
+    members_rejected: float
+    member_accuracy: float
+
+
+# ---------------------------------------------------------------------------------------- data sets
+
+def _label_of(relative: str) -> str:
+    """The class of a photo given by its path relative to the collection root."""
+    return class_name(relative.split("/", 1)[0])
+
+
+def _limited(collection: Collection, per_class: Optional[int]) -> Collection:
+    """The collection with at most `per_class` photos of each class (all when None)."""
+    if per_class is None:
+        return collection
+    items = [i for c in collection.classes for i in [x for x in collection.items if x.label == c][:per_class]]
+    return Collection(collection.root, collection.classes, items)
+
+
+def _relative(collection: Collection, items: Sequence[Item]) -> tuple[str, ...]:
+    return tuple(sorted(i.path.relative_to(collection.root).as_posix() for i in items))
+
+
+def kfold_splits(collection: Collection, folds: int, seed: int) -> list[Split]:
+    """Stratified folds: each fold is the test once; the rest splits into train and ~15 % validation."""
+    rng = np.random.default_rng(seed)
+    fold_of: dict[Path, int] = {}
+    for label in collection.classes:
+        paths = [i.path for i in collection.items if i.label == label]
+        for k, index in enumerate(rng.permutation(len(paths))):
+            fold_of[paths[index]] = k % folds
+    splits = []
+    for k in range(folds):
+        rest = Collection(collection.root, collection.classes, [i for i in collection.items if fold_of[i.path] != k])
+        inner = stratified_split(rest, val_fraction=0.15, test_fraction=0.0, seed=seed)
+        test = _relative(collection, [i for i in collection.items if fold_of[i.path] == k])
+        splits.append(Split(inner.train, inner.val, test, seed))
+    return splits
+
+
+def build_benchmark(name: str, root: Path, quick: bool) -> Benchmark:
+    """The tasks and held-out classes of a data set (`quick`: fewer photos, folds and held-out classes)."""
+    per_class = 25 if quick else None
+    if name == "blackpink":
+        collection = _limited(scan(root / "blackpink/photos"), per_class)
+        tasks = [Task(collection.root, stratified_split(collection, seed=SEED))]
+        held_out = collection.classes
+    elif name == "kpop15":
+        collection = _limited(scan(root / "kpop15/train"), per_class)
+        splits = kfold_splits(collection, FOLDS, SEED)[:2 if quick else FOLDS]
+        tasks = [Task(collection.root, s) for s in splits]
+        held_out = collection.classes[::3]
+    elif name == "celebrity5":
+        collection = scan(root / "celebrity5/train")
+        split = stratified_split(collection, test_fraction=0.0, seed=SEED)
+        tasks = [Task(collection.root, split, root / "celebrity5/val")]
+        held_out = collection.classes
+    else:
+        raise ValueError(f"unknown set {name!r}; choose from {', '.join(SETS)}")
+    return Benchmark(name, tasks, held_out[:2] if quick else held_out)
+
+
+def timing_photos(root: Path, count: int) -> list[Path]:
+    """Blackpink photos whose longer side is 1024 px and in which YuNet finds exactly one face."""
+    detector = create_detector("yunet")
+    chosen: list[Path] = []
+    for item in scan(root / "blackpink/photos").items:
+        with Image.open(item.path) as image:
+            if max(image.size) != 1024:
+                continue
+        if len(detector.detect(load_image(item.path))) == 1:
+            chosen.append(item.path)
+            if len(chosen) == count:
+                break
+    return chosen
+
+
+def median_ms(call: Callable[[Path], object], photos: Sequence[Path]) -> float:
+    """Median milliseconds of `call` per photo, the first call not counted."""
+    call(photos[0])
+    times = []
+    for photo in photos[1:]:
+        started = time.perf_counter()
+        call(photo)
+        times.append(time.perf_counter() - started)
+    return 1000 * statistics.median(times)
+
+
+# ------------------------------------------------------------------------------------------ scoring
+
+@dataclass
+class Tally:
+    """Pooled counts over several evaluations (the stranger test)."""
+
+    strangers: int = 0
+    accepted: int = 0
+    members: int = 0
+    rejected: int = 0
+    correct: int = 0
+
+    def add(self, evaluation: Evaluation) -> None:
+        members, strangers = evaluation.truth >= 0, evaluation.truth == UNKNOWN
+        self.strangers += int(strangers.sum())
+        self.accepted += int((evaluation.predicted[strangers] >= 0).sum())
+        self.members += int(members.sum())
+        self.rejected += int((evaluation.predicted[members] == UNKNOWN).sum())
+        self.correct += int((evaluation.predicted[members] == evaluation.truth[members]).sum())
+
+    def row(self, set_name: str, method: str, runs: int) -> StrangerRow:
+        return StrangerRow(set_name, method, runs, self.strangers, _share(self.accepted, self.strangers),
+                           self.members, _share(self.rejected, self.members), _share(self.correct, self.members))
+
+
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else float("nan")
+
+
+def mean_scores(evaluations: Sequence[Evaluation]) -> tuple[float, float, float]:
+    """Accuracy, member among names and members rejected, each the mean over the evaluations."""
+    return (float(np.mean([e.accuracy for e in evaluations])),
+            float(np.mean([e.among_accuracy for e in evaluations])),
+            float(np.mean([e.members_rejected for e in evaluations])))
+
+
+# ----------------------------------------------------------------------------------------- whosthat
+
+def cache_writes(cache_dir: Path) -> int:
+    """How many rows were ever written to the cache (SQLite's largest rowid; 0 when there is none)."""
+    path = cache_dir / "embeddings.sqlite3"
+    if not path.exists():
+        return 0
+    with sqlite3.connect(path) as db:
+        return int(db.execute("SELECT coalesce(max(rowid), 0) FROM subjects").fetchone()[0])
+
+
+@dataclass(frozen=True)
+class Whosthat:
+    """whosthat with one embedder and head, its embeddings cached in `cache_dir`."""
+
+    embedder: str
+    head: str
+    cache_dir: Path
+
+    @property
+    def name(self) -> str:
+        return f"whosthat {self.embedder}/{self.head}"
+
+    def run(self, task: Task) -> tuple[Model, Evaluation, float]:
+        """Train on the task; the model, its test evaluation and the training seconds (embedding and fit)."""
+        log = TrainingLog()
+        model = train(task.folder, split=task.split, test_dir=task.test_dir, embedder=self.embedder,
+                      head=self.head, cache_dir=self.cache_dir, log=log)
+        return model, log.evaluation, log.seconds["embedding"] + log.seconds["fit"]
+
+
+def bench_whosthat(method: Whosthat, benchmark: Benchmark, photos: Sequence[Path]) -> tuple[Row, StrangerRow]:
+    """Score whosthat on a set: cold and warm training, folds, speed, then the stranger test."""
+    fresh = cache_writes(method.cache_dir) == 0
+    cold = method.run(benchmark.tasks[0])[2] if fresh else None
+    before = cache_writes(method.cache_dir)
+    model, first, warm = method.run(benchmark.tasks[0])
+    reembedded = cache_writes(method.cache_dir) - before
+    evaluations = [first] + [method.run(task)[1] for task in benchmark.tasks[1:]]
+    ms = median_ms(model.predict, photos)
+    tally = Tally()
+    for task in benchmark.stranger_tasks():
+        tally.add(method.run(task)[1])
+    accuracy, among, rejected = mean_scores(evaluations)
+    row = Row(benchmark.name, method.name, accuracy, among, rejected, _share(tally.accepted, tally.strangers),
+              cold, warm, ms, reembedded)
+    return row, tally.row(benchmark.name, method.name, len(benchmark.held_out))
+
+
+# --------------------------------------------------------------------------------- face_recognition
+
+class Reference:
+    """face_recognition's k-NN example: HOG faces, 128-d encodings, k-NN with a distance tolerance.
+
+    Encodings are kept per path for the whole run, so only a photo's first use computes them.
+    """
+
+    name = "face_recognition knn"
+
+    def __init__(self) -> None:
+        import face_recognition
+        self.fr = face_recognition
+        self.faces: dict[Path, tuple[list[tuple[int, int, int, int]], np.ndarray]] = {}
+
+    def encode(self, path: Path) -> tuple[list[tuple[int, int, int, int]], np.ndarray]:
+        """Face locations (top, right, bottom, left) and encodings of a photo, as the example finds them."""
+        if path not in self.faces:
+            image = self.fr.load_image_file(path)
+            locations = self.fr.face_locations(image)
+            self.faces[path] = (locations, np.array(self.fr.face_encodings(image, known_face_locations=locations)))
+        return self.faces[path]
+
+    def fit(self, items: Sequence[Item]):
+        """The k-NN classifier on the training photos with exactly one face (the example's rule)."""
+        from sklearn.neighbors import KNeighborsClassifier
+        X, y = [], []
+        for item in items:
+            locations, encodings = self.encode(item.path)
+            if len(locations) == 1:
+                X.append(encodings[0])
+                y.append(item.label)
+        knn = KNeighborsClassifier(n_neighbors=int(round(math.sqrt(len(X)))), algorithm="ball_tree",
+                                   weights="distance")
+        return knn.fit(X, y)
+
+    def names(self, knn, locations: Sequence[tuple[int, int, int, int]], encodings: np.ndarray) -> list[str]:
+        """The name of each face, largest first, "unknown" beyond the tolerance (the example's predict)."""
+        if not len(locations):
+            return []
+        distances = knn.kneighbors(encodings, n_neighbors=1)[0][:, 0]
+        labels = [str(p) if d <= TOLERANCE else "unknown" for p, d in zip(knn.predict(encodings), distances)]
+        areas = [(bottom - top) * (right - left) for top, right, bottom, left in locations]
+        return [labels[i] for i in np.argsort([-a for a in areas], kind="stable")]
+
+    def predict_path(self, knn, path: Path) -> list[str]:
+        """A fresh prediction on a photo (no encodings kept): what the speed column times."""
+        image = self.fr.load_image_file(path)
+        locations = self.fr.face_locations(image)
+        return self.names(knn, locations, np.array(self.fr.face_encodings(image, known_face_locations=locations)))
+
+    def run(self, task: Task):
+        """Train and score on a task, as whosthat is scored; the classifier, evaluation and training seconds."""
+        started = time.perf_counter()
+        knn = self.fit(task.learn_items())
+        seconds = time.perf_counter() - started
+        classes = sorted(set(knn.classes_))
+        items = task.test_items()
+        truth = [classes.index(i.label) if i.label in classes else UNKNOWN for i in items]
+        named = [self.names(knn, *self.encode(i.path)) for i in items]
+        predicted = [NO_FACE if not n else UNKNOWN if n[0] == "unknown" else classes.index(n[0]) for n in named]
+        among = [t >= 0 and classes[t] in n for t, n in zip(truth, named)]
+        evaluation = Evaluation(classes, [str(i.path) for i in items], np.array(truth, np.int64),
+                                np.array(predicted, np.int64), np.zeros(len(items)), np.zeros(len(items), bool),
+                                np.array(among, bool))
+        return knn, evaluation, seconds
+
+
+def bench_reference(reference: Reference, benchmark: Benchmark, photos: Sequence[Path]) -> tuple[Row, StrangerRow]:
+    """Score face_recognition on a set; its training is always cold (it keeps no cache)."""
+    runs = [reference.run(task) for task in benchmark.tasks]
+    knn, _, cold = runs[0]
+    ms = median_ms(lambda p: reference.predict_path(knn, p), photos)
+    tally = Tally()
+    for task in benchmark.stranger_tasks():
+        tally.add(reference.run(task)[1])
+    accuracy, among, rejected = mean_scores([r[1] for r in runs])
+    row = Row(benchmark.name, reference.name, accuracy, among, rejected, _share(tally.accepted, tally.strangers),
+              cold, None, ms)
+    return row, tally.row(benchmark.name, reference.name, len(benchmark.held_out))
+
+
+# ------------------------------------------------------------------------------------------- output
+
+def _cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return str(value)
+
+
+def markdown(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A GitHub-flavoured Markdown table; text columns left-aligned, numbers right-aligned."""
+    align = [":---" if i < 2 else "---:" for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _pct(value: Optional[float]) -> Optional[str]:
+    return None if value is None or math.isnan(value) else f"{value:.1%}"
+
+
+def _secs(value: Optional[float]) -> Optional[str]:
+    return None if value is None else f"{value:.1f}"
+
+
+def _json_row(row: Row | StrangerRow) -> dict:
+    """A row as JSON values: NaN (nothing to measure) becomes null."""
+    return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in asdict(row).items()}
+
+
+def accuracy_table(rows: Sequence[Row]) -> str:
+    header = ["set", "method", "accuracy", "member among names", "members rejected", "strangers accepted",
+              "train cold s", "train warm s", "ms per photo"]
+    return markdown(header, [[r.set, r.method, _pct(r.accuracy), _pct(r.member_among_names),
+                              _pct(r.members_rejected), _pct(r.strangers_accepted), _secs(r.train_cold_s),
+                              _secs(r.train_warm_s), f"{r.ms_per_photo:.0f}"] for r in rows])
+
+
+def stranger_table(rows: Sequence[StrangerRow]) -> str:
+    header = ["set", "method", "held-out classes", "stranger photos", "strangers accepted", "member photos",
+              "members rejected", "member accuracy"]
+    return markdown(header, [[r.set, r.method, r.held_out_classes, r.stranger_photos, _pct(r.strangers_accepted),
+                              r.member_photos, _pct(r.members_rejected), _pct(r.member_accuracy)] for r in rows])
+
+
+# --------------------------------------------------------------------------------------------- main
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--embedder", action="append", choices=EMBEDDERS, help="repeatable; default: all three")
+    parser.add_argument("--head", action="append", help="repeatable; default: logistic")
+    parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
+    parser.add_argument("--no-reference", action="store_true", help="skip the face_recognition library")
+    parser.add_argument("--quick", action="store_true", help="fewer folds, photos and held-out classes (smoke run)")
+    parser.add_argument("--datasets", type=Path, default=DATASETS, help=f"default: {DATASETS}")
+    parser.add_argument("--cache-dir", type=Path, help="keep the embedding caches here (default: a temporary dir)")
+    parser.add_argument("--json-out", type=Path, help="also write the tables as JSON to this file")
+    args = parser.parse_args(argv)
+    args.embedder = args.embedder or list(EMBEDDERS)
+    args.head = args.head or ["logistic"]
+    return args
+
+
+def run(args: argparse.Namespace, cache_root: Path) -> tuple[list[Row], list[StrangerRow]]:
+    """Every (set, method) of the arguments, in order, with progress on stderr."""
+    photos = timing_photos(args.datasets, 6 if args.quick else TIMING_PHOTOS)
+    reference = None if args.no_reference else Reference()
+    rows: list[Row] = []
+    strangers: list[StrangerRow] = []
+    for set_name in args.sets:
+        benchmark = build_benchmark(set_name, args.datasets, args.quick)
+        methods: list[Whosthat | Reference] = [Whosthat(e, h, cache_root / f"{set_name}-{e}")
+                                               for e in args.embedder for h in args.head]
+        methods += [reference] if reference is not None else []
+        for method in methods:
+            bench = bench_reference if isinstance(method, Reference) else bench_whosthat
+            started = time.perf_counter()
+            row, stranger = bench(method, benchmark, photos)
+            print(f"{row.set} {row.method}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+            rows.append(row)
+            strangers.append(stranger)
+    return rows, strangers
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="whosthat-bench-") as temporary:
+        rows, strangers = run(args, args.cache_dir or Path(temporary))
+    wall = time.perf_counter() - started
+    print(accuracy_table(rows), "", stranger_table(strangers), "", f"wall time: {wall:.0f} s", sep="\n")
+    for row in rows:
+        if row.warm_reembedded:
+            print(f"warning: {row.set} {row.method}: the warm run re-embedded {row.warm_reembedded} photos")
+    if args.json_out is not None:
+        args.json_out.write_text(json.dumps({
+            "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+            "accuracy": [_json_row(r) for r in rows], "strangers": [_json_row(r) for r in strangers],
+            "wall_s": round(wall, 1)}, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
