@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sqlite3
 import statistics
 import sys
@@ -467,11 +468,13 @@ def run(args: argparse.Namespace, cache_root: Path) -> tuple[list[Row], list[Str
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    started = time.perf_counter()
+    started, load = time.perf_counter(), os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="whosthat-bench-") as temporary:
         rows, strangers = run(args, args.cache_dir or Path(temporary))
-    wall = time.perf_counter() - started
-    print(accuracy_table(rows), "", stranger_table(strangers), "", f"wall time: {wall:.0f} s", sep="\n")
+    wall, loads = time.perf_counter() - started, (load, os.getloadavg()[0])
+    print(accuracy_table(rows), "", stranger_table(strangers), "",
+          f"wall time: {wall:.0f} s; load average at start and end: {loads[0]:.1f}, {loads[1]:.1f} "
+          f"on {os.cpu_count()} CPUs", sep="\n")
     for row in rows:
         if row.warm_reembedded:
             print(f"warning: {row.set} {row.method}: the warm run re-embedded {row.warm_reembedded} photos")
@@ -479,7 +482,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         args.json_out.write_text(json.dumps({
             "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
             "accuracy": [_json_row(r) for r in rows], "strangers": [_json_row(r) for r in strangers],
-            "wall_s": round(wall, 1)}, indent=2, default=str))
+            "wall_s": round(wall, 1), "load_average": loads}, indent=2, default=str))
 
 
 if __name__ == "__main__":

@@ -118,11 +118,17 @@ def kpop_held_out() -> dict[str, list[Path]]:
 
 
 @pytest.fixture(scope="session")
-def kpop_model_file(kpop_train_dir: Path, session_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """FaceNet + logistic trained on 10 kpop15 classes x 12 photos, written to a model file."""
+def kpop_trained(kpop_train_dir: Path, session_cache: Path, tmp_path_factory: pytest.TempPathFactory
+                 ) -> tuple[Model, Path]:
+    """FaceNet + logistic trained on 10 kpop15 classes x 12 photos: the model and its file."""
     out = tmp_path_factory.mktemp("kpop-model") / "kpop.wt"
-    whosthat.train(kpop_train_dir, out=out, embedder="facenet", cache_dir=session_cache)
-    return out
+    model = whosthat.train(kpop_train_dir, out=out, embedder="facenet", cache_dir=session_cache)
+    return model, out
+
+
+@pytest.fixture(scope="session")
+def kpop_model_file(kpop_trained: tuple[Model, Path]) -> Path:
+    return kpop_trained[1]
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from conftest import KPOP15, images_of, link_tree
 from whosthat import DatasetError
 from whosthat.dataset import class_name, scan, stratified_split
-
-from conftest import KPOP15, images_of, link_tree
 
 
 def _png(path: Path) -> Path:

@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import BLACKPINK_GROUP
 from whosthat import ImageError, load_image
 from whosthat.images import is_image_path
-
-from conftest import BLACKPINK_GROUP
 
 
 @pytest.fixture(scope="module")

@@ -53,7 +53,7 @@ class TrainingLog:
 def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None, detector: str = DEFAULT_DETECTOR,
           embedder: str = DEFAULT_EMBEDDER, head: str = DEFAULT_HEAD, test_dir: Optional[str | os.PathLike] = None,
           seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.2, split: Optional[Split] = None,
-          flip: bool = True,
+          flip: bool = False,
           cache_dir: Optional[str | os.PathLike] = None, use_cache: bool = True,
           progress: Optional[Callable[[str, int], Callable[[int], None]]] = None,
           log: Optional[TrainingLog] = None) -> Model:

@@ -35,6 +35,6 @@ class Concatenated:
 
 
 @EMBEDDERS.register("facenet+dlib")
-def facenet_dlib(flip: bool = True) -> Concatenated:
+def facenet_dlib(flip: bool = False) -> Concatenated:
     """FaceNet and dlib's ResNet together (256-d)."""
     return Concatenated([EMBEDDERS.create("facenet", flip=flip), EMBEDDERS.create("dlib", flip=flip)])

@@ -20,7 +20,7 @@ class DlibResNet:
     name = "dlib"
     dim = 128
 
-    def __init__(self, flip: bool = True) -> None:
+    def __init__(self, flip: bool = False) -> None:
         self.flip = flip
         self._models: Optional[tuple[object, object]] = None
         self._lock = threading.Lock()

@@ -34,7 +34,7 @@ class FaceNet:
     name = "facenet"
     dim = 128
 
-    def __init__(self, flip: bool = True, batch_size: int = 32, device: Optional[str] = None,
+    def __init__(self, flip: bool = False, batch_size: int = 32, device: Optional[str] = None,
                  weights_dir: Optional[Path] = None) -> None:
         self.flip = flip
         self.batch_size = batch_size
