@@ -77,19 +77,7 @@ def test_head_class_without_training_rows(data, name: str):
     assert p[:, 2].max() < 0.01
 
 
-_SWALLOWING = {
-    "svm": "LinearSVC on few-shot, linearly separable embeddings: class_weight does not move the max-margin "
-           "boundary, so a class with 3x the photos takes ~80% of ambiguous faces",
-    "mlp": "MLP trained to zero loss on a resample: duplicating the small class's rows does not balance it "
-           "on new faces (share ~0.29)",
-}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=_SWALLOWING[n])) if n in _SWALLOWING else n
-     for n in HEADS.names()],
-)
+@pytest.mark.parametrize("name", HEADS.names())
 def test_head_class_balance(kpop_embeddings, name: str):
     """A class with 3x the photos must not swallow a small one.
 

@@ -64,13 +64,11 @@ def threshold_curve(member_scores: np.ndarray, stranger_scores: np.ndarray) -> T
     return ThresholdCurve(thresholds, accepted, rejected, len(member_scores), len(stranger_scores))
 
 
-def calibrate(member_scores: np.ndarray, stranger_scores: np.ndarray, max_member_rejection: float = 0.03
-              ) -> tuple[float, ThresholdCurve]:
-    """The threshold with the fewest strangers accepted plus members rejected among those
-    rejecting at most `max_member_rejection` of the members, and the curve it was chosen from."""
+def calibrate(member_scores: np.ndarray, stranger_scores: np.ndarray) -> tuple[float, ThresholdCurve]:
+    """The threshold with the fewest strangers accepted plus members rejected (the lowest such
+    threshold on a tie), and the curve it was chosen from."""
     curve = threshold_curve(member_scores, stranger_scores)
-    allowed = curve.members_rejected <= max_member_rejection
-    cost = np.where(allowed, curve.strangers_accepted + curve.members_rejected, np.inf)
+    cost = curve.strangers_accepted + curve.members_rejected
     return float(curve.thresholds[int(np.argmin(cost))]), curve
 
 
