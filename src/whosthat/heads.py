@@ -167,13 +167,13 @@ class KNNHead:
 @HEADS.register("mlp")
 class MLPHead:
     """A small dense network (the tutorials' head): one hidden ReLU layer, trained on a
-    class-balanced resample of the data (scikit-learn's MLP has no class weights). The strong
-    L2 penalty keeps the duplicated photos of small classes from being learned by heart, which
-    would undo the balance; on kpop15 it costs no accuracy."""
+    class-balanced resample of the data (scikit-learn's MLP has no class weights). The L2
+    penalty (alpha 0.1) keeps the duplicated photos of small classes from being learned by
+    heart, which would undo the balance; from 0.3 up the network collapses on 14 kpop15 classes."""
 
     name = "mlp"
 
-    def __init__(self, hidden: int = 128, alpha: float = 1.0, seed: int = 0) -> None:
+    def __init__(self, hidden: int = 128, alpha: float = 0.1, seed: int = 0) -> None:
         self.hidden = hidden
         self.alpha = alpha
         self.seed = seed
