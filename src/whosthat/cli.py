@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flip", action="store_true",
                    help="average each face's embedding with its mirror image's (twice the time; "
                         "no gain measured on the benchmark sets)")
+    p.add_argument("--max-member-rejection", type=_fraction, default=0.03, metavar="FRACTION",
+                   help="share of members the stranger threshold may call unknown on validation photos "
+                        "(default: 0.03; higher: fewer strangers given a name)")
     p.add_argument("--seed", type=int, default=0, help="seed of the train/validation/test split (default: 0)")
     p.add_argument("--val-fraction", type=_fraction, default=0.15, help="share of each class for validation")
     p.add_argument("--test-fraction", type=_fraction, default=0.2, help="share of each class for the test")
@@ -141,7 +144,8 @@ def _train(args: argparse.Namespace) -> int:
     log = TrainingLog()
     model = train(args.folder, out=args.out, detector=args.detector, embedder=args.embedder, head=args.head,
                   test_dir=args.test_dir, seed=args.seed, val_fraction=args.val_fraction,
-                  test_fraction=args.test_fraction, flip=args.flip, cache_dir=args.cache_dir,
+                  test_fraction=args.test_fraction, flip=args.flip, max_member_rejection=args.max_member_rejection,
+                  cache_dir=args.cache_dir,
                   use_cache=not args.no_cache, progress=_progress_bars, log=log)
     split = log.split
     print(f"classes: {len(model.classes)}: " + ", ".join(f"{c} ({log.counts.get(c, 0)} photos)" for c in model.classes))

@@ -53,7 +53,7 @@ class TrainingLog:
 def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None, detector: str = DEFAULT_DETECTOR,
           embedder: str = DEFAULT_EMBEDDER, head: str = DEFAULT_HEAD, test_dir: Optional[str | os.PathLike] = None,
           seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.2, split: Optional[Split] = None,
-          flip: bool = False,
+          flip: bool = False, max_member_rejection: float = 0.03,
           cache_dir: Optional[str | os.PathLike] = None, use_cache: bool = True,
           progress: Optional[Callable[[str, int], Callable[[int], None]]] = None,
           log: Optional[TrainingLog] = None) -> Model:
@@ -66,7 +66,9 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
     The head learns from the training faces, the stranger threshold is calibrated on the
     validation faces, and the test photos are predicted as new photos would be; their scores go
     into the model. `progress(label, total)`
-    returns a callback advanced per photo (the CLI's progress bars). `log` collects notes about
+    returns a callback advanced per photo (the CLI's progress bars). `max_member_rejection`
+    is the share of validation members the stranger threshold may call unknown (higher: fewer
+    strangers named). `log` collects notes about
     photos that were skipped or that held several faces.
     """
     log = log if log is not None else TrainingLog()
@@ -115,7 +117,7 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
     model.reference, model.reference_labels = X_train, y_train
     member, stranger = simulate_strangers(lambda: create_head(head, **model.head.get_params()),
                                           X_train, y_train, X_val, y_val, len(classes), seed=seed)
-    model.threshold, curve = calibrate(member, stranger)
+    model.threshold, curve = calibrate(member, stranger, max_member_rejection)
     log.seconds["fit"] = time.perf_counter() - fit_started
     model.arrays = {"open_set/thresholds": curve.thresholds, "open_set/strangers_accepted": curve.strangers_accepted,
                     "open_set/members_rejected": curve.members_rejected}
