@@ -23,21 +23,32 @@ def colour(label: str) -> tuple[int, int, int]:
 
 
 def draw_predictions(image: np.ndarray, predictions: Iterable[Prediction]) -> Image.Image:
-    """A copy of the RGB image with every prediction drawn, sized to the photo."""
+    """A copy of the RGB image with every prediction drawn.
+
+    Text is sized to the face (so neighbours in a group photo do not cover each other) and a
+    label that would overlap one already drawn goes below its box instead of above.
+    """
     picture = Image.fromarray(image).convert("RGB")
     draw = ImageDraw.Draw(picture)
-    side = max(picture.size)
-    width = max(2, side // 300)
-    font = ImageFont.load_default(size=max(12, side // 45))
+    line = max(2, max(picture.size) // 400)
+    placed: list[tuple[float, float, float, float]] = []
     for prediction in predictions:
         x1, y1, x2, y2 = (float(v) for v in prediction.box)
         tint = colour(prediction.label)
-        draw.rectangle([x1, y1, x2, y2], outline=tint, width=width)
+        draw.rectangle([x1, y1, x2, y2], outline=tint, width=line)
         text = prediction.label if prediction.is_unknown else f"{prediction.label} {prediction.confidence:.0%}"
+        size = int(np.clip(2.0 * (x2 - x1) / max(len(text), 1), 14, max(14, max(picture.size) / 40)))
+        font = ImageFont.load_default(size=size)
         left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-        tx, ty = x1, y1 - (bottom - top) - 2 * width
-        if ty < 0:
-            ty = y2 + width
-        draw.rectangle([tx, ty, tx + right - left + 2 * width, ty + bottom - top + 2 * width], fill=tint)
-        draw.text((tx + width - left, ty + width - top), text, fill=(255, 255, 255), font=font)
+        width, height = right - left + 2 * line, bottom - top + 2 * line
+        above = (x1, y1 - height - line, x1 + width, y1 - line)
+        below = (x1, y2 + line, x1 + width, y2 + line + height)
+        label = below if above[1] < 0 or any(_overlaps(above, other) for other in placed) else above
+        placed.append(label)
+        draw.rectangle(label, fill=tint)
+        draw.text((label[0] + line - left, label[1] + line - top), text, fill=(255, 255, 255), font=font)
     return picture
+
+
+def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
