@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -69,7 +70,7 @@ class Extractor:
         identity = self.identity
         paths = list(paths)
         with ThreadPoolExecutor(self.workers) as pool:
-            prepared = pool.map(lambda p: self._prepare(p, identity), paths)
+            prepared = _bounded_map(pool, lambda p: self._prepare(p, identity), paths, ahead=4 * self.batch_size)
             pending: list[tuple[Subjects, str, list]] = []
             queued = 0
             for subjects, key, chips in prepared:
@@ -117,6 +118,18 @@ class Extractor:
 
     def _empty(self) -> np.ndarray:
         return np.zeros((0, self.embedder.dim), np.float32)
+
+
+def _bounded_map(pool: ThreadPoolExecutor, function: Callable, items: list, ahead: int) -> Iterator:
+    """`pool.map` that keeps at most `ahead` results waiting, so chips of a large collection are
+    not all held in memory while the embedder catches up."""
+    pending: deque[Future] = deque()
+    for item in items:
+        pending.append(pool.submit(function, item))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def _name(source: ImageSource) -> str:
