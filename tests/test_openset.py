@@ -71,7 +71,8 @@ def test_simulated_strangers_score_lower_than_members(kpop_embeddings):
     y_train = np.repeat(np.arange(len(classes)), 10)
     X_val = np.vstack([kpop_embeddings[c][10:14] for c in classes])
     y_val = np.repeat(np.arange(len(classes)), 4)
-    members, strangers = simulate_strangers(lambda: create_head("logistic"), X_train, y_train, X_val, y_val,
+    head = create_head("logistic").fit(X_train, y_train, len(classes))
+    members, strangers = simulate_strangers(head, lambda: create_head("logistic"), X_train, y_train, X_val, y_val,
                                             len(classes))
     assert len(members) == len(y_val) and len(strangers) == len(y_val)
     print(f"median stranger score: members {np.median(members):.2f}, simulated strangers {np.median(strangers):.2f}")

@@ -79,20 +79,19 @@ def calibrate(member_scores: np.ndarray, stranger_scores: np.ndarray, max_member
     return float(curve.thresholds[allowed & (curve.strangers_accepted == fewest)][0]), curve
 
 
-def simulate_strangers(make_head: Callable[[], Head], X_train: np.ndarray, y_train: np.ndarray,
+def simulate_strangers(head: Head, make_head: Callable[[], Head], X_train: np.ndarray, y_train: np.ndarray,
                        X_val: np.ndarray, y_val: np.ndarray, n_classes: int, seed: int = 0
                        ) -> tuple[np.ndarray, np.ndarray]:
     """Member and stranger scores of the validation faces, holding each class out in turn.
 
-    Members: every validation face scored by a head fitted on all classes, for the class the
-    head names. Strangers: the validation faces of a held-out class, scored by a head fitted
-    without it. With too few validation faces, the training faces stand in (each compared with
-    the other training photos, leave one out).
+    Members: every validation face scored by `head` (already fitted on all the training faces),
+    for the class it names. Strangers: the validation faces of a held-out class, scored by a
+    head from `make_head` fitted without it. With too few validation faces, the training faces
+    stand in (each compared with the other training photos, leave one out).
     """
     leave_one_out = len(y_val) < 2 * n_classes
     if leave_one_out:
         X_val, y_val = X_train, y_train
-    head = make_head().fit(X_train, y_train, n_classes)
     similarity = class_similarity(X_val, X_train, y_train, n_classes, leave_one_out=leave_one_out)
     members = _score_of_best(head.predict_proba(X_val), similarity)
     held_out = np.unique(y_val)

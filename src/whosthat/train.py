@@ -115,7 +115,7 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
     fit_started = time.perf_counter()
     model.head.fit(X_train, y_train, len(classes))
     model.reference, model.reference_labels = X_train, y_train
-    member, stranger = simulate_strangers(lambda: create_head(head, **model.head.get_params()),
+    member, stranger = simulate_strangers(model.head, lambda: create_head(head, **model.head.get_params()),
                                           X_train, y_train, X_val, y_val, len(classes), seed=seed)
     model.threshold, curve = calibrate(member, stranger, max_member_rejection)
     log.seconds["fit"] = time.perf_counter() - fit_started
