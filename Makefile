@@ -10,7 +10,7 @@ DATA ?= $(DATASETS)/blackpink/photos
 PHOTO ?= $(DATASETS)/blackpink/unlabeled/blackpink.jpg
 OUT ?= out
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint clean browser
 
 $(VENV)/.installed: pyproject.toml requirements/*.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,15 @@ demo: $(VENV)/.installed
 	$(BIN)/whosthat predict $(OUT)/model.wt $(PHOTO) --annotate $(OUT)/annotated
 	@echo "annotated photo: $(OUT)/annotated/$(basename $(notdir $(PHOTO))).jpg"
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed browser
 	$(BIN)/python -m pytest -q
+
+# The browser tests drive Debian's Chromium; install it when it is missing and apt-get can.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
+		&& (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "note: $(CHROMIUM) not found and not installable here; the browser tests will be skipped"; }
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/accuracy.py

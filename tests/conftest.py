@@ -8,7 +8,9 @@ default suite runs in a few minutes on two CPU cores.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -173,3 +175,49 @@ def kpop_embeddings(session_cache: Path) -> dict[str, np.ndarray]:
         found = list(extractor.extract_paths(images_of(folder)))
         out[folder.name] = np.stack([s.embeddings[0] for s in found if len(s.faces)])
     return out
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-quic", "--no-first-run", "--disable-sync"]
+
+
+@dataclass
+class BrowserPage:
+    """A headless Chromium page that records console errors and failed requests as they happen."""
+
+    page: Any
+    console_errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+
+    def broken_images(self) -> list[str]:
+        """The `src` of every <img> on the page that did not load."""
+        return self.page.evaluate(
+            "Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))"
+            ".map(i => i.src.slice(0, 80))")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (`make browser` installs it); skipped where it is missing."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not found: `make browser` installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium: Any) -> Iterator[BrowserPage]:
+    """A fresh page (1280x900) in its own context; console errors and failed requests are collected."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    recorded = BrowserPage(page)
+    page.on("console", lambda m: recorded.console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: recorded.console_errors.append(str(e)))
+    page.on("requestfailed", lambda r: recorded.failed_requests.append(f"{r.url[:80]} {r.failure}"))
+    yield recorded
+    context.close()
