@@ -1,0 +1,240 @@
+"""`write_report`: the HTML report of a trained model, from what its model file records and its photos on disk."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from whosthat.dataset import class_name
+from whosthat.evaluate import NO_FACE, UNKNOWN
+from whosthat.model import Model
+from whosthat.report import plots
+from whosthat.report.html import Section, card, cards, figure, paragraph, render_page, table, write_text_atomically
+from whosthat.report.images import boxed_thumbnail, face_crop, jpeg_url, open_photo
+
+#: Section titles, in page order (tests look for them).
+HEADINGS = ("Summary", "Class distribution", "Training history", "Confusion matrix", "Scores per class",
+            "Misclassified test photos", "Stranger threshold", "Embedding map", "Notes about the photos")
+#: At most this many misclassified photos are shown (worst first).
+MAX_GALLERY = 60
+#: The embedding map uses at most this many training faces, and shows a thumbnail on this many.
+MAX_MAP_POINTS = 500
+MAX_MAP_THUMBNAILS = 60
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """One test photo as the model scored it: true and predicted class index (see `evaluate`), box of the face."""
+
+    path: Path
+    truth: int
+    predicted: int
+    confidence: float
+    box: np.ndarray
+
+    @property
+    def wrong(self) -> bool:
+        return self.predicted != self.truth and (self.truth >= 0 or self.predicted >= 0)
+
+
+def write_report(model: Model, out: str | os.PathLike, *, title: Optional[str] = None) -> Path:
+    """Write the self-contained HTML report of `model` to `out` (atomically) and return its path."""
+    out = Path(out)
+    return write_text_atomically(out, build_report(model, title or f"whosthat report: {out.stem}"))
+
+
+def build_report(model: Model, title: str) -> str:
+    """The report page as a string."""
+    outcomes = test_outcomes(model)
+    sections = [
+        Section(HEADINGS[0], "summary", _summary(model)),
+        Section(HEADINGS[1], "classes", _distribution(model, outcomes)),
+        Section(HEADINGS[2], "history", _history(model)),
+        Section(HEADINGS[3], "confusion", _confusion(model)),
+        Section(HEADINGS[4], "scores", _scores(model)),
+        Section(HEADINGS[5], "misclassified", _gallery(model, outcomes)),
+        Section(HEADINGS[6], "threshold", _threshold(model)),
+        Section(HEADINGS[7], "map", _map(model)),
+        Section(HEADINGS[8], "notes", _notes(model)),
+    ]
+    pipeline = f"{model.detector.name} + {model.embedder.name} + {model.head.name}"
+    return render_page(title, f"{len(model.classes)} classes; {pipeline}", sections)
+
+
+def test_outcomes(model: Model) -> list[TestOutcome]:
+    """The test photos the model file records, with their outcomes (empty for a model trained without a test)."""
+    recorded = model.info.get("report") or {}
+    paths = recorded.get("test_paths") or []
+    if not paths or "report/test_truth" not in model.arrays:
+        return []
+    root = Path(recorded["test_root"])
+    arrays = [model.arrays[f"report/test_{k}"] for k in ("truth", "predicted", "confidence", "boxes")]
+    return [TestOutcome(root / p, int(t), int(y), float(c), b) for p, t, y, c, b in zip(paths, *arrays)]
+
+
+def _summary(model: Model) -> str:
+    metrics = model.info.get("metrics") or {}
+    rows = [("classes", ", ".join(model.classes)),
+            ("pipeline", f"detector {model.detector.name}, embedder {model.embedder.name}, head {model.head.name}"),
+            ("stranger threshold", f"{model.threshold:.3f}"),
+            ("training photos used", len(model.reference))]
+    if metrics:
+        rows += [("test photos", metrics["photos"]), ("test accuracy (largest face)", f"{metrics['accuracy']:.1%}"),
+                 ("member among the names given", f"{metrics['among_names_accuracy']:.1%}"),
+                 ("members called unknown", f"{metrics['members_rejected']:.1%}")]
+        if metrics.get("strangers_accepted") is not None:
+            rows.append(("strangers named as a member", f"{metrics['strangers_accepted']:.1%}"))
+    root = (model.info.get("split") or {}).get("root")
+    if root:
+        rows.append(("photos from", root))
+    return table(["", ""], rows)
+
+
+def _distribution(model: Model, outcomes: list[TestOutcome]) -> str:
+    split = model.info.get("split")
+    if not split:
+        return paragraph("This model file does not record its split.", "note")
+    per_split = {"train": Counter(_class_of(p) for p in split.get("train", [])),
+                 "validation": Counter(_class_of(p) for p in split.get("val", []))}
+    if outcomes:
+        per_split["test"] = Counter(_class_of(o.path.parent.name) for o in outcomes)
+    else:
+        per_split["test"] = Counter(_class_of(p) for p in split.get("test", []))
+    names = list(model.classes) + sorted({c for counts in per_split.values() for c in counts} - set(model.classes))
+    counts = {s: [per_split[s][c] for c in names] for s in per_split}
+    rows = [[c + ("" if c in model.classes else " (stranger)"), *(counts[s][k] for s in counts),
+             sum(counts[s][k] for s in counts)] for k, c in enumerate(names)]
+    return (figure(plots.class_distribution(names, counts), "photos per class and split")
+            + table(["class", *counts, "total"], rows))
+
+
+def _history(model: Model) -> str:
+    history = (model.info.get("finetune") or {}).get("history")
+    if not history:
+        return paragraph("Not fine-tuned: the head is fitted on the embeddings in one step, so there are no "
+                         "epochs to plot.", "note")
+    last = history[-1]
+    return (figure(plots.training_history(history), "loss and accuracy per epoch")
+            + paragraph(f"{len(history)} epochs; last: validation accuracy {last['val_accuracy']:.1%}, "
+                        f"validation loss {last['val_loss']:.3f}."))
+
+
+def _confusion(model: Model) -> str:
+    metrics = model.info.get("metrics")
+    if not metrics:
+        return paragraph("No test photos: the model was trained without a test split.", "note")
+    columns = metrics.get("confusion_columns") or [*model.classes, "unknown", "no face"]
+    return figure(plots.confusion_heatmap(np.array(metrics["confusion"]), model.classes, columns),
+                  "confusion matrix of the test photos")
+
+
+def _scores(model: Model) -> str:
+    metrics = model.info.get("metrics")
+    if not metrics:
+        return paragraph("No test photos: the model was trained without a test split.", "note")
+    rows = metrics["per_class"]
+    return (figure(plots.class_scores(rows), "precision, recall and F1 per class")
+            + table(["class", "precision", "recall", "F1", "test photos"],
+                    [(r["class"], f"{r['precision']:.1%}", f"{r['recall']:.1%}", f"{r['f1']:.1%}", r["support"])
+                     for r in rows]))
+
+
+def _name(model: Model, index: int) -> str:
+    return {UNKNOWN: "unknown", NO_FACE: "no face found"}.get(index, model.classes[index] if index >= 0 else "?")
+
+
+def _gallery(model: Model, outcomes: list[TestOutcome]) -> str:
+    if not outcomes:
+        return paragraph("No test photos recorded in the model file.", "note")
+    wrong = sorted((o for o in outcomes if o.wrong),
+                   key=lambda o: (0 if o.predicted >= 0 else 1 if o.predicted == UNKNOWN else 2, -o.confidence))
+    if not wrong:
+        return paragraph(f"All {len(outcomes)} test photos were named correctly.")
+    items, missing = [], 0
+    for outcome in wrong[:MAX_GALLERY]:
+        image = open_photo(outcome.path)
+        missing += image is None
+        url = jpeg_url(boxed_thumbnail(image, [outcome.box])) if image is not None else None
+        truth = model.classes[outcome.truth] if outcome.truth >= 0 else "a stranger"
+        guess = _name(model, outcome.predicted)
+        confidence = "" if outcome.predicted == NO_FACE else f" ({outcome.confidence:.0%})"
+        items.append(card([(url, str(outcome.path))], [f"true: {truth}", f"predicted: {guess}{confidence}",
+                                                         outcome.path.name]))
+    intro = (f"{len(wrong)} of {len(outcomes)} test photos misclassified, worst first: wrong names by confidence, "
+             "then members called unknown, then photos where no face was found. The scored face is boxed.")
+    if len(wrong) > MAX_GALLERY:
+        intro += f" The first {MAX_GALLERY} are shown."
+    notes = paragraph(f"{missing} photos are no longer on disk; their cards say so.", "missing") if missing else ""
+    return paragraph(intro) + notes + cards(items)
+
+
+def _threshold(model: Model) -> str:
+    keys = ("open_set/thresholds", "open_set/strangers_accepted", "open_set/members_rejected")
+    if not all(k in model.arrays for k in keys):
+        return paragraph("This model file does not record the stranger curve.", "note")
+    thresholds, accepted, rejected = (model.arrays[k] for k in keys)
+    at = int(np.argmin(np.abs(thresholds - model.threshold)))
+    return (figure(plots.stranger_curve(thresholds, accepted, rejected, model.threshold), "stranger threshold curve")
+            + paragraph(f"At the chosen threshold {model.threshold:.3f}, {rejected[at]:.1%} of the validation "
+                        f"members are called unknown and {accepted[at]:.1%} of the simulated strangers (each member "
+                        "held out in turn) are given a name. `whosthat predict --threshold` moves the point."))
+
+
+def _map(model: Model, seed: int = 0) -> str:
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
+
+    X, y = model.reference, model.reference_labels
+    if len(X) < 5:
+        return paragraph("Too few training faces for a map.", "note")
+    recorded = model.info.get("report") or {}
+    paths = recorded.get("reference_paths") or []
+    boxes = model.arrays.get("report/reference_boxes")
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.choice(len(X), min(len(X), MAX_MAP_POINTS), replace=False))
+    reduced = PCA(min(50, len(chosen), X.shape[1]), random_state=seed).fit_transform(X[chosen])
+    with threadpool_limits(1):  # OpenMP threads spin against each other on a busy machine (40x slower)
+        xy = TSNE(2, perplexity=min(30.0, (len(chosen) - 1) / 3), init="pca",
+                  random_state=seed).fit_transform(reduced)
+    with_thumbnail = set()
+    if len(paths) == len(X) and boxes is not None:
+        per_class = max(1, MAX_MAP_THUMBNAILS // len(model.classes))
+        for c in range(len(model.classes)):
+            mine = np.flatnonzero(y[chosen] == c)
+            with_thumbnail.update(rng.choice(mine, min(per_class, len(mine)), replace=False).tolist())
+    root = Path(recorded.get("root", "."))
+    points, missing = [], 0
+    for k, index in enumerate(chosen):
+        thumbnail = None
+        if k in with_thumbnail:
+            image = open_photo(root / paths[index])
+            missing += image is None
+            thumbnail = face_crop(image, boxes[index]) if image is not None else None
+        points.append(plots.MapPoint(float(xy[k, 0]), float(xy[k, 1]), int(y[index]), thumbnail))
+    text = (f"{len(chosen)} training faces; a thumbnail on {len(with_thumbnail) - missing} of them. "
+            "Faces of one class should gather; a face among another class's is worth a look.")
+    if not paths:
+        text += " This model file does not record the training photos' paths, so no thumbnails."
+    notes = paragraph(f"{missing} training photos are no longer on disk: drawn as dots only.", "missing") \
+        if missing else ""
+    return figure(plots.embedding_map(points, model.classes), "2-D map of the training faces") + paragraph(text) + notes
+
+
+def _notes(model: Model) -> str:
+    notes = (model.info.get("training") or {}).get("notes") or []
+    if not notes:
+        return paragraph("Nothing to note: every training photo was read and held one face.")
+    kinds = Counter(n["kind"] for n in notes)
+    return (paragraph(", ".join(f"{n} {kind}" for kind, n in kinds.most_common()))
+            + table(["kind", "photo", "note"], [(n["kind"], n["path"], n["message"]) for n in notes]))
+
+
+def _class_of(relative: str) -> str:
+    return class_name(relative.split("/", 1)[0])
+

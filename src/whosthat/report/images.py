@@ -1,0 +1,71 @@
+"""Small inline pictures for HTML pages: photos shrunk to thumbnails as data URLs, a face boxed or cropped."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from whosthat.errors import ImageError
+from whosthat.images import load_image
+
+#: Colour of the box drawn around the face in a thumbnail.
+BOX_COLOUR = (230, 25, 75)
+
+
+def data_url(data: bytes, mime: str) -> str:
+    """`data:` URL of some bytes, so a page carries its images inline."""
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def jpeg_url(picture: Image.Image, quality: int = 85) -> str:
+    """A PIL image as an inline JPEG."""
+    buffer = io.BytesIO()
+    picture.convert("RGB").save(buffer, format="JPEG", quality=quality)
+    return data_url(buffer.getvalue(), "image/jpeg")
+
+
+def has_box(box: Optional[np.ndarray]) -> bool:
+    """Whether a stored box is a real one (NaN marks a photo where no face was found)."""
+    return box is not None and bool(np.all(np.isfinite(box)))
+
+
+def open_photo(path: Path) -> Optional[np.ndarray]:
+    """The photo as RGB, or None when it is gone or unreadable (pages say so instead of failing)."""
+    try:
+        return load_image(path)
+    except ImageError:
+        return None
+
+
+def boxed_thumbnail(image: np.ndarray, boxes: Sequence[np.ndarray] = (), size: int = 240) -> Image.Image:
+    """The whole photo shrunk to at most `size` px, with each face of `boxes` boxed (NaN boxes are skipped)."""
+    picture = Image.fromarray(image)
+    scale = min(1.0, size / max(picture.size))
+    picture = picture.resize((max(1, round(picture.width * scale)), max(1, round(picture.height * scale))))
+    draw = ImageDraw.Draw(picture)
+    for box in boxes:
+        if has_box(np.asarray(box, float)):
+            x1, y1, x2, y2 = (float(v) * scale for v in box)
+            draw.rectangle([x1, y1, x2, y2], outline=BOX_COLOUR, width=max(2, size // 80))
+    return picture
+
+
+def face_crop(image: np.ndarray, box: Optional[np.ndarray], size: int = 64, margin: float = 0.2) -> Image.Image:
+    """A square crop around the face (the centre square of the photo when there is no box), `size` px."""
+    height, width = image.shape[:2]
+    if has_box(box):
+        x1, y1, x2, y2 = (float(v) for v in box)
+        side = max(x2 - x1, y2 - y1) * (1 + 2 * margin)
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    else:
+        side, cx, cy = min(width, height), width / 2, height / 2
+    left, top = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
+    right, bottom = int(min(width, cx + side / 2)), int(min(height, cy + side / 2))
+    crop = image[top:max(bottom, top + 1), left:max(right, left + 1)]
+    return Image.fromarray(crop).resize((size, size))
