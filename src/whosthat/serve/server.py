@@ -1,0 +1,42 @@
+"""`serve`: run the service for a model file on uvicorn until Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+
+import uvicorn
+
+from whosthat.errors import WhosthatError
+from whosthat.model import Model
+from whosthat.serve.app import create_app
+from whosthat.serve.limits import Limits
+
+
+def serve(model_path: str | os.PathLike, *, host: str = "127.0.0.1", port: int = 8000,
+          limits: Limits | None = None, log_level: str = "info") -> None:
+    """Load the model once and serve it at http://host:port/ (Ctrl-C stops, finishing requests under way).
+
+    Raises `ModelFileError` for a missing or broken model file and `WhosthatError` when the address
+    cannot be listened on, before anything is served.
+    """
+    model = Model.load(model_path)
+    listener = _listen(host, port)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"whosthat: serving {model_path} ({len(model.classes)} members) at "
+          f"http://{shown}:{listener.getsockname()[1]}/ (API docs at /docs; Ctrl-C stops)", file=sys.stderr, flush=True)
+    config = uvicorn.Config(create_app(model, limits), log_level=log_level, timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to the address (port 0: any free port), or one clear error."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+    except OSError as error:
+        raise WhosthatError(f"cannot listen on {host}:{port} ({error.strerror or error})") from None
+    return listener

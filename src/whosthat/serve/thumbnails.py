@@ -1,0 +1,80 @@
+"""A face per member, cut from one of the model's own training photos, for the page's member list."""
+
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+from PIL import Image
+
+from whosthat.dataset import class_name
+from whosthat.errors import ImageError
+from whosthat.images import load_image
+from whosthat.model import Model
+from whosthat.subjects.align import crop_box
+
+#: Side of a thumbnail in pixels, and how much of the face's surroundings it shows.
+SIZE = 160
+MARGIN = 1.5
+#: Training photos tried per member before giving up (some hold no face or several).
+TRIES = 6
+
+
+class Thumbnails:
+    """JPEG face crops per member, made on first request and kept; the photos are those the model's split
+    names under its training root, so a model moved away from its photos has none."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        split = model.info.get("split") or {}
+        root = Path(split.get("root") or ".")
+        self._photos: dict[str, list[Path]] = {name: [] for name in model.classes}
+        for relative in split.get("train", []):
+            parts = PurePosixPath(relative).parts
+            member = class_name(parts[0]) if len(parts) > 1 else None
+            if member in self._photos:
+                self._photos[member].append(root / relative)
+        self._made: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def available(self, member: str) -> bool:
+        """Whether any training photo of the member is still on disk."""
+        return any(path.is_file() for path in self._photos.get(member, [])[:TRIES])
+
+    def get(self, member: str) -> bytes | None:
+        """The member's thumbnail as JPEG bytes, or None when no training photo with a face is on disk."""
+        with self._lock:
+            if member in self._made:
+                return self._made[member]
+        made = self._make(member)
+        if made is not None:
+            with self._lock:
+                self._made[member] = made
+        return made
+
+    def _make(self, member: str) -> bytes | None:
+        detector = self.model.extractor().detector
+        for path in self._photos.get(member, [])[:TRIES]:
+            try:
+                image = load_image(path)
+            except ImageError:
+                continue
+            faces = detector.detect(image)
+            if len(faces) == 1:
+                return _jpeg(_crop(image, faces[0].box))
+        return None
+
+
+def _crop(image: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """A square around the face with some margin."""
+    x1, y1, x2, y2 = box
+    cx, cy, half = (x1 + x2) / 2, (y1 + y2) / 2, MARGIN * max(x2 - x1, y2 - y1) / 2
+    return crop_box(image, np.array([cx - half, cy - half, cx + half, cy + half], np.float32), SIZE)
+
+
+def _jpeg(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="JPEG", quality=88)
+    return buffer.getvalue()

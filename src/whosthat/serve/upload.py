@@ -1,0 +1,76 @@
+"""Read an uploaded image from a request (multipart field `file`, or the raw body) within a size limit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import Request
+
+from whosthat.serve.errors import ApiError
+
+#: Name given to an image sent as the raw request body.
+RAW_NAME = "upload"
+#: The multipart field that carries the image.
+FIELD = "file"
+#: Content types of a raw image body (a body with none is taken as raw too).
+RAW_TYPES = ("image/", "application/octet-stream")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """The image's bytes and the name it came with."""
+
+    name: str
+    data: bytes
+
+
+async def read_upload(request: Request, max_bytes: int) -> Upload:
+    """The uploaded image; `ApiError` 413 as soon as the body passes max_bytes, 415 for a body that is
+    neither a form nor an image, 422 for a missing field, a malformed form or an empty body."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(max_bytes)
+    body = _limited(request, max_bytes)
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        upload = await _from_form(request, body)
+    elif content_type and not content_type.startswith(RAW_TYPES):
+        raise ApiError(415, f"content-type {content_type.split(';')[0]} is not an image: send the photo as the "
+                            f"multipart field '{FIELD}' or as an image/* or application/octet-stream body")
+    else:
+        upload = Upload(RAW_NAME, b"".join([chunk async for chunk in body]))
+    if not upload.data:
+        raise ApiError(422, f"{upload.name}: empty file" if upload.name != RAW_NAME else "empty request body")
+    return upload
+
+
+async def _from_form(request: Request, body: AsyncIterator[bytes]) -> Upload:
+    parser = MultiPartParser(request.headers, body, max_files=1, max_fields=16)
+    try:
+        form = await parser.parse()
+    except MultiPartException as error:
+        raise ApiError(422, f"malformed multipart form: {error.message}") from None
+    try:
+        field = form.get(FIELD)
+        if not isinstance(field, UploadFile):
+            raise ApiError(422, f"the form has no file field '{FIELD}' (send the image as {FIELD}=@photo.jpg)")
+        return Upload(field.filename or RAW_NAME, await field.read())
+    finally:
+        await form.close()
+
+
+async def _limited(request: Request, max_bytes: int) -> AsyncIterator[bytes]:
+    """The body's chunks, stopping with 413 as soon as more than max_bytes have arrived."""
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > max_bytes:
+            raise _too_large(max_bytes)
+        yield chunk
+
+
+def _too_large(max_bytes: int) -> ApiError:
+    return ApiError(413, f"request body is over the limit of {max_bytes:,} bytes")
