@@ -39,10 +39,12 @@ AUDIT_EMBEDDER = "facenet"
 #: Two photos are near duplicates when both their dHash and pHash differ in at most this many of 64 bits
 #: (on kpop15's tight face crops, different people start at 8).
 NEAR_DUPLICATE_BITS = 6
-#: A photo is a suspected mislabel when its own class gets at most this probability out of fold...
-MISLABEL_OWN = 0.2
-#: ... and another class gets at least this much more.
-MISLABEL_MARGIN = 0.5
+#: A photo is a suspected mislabel when its own class gets at most this probability out of fold, and another
+#: class at least `MISLABEL_RATIO` times as much and at least `MISLABEL_OTHER` (on few photos per class the
+#: probabilities spread out, so a fixed margin would miss a photo plainly of somebody else).
+MISLABEL_OWN = 0.1
+MISLABEL_RATIO = 4.0
+MISLABEL_OTHER = 0.3
 #: The face checks apply when at least this share of the photos hold a face the detector finds.
 FACE_SHARE = 0.5
 #: A class this many times the median size (or the median this many times the class) is out of balance.
@@ -233,7 +235,8 @@ def _mislabels(photos: list[Photo], subjects: list[Subjects], head: str, seed: i
     others = probabilities.copy()
     others[rows, y] = -1.0
     best = others.argmax(axis=1)
-    flagged = np.flatnonzero((own <= MISLABEL_OWN) & (others[rows, best] - own >= MISLABEL_MARGIN))
+    other = others[rows, best]
+    flagged = np.flatnonzero((own <= MISLABEL_OWN) & (other >= MISLABEL_RATIO * own) & (other >= MISLABEL_OTHER))
     findings = []
     for k in sorted(flagged, key=lambda k: own[k] - others[k, best[k]]):
         photo, found = single[k]
