@@ -46,8 +46,8 @@ def _classes(result: AuditResult) -> str:
     from whosthat.report.plots import class_distribution  # matplotlib loads only when a sheet is drawn
 
     names = list(result.counts)
-    return (paragraph(f"Audited folder: {result.root}")
-            + figure(class_distribution(names, {"photos": list(result.counts.values())}), "photos per class")
+    plot = class_distribution(names, {"photos": list(result.counts.values())}, "Photos per class")
+    return (paragraph(f"Audited folder: {result.root}") + figure(plot, "photos per class")
             + table(["class", "photos"], list(result.counts.items())))
 
 

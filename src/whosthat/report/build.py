@@ -28,7 +28,7 @@ MAX_MAP_THUMBNAILS = 60
 
 
 @dataclass(frozen=True)
-class TestOutcome:
+class PhotoOutcome:
     """One test photo as the model scored it: true and predicted class index (see `evaluate`), box of the face."""
 
     path: Path
@@ -50,7 +50,7 @@ def write_report(model: Model, out: str | os.PathLike, *, title: Optional[str] =
 
 def build_report(model: Model, title: str) -> str:
     """The report page as a string."""
-    outcomes = test_outcomes(model)
+    outcomes = recorded_outcomes(model)
     sections = [
         Section(HEADINGS[0], "summary", _summary(model)),
         Section(HEADINGS[1], "classes", _distribution(model, outcomes)),
@@ -66,7 +66,7 @@ def build_report(model: Model, title: str) -> str:
     return render_page(title, f"{len(model.classes)} classes; {pipeline}", sections)
 
 
-def test_outcomes(model: Model) -> list[TestOutcome]:
+def recorded_outcomes(model: Model) -> list[PhotoOutcome]:
     """The test photos the model file records, with their outcomes (empty for a model trained without a test)."""
     recorded = model.info.get("report") or {}
     paths = recorded.get("test_paths") or []
@@ -74,7 +74,7 @@ def test_outcomes(model: Model) -> list[TestOutcome]:
         return []
     root = Path(recorded["test_root"])
     arrays = [model.arrays[f"report/test_{k}"] for k in ("truth", "predicted", "confidence", "boxes")]
-    return [TestOutcome(root / p, int(t), int(y), float(c), b) for p, t, y, c, b in zip(paths, *arrays)]
+    return [PhotoOutcome(root / p, int(t), int(y), float(c), b) for p, t, y, c, b in zip(paths, *arrays)]
 
 
 def _summary(model: Model) -> str:
@@ -95,7 +95,7 @@ def _summary(model: Model) -> str:
     return table(["", ""], rows)
 
 
-def _distribution(model: Model, outcomes: list[TestOutcome]) -> str:
+def _distribution(model: Model, outcomes: list[PhotoOutcome]) -> str:
     split = model.info.get("split")
     if not split:
         return paragraph("This model file does not record its split.", "note")
@@ -148,7 +148,7 @@ def _name(model: Model, index: int) -> str:
     return {UNKNOWN: "unknown", NO_FACE: "no face found"}.get(index, model.classes[index] if index >= 0 else "?")
 
 
-def _gallery(model: Model, outcomes: list[TestOutcome]) -> str:
+def _gallery(model: Model, outcomes: list[PhotoOutcome]) -> str:
     if not outcomes:
         return paragraph("No test photos recorded in the model file.", "note")
     wrong = sorted((o for o in outcomes if o.wrong),

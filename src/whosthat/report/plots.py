@@ -50,8 +50,9 @@ def _height(rows: int) -> float:
     return max(3.0, 0.35 * rows + 1.5)
 
 
-def class_distribution(classes: Sequence[str], counts: dict[str, Sequence[int]]) -> str:
-    """Photos per class in each split, as stacked horizontal bars with the totals written out."""
+def class_distribution(classes: Sequence[str], counts: dict[str, Sequence[int]],
+                       title: str = "Photos per class and split") -> str:
+    """Photos per class in each split (stacked horizontal bars, the totals written out); one series, no legend."""
     figure, axes = plt.subplots(figsize=(8, _height(len(classes))))
     left = np.zeros(len(classes))
     positions = np.arange(len(classes))
@@ -65,8 +66,9 @@ def class_distribution(classes: Sequence[str], counts: dict[str, Sequence[int]])
     axes.invert_yaxis()
     axes.set_xlabel("photos")
     axes.set_xlim(0, max(left.max(), 1) * 1.12)
-    axes.set_title("Photos per class and split")
-    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), title="split")
+    axes.set_title(title)
+    if len(counts) > 1:
+        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), title="split")
     return png_url(figure)
 
 

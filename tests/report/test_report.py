@@ -1,0 +1,152 @@
+"""`whosthat report`: the self-contained HTML report of a trained model, its figures and its data."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import whosthat
+from whosthat.cli import main
+from whosthat.evaluate import NO_FACE, UNKNOWN
+from whosthat.model import Model
+from whosthat.report import HEADINGS, write_report
+from whosthat.report.build import MAX_GALLERY, recorded_outcomes
+
+HISTORY = [{"epoch": e, "train_loss": 1.8 / e, "val_loss": 2.0 / e + 0.05 * e, "train_accuracy": 1 - 0.5 / e,
+            "val_accuracy": 0.9 - 0.4 / e} for e in range(1, 9)]
+
+
+def inline_images(page: str) -> list[Image.Image]:
+    """Every data-URL image of a page, decoded (each must be a whole, readable image)."""
+    images = []
+    for _mime, data in re.findall(r'src="data:image/(png|jpeg);base64,([A-Za-z0-9+/=]+)"', page):
+        image = Image.open(io.BytesIO(base64.b64decode(data)))
+        image.load()
+        images.append(image)
+    return images
+
+
+def section(page: str, anchor: str) -> str:
+    """The HTML of one section of the page."""
+    return re.search(rf'<section id="{anchor}">(.*?)</section>', page, re.S).group(1)
+
+
+@pytest.fixture(scope="module")
+def kpop_report(kpop_model: Model, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return write_report(kpop_model, tmp_path_factory.mktemp("report") / "kpop.html").read_text()
+
+
+def test_the_model_records_what_the_report_needs(kpop_model: Model) -> None:
+    outcomes = recorded_outcomes(kpop_model)
+    metrics = kpop_model.info["metrics"]
+    assert len(outcomes) == metrics["photos"] > 0
+    assert all(o.path.is_file() for o in outcomes)
+    confusion = np.array(metrics["confusion"])
+    wrong_members = sum(o.wrong for o in outcomes if o.truth >= 0)
+    assert wrong_members == confusion.sum() - np.trace(confusion)
+    for o in outcomes:
+        if o.predicted != NO_FACE:
+            width, height = Image.open(o.path).size
+            x1, y1, x2, y2 = o.box
+            assert 0 <= x1 < x2 <= width + 1 and 0 <= y1 < y2 <= height + 1
+    recorded = kpop_model.info["report"]
+    boxes = kpop_model.arrays["report/reference_boxes"]
+    assert len(recorded["reference_paths"]) == len(kpop_model.reference) == len(boxes)
+    root = Path(recorded["root"])
+    assert all((root / p).is_file() for p in recorded["reference_paths"])
+    assert [kpop_model.classes.index(p.split("/")[0]) for p in recorded["reference_paths"]] == \
+        kpop_model.reference_labels.tolist()
+
+
+def test_report_has_every_section_and_only_inline_images(kpop_report: str, kpop_model: Model) -> None:
+    for heading in HEADINGS:
+        assert f"<h2>{heading}</h2>" in kpop_report
+    assert "http://" not in kpop_report and "https://" not in kpop_report and "<script" not in kpop_report
+    assert not re.search(r'src="(?!data:)', kpop_report), "every image is inline"
+    images = inline_images(kpop_report)
+    assert sum(i.format == "PNG" for i in images) == 5, "distribution, confusion, scores, threshold, map"
+    assert all(i.width > 300 for i in images if i.format == "PNG")
+    scores = section(kpop_report, "scores")
+    for row in kpop_model.info["metrics"]["per_class"]:
+        assert f"<td>{row['class']}</td>" in scores
+        assert f"{row['f1']:.1%}" in scores
+    assert "Not fine-tuned" in section(kpop_report, "history")
+    assert "a thumbnail on" in section(kpop_report, "map") and "no longer on disk" not in kpop_report
+
+
+def test_misclassified_gallery_worst_first(kpop_report: str, kpop_model: Model) -> None:
+    outcomes = recorded_outcomes(kpop_model)
+    wrong = [o for o in outcomes if o.wrong]
+    gallery = section(kpop_report, "misclassified")
+    cards = re.findall(r'<div class="card">(.*?)</div></div>', gallery + "</div>", re.S)
+    assert len(re.findall('class="card"', gallery)) == min(len(wrong), MAX_GALLERY)
+    if not wrong:
+        assert "named correctly" in gallery
+        return
+    named = sorted((o for o in wrong if o.predicted >= 0), key=lambda o: -o.confidence)
+    first = named[0] if named else wrong[0]
+    assert first.path.name in cards[0]
+    true_name = kpop_model.classes[first.truth] if first.truth >= 0 else "a stranger"
+    assert f"true: {true_name}" in cards[0]
+    unknown = [o for o in wrong if o.predicted == UNKNOWN]
+    if unknown:
+        assert "predicted: unknown" in gallery
+
+
+def test_finetune_history_is_plotted(kpop_model_file: Path, tmp_path: Path) -> None:
+    model = whosthat.load(kpop_model_file)
+    model.info["finetune"] = {"history": HISTORY, "architecture": "mobilenetv2"}
+    page = write_report(model, tmp_path / "tuned.html").read_text()
+    history = section(page, "history")
+    (plot,) = inline_images(history)
+    assert plot.format == "PNG" and plot.width > 600
+    assert "8 epochs; last: validation accuracy 85.0%" in history
+    assert "Not fine-tuned" not in history
+
+
+def test_report_when_the_photos_are_gone(kpop_model_file: Path, tmp_path: Path) -> None:
+    """Photos moved after training: the report says so on each card and still draws every figure."""
+    model = whosthat.load(kpop_model_file)
+    model.info["report"] = {**model.info["report"], "root": str(tmp_path / "moved"),
+                            "test_root": str(tmp_path / "moved")}
+    page = write_report(model, tmp_path / "gone.html").read_text()
+    assert sum(i.format == "PNG" for i in inline_images(page)) == 5
+    assert "no longer on disk: drawn as dots only" in section(page, "map")
+    if any(o.wrong for o in recorded_outcomes(model)):
+        assert "photo not found" in section(page, "misclassified")
+        assert "photos are no longer on disk" in section(page, "misclassified")
+
+
+def test_report_of_a_model_without_test_photos(blackpink_model: Model, tmp_path: Path) -> None:
+    page = write_report(blackpink_model, tmp_path / "blackpink.html").read_text()
+    assert "No test photos" in section(page, "confusion")
+    assert "No test photos recorded" in section(page, "misclassified")
+    assert "several faces" in section(page, "notes")
+    assert sum(i.format == "PNG" for i in inline_images(page)) == 3, "distribution, threshold, map"
+
+
+def test_report_command(kpop_model_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    model_file = tmp_path / "kpop model.wt"
+    model_file.symlink_to(kpop_model_file)
+    assert main(["report", str(model_file)]) == 0
+    assert (tmp_path / "kpop model.html").is_file()
+    assert capsys.readouterr().out.strip() == f"report: {tmp_path / 'kpop model.html'}"
+    assert main(["report", str(model_file), "--out", str(tmp_path / "out" / "r.html")]) == 0
+    assert (tmp_path / "out" / "r.html").stat().st_size > 50_000
+    assert oct((tmp_path / "out" / "r.html").stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+    assert main(["report", str(tmp_path / "missing.wt")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == f"whosthat: error: {tmp_path / 'missing.wt'}: no such model file"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
