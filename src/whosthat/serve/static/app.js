@@ -61,11 +61,10 @@ function showError(message) {
 async function recognise(file) {
   showError("");
   $("status").textContent = `Looking for faces in ${file.name}…`;
-  const photo = $("photo");
-  if (photo.src.startsWith("blob:")) URL.revokeObjectURL(photo.src);
-  photo.src = URL.createObjectURL(file);
-  photo.alt = `The photo you chose: ${file.name}`;
-  $("stage").querySelectorAll(".face-box").forEach((box) => box.remove());
+  const old = $("photo");
+  if (old) URL.revokeObjectURL(old.src);
+  const photo = element("img", { id: "photo", src: URL.createObjectURL(file), alt: `The photo you chose: ${file.name}` });
+  $("stage").replaceChildren(photo);
   $("faces").replaceChildren();
   $("result").hidden = false;
   const form = new FormData();
