@@ -150,3 +150,15 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_train_writes_the_report_beside_the_model(kpop_train_dir: Path, kpop_model: Model, session_cache: Path,
+                                                   tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    common = [str(kpop_train_dir), "--subject", "face", "--embedder", "facenet", "--cache-dir", str(session_cache)]
+    assert main(["train", *common, "--out", str(tmp_path / "a.wt")]) == 0
+    assert f"report: {tmp_path / 'a.html'}" in capsys.readouterr().out
+    page = (tmp_path / "a.html").read_text()
+    assert all(f"<h2>{heading}</h2>" in page for heading in HEADINGS)
+    assert main(["train", *common, "--out", str(tmp_path / "b.wt"), "--no-report"]) == 0
+    assert "report:" not in capsys.readouterr().out
+    assert (tmp_path / "b.wt").is_file() and not (tmp_path / "b.html").exists()
