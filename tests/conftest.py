@@ -156,6 +156,28 @@ def blackpink_model(blackpink_train_dir: Path, session_cache: Path) -> Model:
 
 
 
+ANIME = DATASETS / "anime_newgame8"
+#: Four New Game! characters and how many of their training crops the small anime sets use.
+ANIME_CLASSES = ["ahagon_umiko", "suzukaze_aoba", "takimoto_hifumi", "yagami_kou"]
+ANIME_TRAIN_PER_CLASS = 10
+
+
+@pytest.fixture(scope="session")
+def anime_train_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ANIME_TRAIN_PER_CLASS face crops of each of ANIME_CLASSES from anime_newgame8/train (symlinks)."""
+    _require(ANIME)
+    chosen = {name: images_of(ANIME / "train" / name)[:ANIME_TRAIN_PER_CLASS] for name in ANIME_CLASSES}
+    return link_tree(tmp_path_factory.mktemp("anime-train"), chosen)
+
+
+@pytest.fixture(scope="session")
+def anime_test_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The anime_newgame8/test crops of ANIME_CLASSES (symlinks)."""
+    _require(ANIME)
+    chosen = {name: images_of(ANIME / "test" / name) for name in ANIME_CLASSES}
+    return link_tree(tmp_path_factory.mktemp("anime-test"), chosen)
+
+
 @pytest.fixture(scope="session")
 def kpop_embeddings(session_cache: Path) -> dict[str, np.ndarray]:
     """FaceNet vectors (YuNet-aligned, as training computes them) of every kpop15/train photo, per class.

@@ -1,9 +1,10 @@
-"""The command line: `whosthat train`, `predict` and `evaluate`."""
+"""The command line: `whosthat train`, `predict`, `evaluate`, `report`, `audit` and `serve`."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -11,22 +12,29 @@ from pathlib import Path
 from typing import Optional
 
 from whosthat import __version__
+from whosthat.audit.checks import AUDIT_DETECTOR, AUDIT_EMBEDDER
 from whosthat.cache import EmbeddingCache, default_cache_dir
 from whosthat.embedders import EMBEDDERS
 from whosthat.errors import ImageError, WhosthatError
 from whosthat.evaluate import evaluate_folder
+from whosthat.finetune import RECIPES
 from whosthat.heads import HEADS
-from whosthat.images import is_image_path
+from whosthat.images import MAX_PIXELS, is_image_path
 from whosthat.model import Model
 from whosthat.prediction import Predictions
 from whosthat.subjects import DETECTORS
-from whosthat.train import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, DEFAULT_HEAD, TrainingLog, train
+from whosthat.subjects.choose import SUBJECTS
+from whosthat.train import DEFAULT_HEAD, DEFAULT_SUBJECT, TrainingLog, train
 
 EXAMPLES = """examples:
   whosthat train photos/blackpink --out blackpink.wt
   whosthat predict blackpink.wt concert.jpg more_photos/ --annotate annotated/
   whosthat predict blackpink.wt concert.jpg --json
   whosthat evaluate blackpink.wt photos/test
+  whosthat report blackpink.wt --out blackpink.html
+  whosthat audit photos/blackpink --test-dir photos/test --move-to suspects/
+  whosthat serve blackpink.wt --port 8000
+  whosthat ensemble frozen.wt finetuned.wt --out both.wt
 """
 
 SHOWN_NOTES = 12
@@ -47,6 +55,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("whosthat: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`whosthat predict ... | head`): stop quietly, as other command-line tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,15 +73,28 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="learn the members from a folder with one sub-folder of photos per person",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  whosthat train photos/blackpink --out blackpink.wt\n"
-               "  whosthat train photos/train --test-dir photos/test --head svm --out model.wt\n")
+               "  whosthat train photos/train --test-dir photos/test --head svm --out model.wt\n"
+               "  whosthat train anime/train --subject image --finetune efficientnet-lite0 --out anime.wt\n"
+               "  whosthat train anime/train --finetune tutorial-cnn --out baseline.wt   # the notebook's CNN\n"
+               "  whosthat train anime/train --finetune mobilenetv2 --out anime.wt --resume  # after a stop\n")
     p.add_argument("folder", type=Path, help="FOLDER/<person>/<photo>: one sub-folder per person")
     p.add_argument("--out", "-o", type=Path, default=Path("model.wt"), help="model file to write (default: model.wt)")
     p.add_argument("--test-dir", type=Path, help="test photos of your own (same layout); default: a split of FOLDER")
-    p.add_argument("--detector", default=DEFAULT_DETECTOR, choices=DETECTORS.names(),
-                   help=f"how faces are found (default: {DEFAULT_DETECTOR}; 'whole' for photos that are face crops)")
-    p.add_argument("--embedder", default=DEFAULT_EMBEDDER, choices=EMBEDDERS.names(),
-                   help=f"face embedding (default: {DEFAULT_EMBEDDER})")
+    p.add_argument("--subject", default=DEFAULT_SUBJECT, choices=["auto", *SUBJECTS],
+                   help="what to recognise: 'face' (human faces: YuNet + FaceNet/dlib), 'image' (the whole picture: "
+                        "drawn characters, already-cropped subjects; ImageNet backbones) or 'auto' (default: both "
+                        "tried on a sample of the photos, the better kept)")
+    p.add_argument("--detector", choices=DETECTORS.names(), help="override the subject's detector")
+    p.add_argument("--embedder", choices=[n for n in EMBEDDERS.names() if n != "finetuned"],
+                   help="override the subject's embedder")
     p.add_argument("--head", default=DEFAULT_HEAD, choices=HEADS.names(), help=f"classifier (default: {DEFAULT_HEAD})")
+    p.add_argument("--finetune", choices=list(RECIPES), metavar="NETWORK",
+                   help="train a network end to end on the photos (augmentation, early stopping, a checkpoint per "
+                        f"epoch; slow without a GPU): {', '.join(RECIPES)}; the tutorial-* presets are the "
+                        "notebooks' models, for comparison")
+    p.add_argument("--epochs", type=int, help="fine-tuning epochs (default: the network's recipe)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted fine-tuning from MODEL.checkpoint")
+    p.add_argument("--workers", type=int, help="DataLoader workers for fine-tuning (default: by the number of cores)")
     p.add_argument("--flip", action="store_true",
                    help="average each face's embedding with its mirror image's (twice the time; "
                         "no gain measured on the benchmark sets)")
@@ -79,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the train/validation/test split (default: 0)")
     p.add_argument("--val-fraction", type=_fraction, default=0.15, help="share of each class for validation")
     p.add_argument("--test-fraction", type=_fraction, default=0.2, help="share of each class for the test")
+    p.add_argument("--no-report", action="store_true", help="do not write the HTML report beside the model")
     _add_cache_options(p)
     p.set_defaults(run=_train)
 
@@ -107,6 +133,66 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     _add_cache_options(p)
     p.set_defaults(run=_evaluate)
+
+    p = commands.add_parser(
+        "report", help="write the HTML report of a model: data, scores, mistakes, stranger threshold, embeddings",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  whosthat report blackpink.wt\n  whosthat report blackpink.wt --out report.html\n")
+    p.add_argument("model", type=Path, help="model file written by `whosthat train`")
+    p.add_argument("--out", "-o", type=Path, help="HTML file to write (default: MODEL with .html)")
+    p.set_defaults(run=_report)
+
+    p = commands.add_parser(
+        "audit", help="find problems in a collection: unreadable files, duplicates, leakage, faces, mislabels, "
+                      "imbalance",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  whosthat audit photos/blackpink\n"
+               "  whosthat audit photos/train --test-dir photos/test --out audit.html --move-to suspects/\n"
+               "  whosthat audit --undo suspects/manifest.json\n\n"
+               "--move-to moves the suspect photos aside (never deletes them) and writes DIR/manifest.json;\n"
+               "--undo puts them back.")
+    p.add_argument("folder", type=Path, nargs="?", help="FOLDER/<person>/<photo>")
+    p.add_argument("--test-dir", type=Path, help="a test folder to check for photos also in FOLDER (leakage)")
+    p.add_argument("--out", "-o", type=Path, help="contact sheet to write (default: <folder name>-audit.html here)")
+    p.add_argument("--move-to", type=Path, metavar="DIR", help="move the suspects into DIR, with a manifest")
+    p.add_argument("--undo", type=Path, metavar="MANIFEST", help="put back the photos a --move-to manifest lists")
+    p.add_argument("--json", action="store_true", help="print the findings as one JSON object")
+    p.add_argument("--detector", default=AUDIT_DETECTOR, choices=DETECTORS.names(),
+                   help=f"face detector of the face checks (default: {AUDIT_DETECTOR})")
+    p.add_argument("--embedder", default=AUDIT_EMBEDDER, choices=EMBEDDERS.names(),
+                   help=f"embedding of the mislabel check (default: {AUDIT_EMBEDDER})")
+    p.add_argument("--no-faces", action="store_true", help="skip the face and mislabel checks")
+    _add_cache_options(p)
+    p.set_defaults(run=_audit)
+
+    p = commands.add_parser(
+        "serve", help="a web page and REST API that name the faces in uploaded photos, on this machine",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  whosthat serve blackpink.wt            # then open http://127.0.0.1:8000/\n"
+               "  curl -F file=@concert.jpg http://127.0.0.1:8000/v1/predict\n\n"
+               "API documentation at /docs. Ctrl-C stops the service.")
+    p.add_argument("model", type=Path, help="model file written by `whosthat train`")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000; 0: any free port)")
+    p.add_argument("--max-bytes", type=_positive, default=20 * 1024 * 1024, metavar="N",
+                   help="largest upload in bytes (default: 20 MiB)")
+    p.add_argument("--max-pixels", type=_positive, default=MAX_PIXELS, metavar="N",
+                   help=f"largest image in pixels (default: {MAX_PIXELS:,})")
+    p.add_argument("--worker-threads", type=_positive, default=2, metavar="N",
+                   help="photos recognised at once; more requests wait (default: 2)")
+    p.set_defaults(run=_serve)
+    p = commands.add_parser(
+        "ensemble", help="combine models of the same group into one that averages their probabilities",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  whosthat ensemble frozen.wt finetuned.wt --out both.wt\n"
+               "  whosthat ensemble a.wt b.wt --out both.wt --test-dir photos/test\n\n"
+               "The models must know the same people and find them the same way (one --subject). The ensemble\n"
+               "is scored on the test photos the models held out (or --test-dir) and the figures kept in it.")
+    p.add_argument("models", type=Path, nargs="+", help="model files written by `whosthat train`")
+    p.add_argument("--out", "-o", type=Path, required=True, help="model file to write")
+    p.add_argument("--test-dir", type=Path, help="labelled photos to score it on (default: the models' test split)")
+    _add_cache_options(p)
+    p.set_defaults(run=_ensemble)
     return parser
 
 
@@ -141,9 +227,10 @@ def _cache(args: argparse.Namespace) -> Optional[EmbeddingCache]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    log = TrainingLog()
-    model = train(args.folder, out=args.out, detector=args.detector, embedder=args.embedder, head=args.head,
-                  test_dir=args.test_dir, seed=args.seed, val_fraction=args.val_fraction,
+    log = TrainingLog(echo=print)
+    model = train(args.folder, out=args.out, subject=args.subject, detector=args.detector, embedder=args.embedder,
+                  head=args.head, finetune=args.finetune, epochs=args.epochs, resume=args.resume,
+                  workers=args.workers, test_dir=args.test_dir, seed=args.seed, val_fraction=args.val_fraction,
                   test_fraction=args.test_fraction, flip=args.flip, max_member_rejection=args.max_member_rejection,
                   cache_dir=args.cache_dir,
                   use_cache=not args.no_cache, progress=_progress_bars, log=log)
@@ -163,6 +250,10 @@ def _train(args: argparse.Namespace) -> int:
         print("\ntest photos (never seen in training):")
         print(log.evaluation.format_text())
     print(f"\nmodel written to {args.out} (trained in {log.seconds['total']:.1f} s)")
+    if not args.no_report:
+        from whosthat.report import write_report
+
+        print(f"report: {write_report(model, args.out.with_suffix('.html'))}")
     return 0
 
 
@@ -221,6 +312,80 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(evaluation.to_dict(), ensure_ascii=False))
     else:
         print(evaluation.format_text())
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from whosthat.report import write_report
+
+    model = Model.load(args.model)
+    print(f"report: {write_report(model, args.out or args.model.with_suffix('.html'))}")
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from whosthat.audit import audit, audit_extractor, move_suspects, undo_moves, write_contact_sheet
+
+    if args.undo is not None:
+        if args.folder is not None or args.move_to is not None:
+            raise WhosthatError("--undo MANIFEST takes no FOLDER and no --move-to")
+        log = undo_moves(args.undo)
+        for problem in log.problems:
+            print(f"whosthat: warning: {problem}", file=sys.stderr)
+        print(f"put back {len(log.done)} photos listed in {log.manifest}")
+        return 1 if log.problems else 0
+    if args.folder is None:
+        raise WhosthatError("audit needs a FOLDER (or --undo MANIFEST)")
+    extractor = None if args.no_faces else audit_extractor(args.detector, args.embedder, _cache(args))
+    result = audit(args.folder, test_dir=args.test_dir, extractor=extractor, progress=_progress_bars)
+    sheet = write_contact_sheet(result, args.out or Path(f"{result.root.resolve().name}-audit.html"))
+    notes = sys.stderr if args.json else sys.stdout
+    print(json.dumps(result.to_dict(), ensure_ascii=False) if args.json else result.format_text())
+    print(f"\ncontact sheet: {sheet}", file=notes)
+    if args.move_to is not None:
+        log = move_suspects(result, args.move_to)
+        for problem in log.problems:
+            print(f"whosthat: warning: {problem}", file=sys.stderr)
+        print(f"moved {len(log.done)} photos to {args.move_to}; put them back with: "
+              f"whosthat audit --undo {log.manifest}", file=notes)
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive whole number")
+    return value
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from whosthat.serve import Limits, serve
+
+    serve(args.model, host=args.host, port=args.port,
+          limits=Limits(max_bytes=args.max_bytes, max_pixels=args.max_pixels, recognitions=args.worker_threads))
+    return 0
+
+
+def _ensemble(args: argparse.Namespace) -> int:
+    from whosthat.ensemble import Ensemble, evaluate_shared_test
+
+    members = [Model.load(path) for path in args.models]
+    ensemble = Ensemble(members)
+    cache = _cache(args)
+    evaluation = (evaluate_folder(ensemble, args.test_dir, cache=cache, progress=_progress_bars) if args.test_dir
+                  else evaluate_shared_test(ensemble, cache=cache))
+    for path, member in zip(args.models, members):
+        metrics = member.info.get("metrics") or {}
+        accuracy = f"{metrics['accuracy']:.1%}" if "accuracy" in metrics else "not scored"
+        print(f"{path}: {member.embedder.name} + {member.head.name}, test accuracy {accuracy}")
+    if evaluation is not None:
+        ensemble.info["metrics"] = evaluation.to_dict()
+        print(f"\nensemble on {'the test folder' if args.test_dir else 'the test photos the models held out'}:")
+        print(evaluation.format_text())
+    else:
+        print("\nthe models held out different test photos (or they are gone): use --test-dir to score the ensemble")
+    ensemble.save(args.out)
+    print(f"\nensemble of {len(members)} models written to {args.out}")
     return 0
 
 

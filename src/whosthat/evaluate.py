@@ -29,6 +29,7 @@ class Evaluation:
     predicted: (n,) class index, -1 unknown, -2 no face found or unreadable.
     top2: (n,) whether the true class is among the two most probable for the largest face.
     among: (n,) whether the true class is among the names given to any face of the photo.
+    boxes: (n, 4) box of the scored (largest) face, NaN where none was found.
     """
 
     classes: list[str]
@@ -38,6 +39,7 @@ class Evaluation:
     confidence: np.ndarray
     top2: np.ndarray
     among: np.ndarray
+    boxes: Optional[np.ndarray] = None
 
     @property
     def members(self) -> np.ndarray:
@@ -132,21 +134,24 @@ class Evaluation:
 def score_predictions(classes: Sequence[str], paths: Sequence[str], truth: Sequence[int],
                       predictions: Sequence[Predictions]) -> Evaluation:
     """Score each photo's predictions against its true class index (-1 for a stranger)."""
-    predicted, confidence, top2, among = [], [], [], []
+    predicted, confidence, top2, among, boxes = [], [], [], [], []
     for t, faces in zip(truth, predictions):
         if not faces:
             predicted.append(NO_FACE)
             confidence.append(0.0)
             top2.append(False)
             among.append(False)
+            boxes.append(np.full(4, np.nan, np.float32))
             continue
         largest = faces[0]
+        boxes.append(np.asarray(largest.box, np.float32))
         predicted.append(classes.index(largest.label) if not largest.is_unknown else UNKNOWN)
         confidence.append(largest.confidence)
         top2.append(t >= 0 and classes[t] in [name for name, _ in largest.top(2)])
         among.append(t >= 0 and classes[t] in faces.labels)
     return Evaluation(list(classes), [str(p) for p in paths], np.asarray(truth, np.int64),
-                      np.asarray(predicted, np.int64), np.asarray(confidence), np.asarray(top2), np.asarray(among))
+                      np.asarray(predicted, np.int64), np.asarray(confidence), np.asarray(top2), np.asarray(among),
+                      np.array(boxes, np.float32).reshape(-1, 4))
 
 
 def _mean(values: np.ndarray) -> float:

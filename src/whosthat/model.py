@@ -62,8 +62,10 @@ class Model:
     def extractor(self, cache: Optional[EmbeddingCache] = None) -> Extractor:
         """The detector and embedder this model was trained with (built once, weights loaded lazily)."""
         if self._extractor is None:
+            trained = {k.split("/", 1)[1]: v for k, v in self.arrays.items() if k.startswith("embedder/")}
+            params = {**self.embedder.params, **({"state": trained} if trained else {})}
             self._extractor = Extractor(create_detector(self.detector.name, **self.detector.params),
-                                        create_embedder(self.embedder.name, **self.embedder.params))
+                                        create_embedder(self.embedder.name, **params))
         self._extractor.cache = cache
         return self._extractor
 
@@ -87,10 +89,7 @@ class Model:
             return Predictions([], subjects.source, subjects.width, subjects.height, error=subjects.error)
         order = np.argsort([-face.area for face in subjects.faces], kind="stable")
         faces = [subjects.faces[i] for i in order]
-        embeddings = subjects.embeddings[order]
-        probabilities = self.predict_proba(embeddings) if len(faces) else np.zeros((0, len(self.classes)))
-        similarity = class_similarity(embeddings, self.reference, self.reference_labels, len(self.classes))
-        scores = stranger_scores(probabilities, similarity)
+        probabilities, similarity, scores = self.score(subjects.embeddings[order])
         limit = self.threshold if threshold is None else threshold
         labels = assign_labels(probabilities, scores >= limit)
         predictions = []
@@ -104,28 +103,51 @@ class Model:
                 similarity=float(s[best if label == UNKNOWN else label]), landmarks=face.landmarks))
         return Predictions(predictions, subjects.source, subjects.width, subjects.height, image=subjects.image)
 
+    def score(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(n, n_classes) probabilities, similarity to each class's closest training photo, and stranger scores."""
+        probabilities = self.predict_proba(embeddings) if len(embeddings) else np.zeros((0, len(self.classes)))
+        similarity = class_similarity(embeddings, self.reference, self.reference_labels, len(self.classes))
+        return probabilities, similarity, stranger_scores(probabilities, similarity)
+
+    def pipeline(self) -> dict:
+        """Detector, embedder and head by name with their settings (as the model file records them)."""
+        return {"detector": self.detector.as_dict(), "embedder": self.embedder.as_dict(),
+                "head": {"name": self.head.name, "params": self.head.get_params()}}
+
     def manifest(self) -> dict:
         """The JSON half of the model file."""
         return {
             "whosthat_version": __version__,
             "classes": self.classes,
-            "pipeline": {"detector": self.detector.as_dict(), "embedder": self.embedder.as_dict(),
-                         "head": {"name": self.head.name, "params": self.head.get_params()}},
-            "weights": {f.distribution: f.version() for f in WEIGHT_PACKAGES},
+            "pipeline": self.pipeline(),
+            "weights": {f.distribution: f.version() for f in WEIGHT_PACKAGES if f.installed()},
             "open_set": {"threshold": self.threshold},
             **self.info,
         }
 
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the model file (atomically: an interrupted save leaves any old file intact)."""
+    def bundle_arrays(self) -> dict[str, np.ndarray]:
+        """The array half of the model file."""
         arrays = {f"head/{k}": v for k, v in self.head.get_state().items()}
         arrays.update({"reference/X": self.reference, "reference/y": self.reference_labels, **self.arrays})
-        return write_bundle(path, self.manifest(), arrays)
+        return arrays
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model file (atomically: an interrupted save leaves any old file intact)."""
+        return write_bundle(path, self.manifest(), self.bundle_arrays())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Model:
-        """Read a model file; `ModelFileError` when it is foreign, corrupt or of a newer format."""
+        """Read a model file (a single model or an ensemble); `ModelFileError` when it is foreign, corrupt or newer."""
         manifest, arrays = read_bundle(path)
+        if "ensemble" in manifest:
+            from whosthat.ensemble import Ensemble
+
+            return Ensemble.from_bundle(path, manifest, arrays)
+        return cls.from_bundle(path, manifest, arrays)
+
+    @classmethod
+    def from_bundle(cls, path: str | os.PathLike, manifest: dict, arrays: dict[str, np.ndarray]) -> Model:
+        """The model a manifest and its arrays describe (`path` names the file in errors)."""
         try:
             pipeline = manifest["pipeline"]
             head = create_head(pipeline["head"]["name"], **pipeline["head"]["params"])

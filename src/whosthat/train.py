@@ -15,15 +15,23 @@ from whosthat.cache import EmbeddingCache
 from whosthat.dataset import Item, Split, scan, stratified_split
 from whosthat.errors import DatasetError
 from whosthat.evaluate import Evaluation, score_predictions
+from whosthat.finetune import RECIPES, FinetuneResult
+from whosthat.finetune import finetune as run_finetune
+from whosthat.finetune.chips import subject_chip
 from whosthat.heads import create_head
 from whosthat.model import Component, Model
+from whosthat.networks import create_network
 from whosthat.openset import calibrate, simulate_strangers
 from whosthat.pipeline import Subjects
+from whosthat.subjects import create_detector
+from whosthat.subjects.choose import FACE_EMBEDDERS, SUBJECTS, SubjectChoice, choose_subject
 
-#: The defaults, chosen by bench/accuracy.py (see the README's table).
-DEFAULT_DETECTOR = "yunet"
-DEFAULT_EMBEDDER = "facenet+dlib"
+#: The defaults, chosen by bench/accuracy.py (see the README's table); the detector and embedder
+#: follow from the subject (`whosthat.subjects.choose.SUBJECTS`).
+DEFAULT_SUBJECT = "auto"
 DEFAULT_HEAD = "logistic"
+#: The face pipeline's detector and embedder.
+DEFAULT_DETECTOR, DEFAULT_EMBEDDER = SUBJECTS["face"]
 
 
 @dataclass(frozen=True)
@@ -44,14 +52,26 @@ class TrainingLog:
     counts: dict[str, int] = field(default_factory=dict)
     split: Optional[Split] = None
     evaluation: Optional[Evaluation] = None
+    subject: Optional[SubjectChoice] = None
+    finetune: Optional[FinetuneResult] = None
+    messages: list[str] = field(default_factory=list)
+    echo: Optional[Callable[[str], None]] = None
+
+    def say(self, message: str) -> None:
+        """A line about the run as a whole (fine-tuning epochs, the device used); shown as it happens by the CLI."""
+        self.messages.append(message)
+        if self.echo is not None:
+            self.echo(message)
 
     def note(self, path: str | Path, kind: str, message: str) -> None:
         """Record a note of a kind: "skipped", "unreadable", "no face" or "several faces"."""
         self.notes.append(Note(str(path), kind, message))
 
 
-def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None, detector: str = DEFAULT_DETECTOR,
-          embedder: str = DEFAULT_EMBEDDER, head: str = DEFAULT_HEAD, test_dir: Optional[str | os.PathLike] = None,
+def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None, subject: str = DEFAULT_SUBJECT,
+          detector: Optional[str] = None, embedder: Optional[str] = None, head: str = DEFAULT_HEAD,
+          finetune: Optional[str] = None, epochs: Optional[int] = None, resume: bool = False,
+          workers: Optional[int] = None, test_dir: Optional[str | os.PathLike] = None,
           seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.2, split: Optional[Split] = None,
           flip: bool = False, max_member_rejection: float = 0.03,
           cache_dir: Optional[str | os.PathLike] = None, use_cache: bool = True,
@@ -59,14 +79,20 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
           log: Optional[TrainingLog] = None) -> Model:
     """Learn the members from `folder/<member>/<photo>` and return the model (saved to `out` if given).
 
+    subject: "face" (YuNet + FaceNet/dlib), "image" (the whole picture + ImageNet backbones) or
+    "auto" (both tried on a sample, the better kept); `detector` / `embedder` override its choice.
+    finetune: a network of `whosthat.networks` trained end to end on the training photos (with
+    augmentation and early stopping on the validation photos) whose features replace the
+    embedder's; `epochs` overrides its recipe, `resume` continues an interrupted run from its
+    checkpoint (`out` + ".checkpoint", written every epoch), `workers` sets DataLoader workers.
     The folder is split per class into train / validation / test with `seed` (or train /
     validation when `test_dir` holds the test photos), unless `split` gives the split (paths
     relative to `folder`; the classes are those with training photos, and test photos of other
     classes are scored as strangers: the benchmark's cross-validation and held-out classes).
     The head learns from the training faces, the stranger threshold is calibrated on the
-    validation faces, and the test photos are predicted as new photos would be; their scores go
-    into the model. `progress(label, total)`
-    returns a callback advanced per photo (the CLI's progress bars). `max_member_rejection`
+    validation faces, then the head learns again from both, and the test photos are predicted
+    as new photos would be; their scores go into the model. `progress(label, total)` returns a
+    callback advanced per photo (the CLI's progress bars). `max_member_rejection`
     is the share of validation members the stranger threshold may call unknown (higher: fewer
     strangers named). `log` collects notes about
     photos that were skipped or that held several faces.
@@ -95,11 +121,18 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
     if len(classes) < 2:
         raise DatasetError(f"{collection.root}: {len(classes)} class with training photos; whosthat needs at least two")
 
-    model = Model(classes, Component(detector), Component(embedder, {"flip": flip}), create_head(head),
-                  reference=np.zeros((0, 0)), reference_labels=np.zeros(0), threshold=0.0)
     cache = EmbeddingCache(Path(cache_dir) if cache_dir else None) if use_cache else None
-    extractor = model.extractor(cache)
     learn = [by_path[p] for p in split.train + split.val]
+    detector, embedder = _resolve_subject(subject, detector, embedder, learn, cache, seed, log)
+    embedder_component, embedder_arrays = Component(embedder, {"flip": flip}), {}
+    if finetune is not None:
+        result = _finetune(finetune, detector, classes, split, by_path, epochs=epochs, resume=resume, workers=workers,
+                           seed=seed, out=out, log=log)
+        embedder_component = Component("finetuned", {"architecture": finetune, "flip": flip})
+        embedder_arrays = {f"embedder/{k}": v for k, v in result.state.items()}
+    model = Model(classes, Component(detector), embedder_component, create_head(head),
+                  reference=np.zeros((0, 0)), reference_labels=np.zeros(0), threshold=0.0, arrays=embedder_arrays)
+    extractor = model.extractor(cache)
     callback = progress("embedding training photos", len(learn)) if progress else None
     subjects = dict(zip([i.path for i in learn], extractor.extract_paths([i.path for i in learn], callback)))
     log.seconds["embedding"] = time.perf_counter() - started
@@ -118,9 +151,14 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
     member, stranger = simulate_strangers(model.head, lambda: create_head(head, **model.head.get_params()),
                                           X_train, y_train, X_val, y_val, len(classes), seed=seed)
     model.threshold, curve = calibrate(member, stranger, max_member_rejection)
+    if len(y_val):
+        # Calibrated; now the head and the reference learn from the validation photos too.
+        model.reference, model.reference_labels = np.vstack([X_train, X_val]), np.concatenate([y_train, y_val])
+        model.head.fit(model.reference, model.reference_labels, len(classes))
     log.seconds["fit"] = time.perf_counter() - fit_started
-    model.arrays = {"open_set/thresholds": curve.thresholds, "open_set/strangers_accepted": curve.strangers_accepted,
-                    "open_set/members_rejected": curve.members_rejected}
+    model.arrays.update({"open_set/thresholds": curve.thresholds,
+                         "open_set/strangers_accepted": curve.strangers_accepted,
+                         "open_set/members_rejected": curve.members_rejected})
 
     test_items = (test_collection.items if test_collection is not None
                   else [by_path[p] for p in split.test])
@@ -131,12 +169,29 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
         truth = [index.get(i.label, -1) for i in test_items]
         log.evaluation = score_predictions(classes, [i.path for i in test_items], truth, predictions)
     log.seconds["total"] = time.perf_counter() - started
+    reference_paths = [p for p in split.train + (split.val if len(y_val) else ())  # the rows of model.reference
+                       if by_path[p].path in chosen and by_path[p].label in index]
+    test_root = test_collection.root if test_collection is not None else collection.root
+    model.arrays["report/reference_boxes"] = np.array(
+        [_chosen_box(subjects[by_path[p].path], chosen[by_path[p].path]) for p in reference_paths],
+        np.float32).reshape(-1, 4)
+    if log.evaluation is not None:
+        model.arrays.update({"report/test_truth": log.evaluation.truth,
+                             "report/test_predicted": log.evaluation.predicted,
+                             "report/test_confidence": log.evaluation.confidence,
+                             "report/test_boxes": log.evaluation.boxes})
     model.info = {
         "split": {**split.as_dict(), "root": str(collection.root), "test_dir": str(test_dir) if test_dir else None},
         "open_set_calibration": {"members": int(curve.n_members), "simulated_strangers": int(curve.n_strangers)},
         "training": {"photos_used": len(chosen), "notes": [n.__dict__ for n in log.notes],
                      "seconds": {k: round(v, 2) for k, v in log.seconds.items()}},
         "metrics": log.evaluation.to_dict() if log.evaluation else None,
+        "subject": {"kind": "face" if detector != "whole" else "image",
+                    "chosen_by": log.subject.reason if log.subject else "given"},
+        "finetune": log.finetune.info() if log.finetune else None,
+        "report": {"root": str(collection.root.resolve()), "reference_paths": reference_paths,
+                   "test_root": str(test_root.resolve()),
+                   "test_paths": [i.path.relative_to(test_root).as_posix() for i in test_items]},
     }
     if out is not None:
         model.save(out)
@@ -181,6 +236,11 @@ def _choose_faces(classes: list[str], items: list[Item], subjects: dict[Path, Su
     return chosen
 
 
+def _chosen_box(found: Subjects, embedding: np.ndarray) -> np.ndarray:
+    """The box of the face `_choose_faces` took from a photo (the one whose embedding it is)."""
+    return found.faces[int(np.argmax(found.embeddings @ embedding))].box
+
+
 def _stack(chosen: dict[Path, np.ndarray], relative: tuple[str, ...], by_path: dict, index: dict[str, int]
            ) -> tuple[np.ndarray, np.ndarray]:
     rows = [(chosen[by_path[p].path], index[by_path[p].label]) for p in relative
@@ -188,3 +248,54 @@ def _stack(chosen: dict[Path, np.ndarray], relative: tuple[str, ...], by_path: d
     if not rows:
         return np.zeros((0, 0), np.float32), np.zeros(0, np.int64)
     return np.stack([r[0] for r in rows]).astype(np.float32), np.array([r[1] for r in rows], np.int64)
+
+
+def _resolve_subject(subject: str, detector: Optional[str], embedder: Optional[str], items: list[Item],
+                     cache: Optional[EmbeddingCache], seed: int, log: TrainingLog) -> tuple[str, str]:
+    """The detector and embedder: as given, else those of the subject (for "auto", the given embedder's kind,
+    or the better of the two on a sample)."""
+    if detector is not None and embedder is not None:
+        return detector, embedder
+    if subject == "auto" and embedder is not None:
+        subject = "face" if embedder in FACE_EMBEDDERS else "image"
+    if subject == "auto":
+        log.subject = choose_subject(items, cache=cache, seed=seed)
+        log.say(f"subject: {log.subject.reason}")
+        subject = log.subject.subject
+    if subject not in SUBJECTS:
+        raise DatasetError(f"unknown subject {subject!r}: choose face, image or auto")
+    return detector or SUBJECTS[subject][0], embedder or SUBJECTS[subject][1]
+
+
+def _finetune(architecture: str, detector: str, classes: list[str], split: Split, by_path: dict,
+              *, epochs: Optional[int], resume: bool, workers: Optional[int], seed: int,
+              out: Optional[str | os.PathLike], log: TrainingLog) -> FinetuneResult:
+    """Train `architecture` end to end on the subjects of the training photos; the best epoch's weights."""
+    if architecture not in RECIPES:
+        raise DatasetError(f"unknown network {architecture!r}: choose one of {', '.join(RECIPES)}")
+    index = {c: k for k, c in enumerate(classes)}
+    size = create_network(architecture, pretrained=False).spec.size
+    finder = create_detector(detector)
+    chips = {}
+    for relative in split.train + split.val:
+        item = by_path[relative]
+        chip = subject_chip(item.path, finder, size)
+        if chip is not None and item.label in index:
+            chips[relative] = chip
+    train_keys = [p for p in split.train if p in chips]
+    val_keys = [p for p in split.val if p in chips]
+
+    def stack(keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        y = np.array([index[by_path[p].label] for p in keys], np.int64)
+        return (np.stack([chips[p] for p in keys]) if keys else np.zeros((0, size, size, 3), np.uint8)), y
+
+    recipe = RECIPES[architecture].with_overrides(epochs=epochs)
+    checkpoint = Path(f"{os.fspath(out)}.checkpoint") if out is not None else None
+    log.say(f"fine-tuning {architecture} on {len(train_keys)} training and {len(val_keys)} validation photos "
+            f"({recipe.optimizer}, lr {recipe.lr:g}, up to {recipe.epochs} epochs)")
+    result = run_finetune(architecture, *stack(train_keys), *stack(val_keys), len(classes), recipe=recipe, seed=seed,
+                          checkpoint=checkpoint, resume=resume, workers=workers, log=log.say)
+    log.finetune = result
+    if checkpoint is not None:
+        checkpoint.unlink(missing_ok=True)
+    return result

@@ -11,10 +11,14 @@ from whosthat.face import Face
 
 
 class Concatenated:
-    """Concatenation of several embedders; a chip is the tuple of each part's chip."""
+    """Concatenation of several embedders; a chip is the tuple of each part's chip.
 
-    def __init__(self, parts: Sequence[Embedder]) -> None:
+    renormalise: scale the joined vector to unit length (an ensemble keeps each part's own instead).
+    """
+
+    def __init__(self, parts: Sequence[Embedder], renormalise: bool = True) -> None:
         self.parts = list(parts)
+        self.renormalise = renormalise
         self.name = "+".join(p.name for p in self.parts)
         self.dim = sum(p.dim for p in self.parts)
 
@@ -28,10 +32,11 @@ class Concatenated:
         return list(zip(*(p.chips(image, faces) for p in self.parts)))
 
     def embed(self, chips: Sequence[tuple]) -> np.ndarray:
-        """(n, dim) unit vectors: each part's vector, concatenated, normalised again."""
+        """(n, dim): each part's unit vector, concatenated (and normalised again when `renormalise`)."""
         if len(chips) == 0:
             return np.zeros((0, self.dim), np.float32)
-        return normalise(np.hstack([p.embed([c[i] for c in chips]) for i, p in enumerate(self.parts)]))
+        joined = np.hstack([p.embed([c[i] for c in chips]) for i, p in enumerate(self.parts)])
+        return normalise(joined) if self.renormalise else joined.astype(np.float32)
 
 
 @EMBEDDERS.register("facenet+dlib")

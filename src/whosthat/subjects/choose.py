@@ -22,6 +22,8 @@ SUBJECTS: dict[str, tuple[str, str]] = {
     "face": ("yunet", "facenet+dlib"),
     "image": ("whole", "mobilenetv2+efficientnet-lite0"),
 }
+#: Embedders made for human faces (the others see any picture).
+FACE_EMBEDDERS = frozenset({"facenet", "dlib", "facenet+dlib"})
 SAMPLE_PER_CLASS = 5
 SAMPLE_MAX = 60
 

@@ -1,0 +1,59 @@
+"""Ensembles of real models: probabilities averaged, one model file, the same commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import whosthat
+from whosthat.cli import main
+from whosthat.ensemble import Ensemble
+from whosthat.errors import WhosthatError
+
+
+@pytest.fixture(scope="module")
+def anime_models(anime_train_dir: Path, anime_test_dir: Path, session_cache: Path, tmp_path_factory
+                 ) -> list[Path]:
+    folder = tmp_path_factory.mktemp("anime-models")
+    paths = []
+    for embedder, head in (("mobilenetv2", "logistic"), ("efficientnet-lite0", "svm")):
+        path = folder / f"{embedder}.wt"
+        whosthat.train(anime_train_dir, embedder=embedder, head=head, test_dir=anime_test_dir, out=path,
+                       cache_dir=session_cache)
+        paths.append(path)
+    return paths
+
+
+def test_ensemble_averages_its_members(anime_models: list[Path], anime_test_dir: Path, tmp_path: Path) -> None:
+    members = [whosthat.load(p) for p in anime_models]
+    ensemble = Ensemble(members)
+    photo = next((anime_test_dir / "yagami_kou").iterdir())
+    combined = ensemble.predict(photo)[0].probabilities
+    each = [m.predict(photo)[0].probabilities for m in members]
+    for name in ensemble.classes:
+        assert combined[name] == pytest.approx(np.mean([p[name] for p in each]), abs=1e-5)
+
+    ensemble.save(tmp_path / "both.wt")
+    loaded = whosthat.load(tmp_path / "both.wt")
+    assert isinstance(loaded, Ensemble) and len(loaded.members) == 2
+    assert loaded.predict(photo).to_dict() == ensemble.predict(photo).to_dict()
+
+
+def test_ensemble_command_scores_on_the_held_out_photos(anime_models: list[Path], tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "both.wt"
+    assert main(["ensemble", *map(str, anime_models), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "ensemble on the test photos the models held out" in text
+    assert whosthat.load(out).info["metrics"]["accuracy"] >= 0.8
+    assert main(["evaluate", str(out), str(whosthat.load(anime_models[0]).info["split"]["test_dir"])]) == 0
+
+
+def test_models_of_other_subjects_or_people_are_refused(anime_models: list[Path], kpop_model) -> None:
+    anime = whosthat.load(anime_models[0])
+    with pytest.raises(WhosthatError, match="find their subjects differently|know different people"):
+        Ensemble([anime, kpop_model])
+    with pytest.raises(WhosthatError, match="at least two"):
+        Ensemble([anime])
