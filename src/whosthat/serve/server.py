@@ -27,7 +27,11 @@ def serve(model_path: str | os.PathLike, *, host: str = "127.0.0.1", port: int =
     print(f"whosthat: serving {model_path} ({len(model.classes)} members) at "
           f"http://{shown}:{listener.getsockname()[1]}/ (API docs at /docs; Ctrl-C stops)", file=sys.stderr, flush=True)
     config = uvicorn.Config(create_app(model, limits), log_level=log_level, timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[listener])
+    try:
+        uvicorn.Server(config).run(sockets=[listener])
+    except KeyboardInterrupt:  # uvicorn raises the Ctrl-C again once it has shut down cleanly
+        pass
+    print("whosthat: stopped", file=sys.stderr, flush=True)
 
 
 def _listen(host: str, port: int) -> socket.socket:
