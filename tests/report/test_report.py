@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 import whosthat
+from conftest import KPOP15, images_of, link_tree
 from whosthat.cli import main
 from whosthat.evaluate import NO_FACE, UNKNOWN
 from whosthat.model import Model
@@ -162,3 +163,19 @@ def test_train_writes_the_report_beside_the_model(kpop_train_dir: Path, kpop_mod
     assert main(["train", *common, "--out", str(tmp_path / "b.wt"), "--no-report"]) == 0
     assert "report:" not in capsys.readouterr().out
     assert (tmp_path / "b.wt").is_file() and not (tmp_path / "b.html").exists()
+
+
+def test_report_of_a_model_with_its_own_test_folder(kpop_model: Model, kpop_train_dir: Path, kpop_held_out: dict,
+                                                    session_cache: Path, tmp_path: Path) -> None:
+    """Test photos from `--test-dir`, strangers among them: outcomes point into that folder, strangers get a row."""
+    test = link_tree(tmp_path / "test", {"Irene": kpop_held_out["Irene"][:2], "Lisa": kpop_held_out["Lisa"][:2],
+                                         "Sana": images_of(KPOP15 / "Sana")[:2]})
+    model = whosthat.train(kpop_train_dir, test_dir=test, subject="face", embedder="facenet", cache_dir=session_cache)
+    outcomes = recorded_outcomes(model)
+    assert sorted(o.path for o in outcomes) == sorted(test.glob("*/*"))
+    assert [o.truth for o in outcomes if o.path.parent.name == "Sana"] == [-1, -1]
+    page = write_report(model, tmp_path / "report.html").read_text()
+    distribution = section(page, "classes")
+    assert "<td>Sana (stranger)</td>" in distribution
+    assert re.search(r"<td>Irene</td><td class=\"num\">\d+</td><td class=\"num\">\d+</td><td class=\"num\">2</td>",
+                     distribution)

@@ -53,7 +53,7 @@ def build_report(model: Model, title: str) -> str:
     outcomes = recorded_outcomes(model)
     sections = [
         Section(HEADINGS[0], "summary", _summary(model)),
-        Section(HEADINGS[1], "classes", _distribution(model, outcomes)),
+        Section(HEADINGS[1], "classes", _distribution(model)),
         Section(HEADINGS[2], "history", _history(model)),
         Section(HEADINGS[3], "confusion", _confusion(model)),
         Section(HEADINGS[4], "scores", _scores(model)),
@@ -82,7 +82,7 @@ def _summary(model: Model) -> str:
     rows = [("classes", ", ".join(model.classes)),
             ("pipeline", f"detector {model.detector.name}, embedder {model.embedder.name}, head {model.head.name}"),
             ("stranger threshold", f"{model.threshold:.3f}"),
-            ("training photos used", len(model.reference))]
+            ("faces the model learned from", len(model.reference))]
     if metrics:
         rows += [("test photos", metrics["photos"]), ("test accuracy (largest face)", f"{metrics['accuracy']:.1%}"),
                  ("member among the names given", f"{metrics['among_names_accuracy']:.1%}"),
@@ -95,16 +95,14 @@ def _summary(model: Model) -> str:
     return table(["", ""], rows)
 
 
-def _distribution(model: Model, outcomes: list[PhotoOutcome]) -> str:
+def _distribution(model: Model) -> str:
     split = model.info.get("split")
     if not split:
         return paragraph("This model file does not record its split.", "note")
     per_split = {"train": Counter(_class_of(p) for p in split.get("train", [])),
                  "validation": Counter(_class_of(p) for p in split.get("val", []))}
-    if outcomes:
-        per_split["test"] = Counter(_class_of(o.path.parent.name) for o in outcomes)
-    else:
-        per_split["test"] = Counter(_class_of(p) for p in split.get("test", []))
+    recorded = (model.info.get("report") or {}).get("test_paths")
+    per_split["test"] = Counter(_class_of(p) for p in (recorded if recorded else split.get("test", [])))
     names = list(model.classes) + sorted({c for counts in per_split.values() for c in counts} - set(model.classes))
     counts = {s: [per_split[s][c] for c in names] for s in per_split}
     rows = [[c + ("" if c in model.classes else " (stranger)"), *(counts[s][k] for s in counts),
