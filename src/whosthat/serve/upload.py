@@ -15,8 +15,6 @@ from whosthat.serve.errors import ApiError
 RAW_NAME = "upload"
 #: The multipart field that carries the image.
 FIELD = "file"
-#: Content types of a raw image body (a body with none is taken as raw too).
-RAW_TYPES = ("image/", "application/octet-stream")
 
 
 @dataclass(frozen=True)
@@ -28,8 +26,9 @@ class Upload:
 
 
 async def read_upload(request: Request, max_bytes: int) -> Upload:
-    """The uploaded image; `ApiError` 413 as soon as the body passes max_bytes, 415 for a body that is
-    neither a form nor an image, 422 for a missing field, a malformed form or an empty body."""
+    """The uploaded image; `ApiError` 413 as soon as the body passes max_bytes, 422 for a missing field,
+    a malformed form or an empty body. Any body but a multipart form is the image itself, whatever
+    its content type says (`curl --data-binary` sends photos as form-urlencoded)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes)
@@ -37,9 +36,6 @@ async def read_upload(request: Request, max_bytes: int) -> Upload:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         upload = await _from_form(request, body)
-    elif content_type and not content_type.startswith(RAW_TYPES):
-        raise ApiError(415, f"content-type {content_type.split(';')[0]} is not an image: send the photo as the "
-                            f"multipart field '{FIELD}' or as an image/* or application/octet-stream body")
     else:
         upload = Upload(RAW_NAME, b"".join([chunk async for chunk in body]))
     if not upload.data:
