@@ -163,3 +163,11 @@ def test_real_server_answers_concurrent_clients_alike(live_url: str) -> None:
         answers = list(pool.map(post, photos))
     assert all(answer == answers[0] for answer in answers)
     assert left_to_right(answers[0]) == BLACKPINK_GROUP_ORDER
+
+
+def test_real_server_refuses_an_oversized_body_and_goes_on(live_url: str) -> None:
+    big = bytes(Limits().max_bytes + 1)
+    assert_error(httpx.post(f"{live_url}/v1/predict", content=big, timeout=60), 413, "bytes")
+    chunks = (big[i:i + 65536] for i in range(0, len(big), 65536))  # no content-length: counted as it comes
+    assert_error(httpx.post(f"{live_url}/v1/predict", content=chunks, timeout=60), 413, "bytes")
+    assert httpx.get(f"{live_url}/healthz").status_code == 200
