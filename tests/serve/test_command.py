@@ -62,4 +62,12 @@ def test_busy_port_is_one_line_and_status_2(model_file: Path, capsys: pytest.Cap
         port = busy.getsockname()[1]
         assert main(["serve", str(model_file), "--port", str(port)]) == 2
     error = capsys.readouterr().err
-    assert error.startswith("whosthat: error: cannot listen on 127.0.0.1:") and error.count("\n") == 1
+    assert error.startswith(f"whosthat: error: cannot listen on 127.0.0.1:{port} (") and error.count("\n") == 1
+
+
+@pytest.mark.parametrize("host, port", [("127.0.0.1", "70000"), ("192.0.2.1", "8000")])
+def test_bad_address_is_one_line_and_status_2(model_file: Path, capsys: pytest.CaptureFixture, host: str,
+                                              port: str) -> None:
+    assert main(["serve", str(model_file), "--host", host, "--port", port]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"whosthat: error: cannot listen on {host}:{port} (") and error.count("\n") == 1

@@ -41,6 +41,6 @@ def _listen(host: str, port: int) -> socket.socket:
         listener = socket.socket(family, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((host, port))
-    except OSError as error:
-        raise WhosthatError(f"cannot listen on {host}:{port} ({error.strerror or error})") from None
+    except (OSError, OverflowError) as error:  # OverflowError: a port outside 0-65535
+        raise WhosthatError(f"cannot listen on {host}:{port} ({getattr(error, 'strerror', None) or error})") from None
     return listener
