@@ -53,15 +53,18 @@ def _errors(*statuses: int) -> dict:
 
 
 def create_app(model: Model, limits: Optional[Limits] = None) -> FastAPI:
-    """The service for one loaded model; recognition runs in worker threads, `limits.recognitions` at a time."""
+    """The service for one loaded model; recognition runs in worker threads, `limits.recognitions` at a time.
+
+    Its lifespan loads the weights and sets up the worker limit: serve it with uvicorn, or in tests
+    with `with TestClient(app)`.
+    """
     limits = limits or Limits()
     thumbnails = Thumbnails(model)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.recognitions = anyio.CapacityLimiter(limits.recognitions)
+    async def lifespan(_: FastAPI) -> AsyncIterator[dict]:
         await anyio.to_thread.run_sync(_warm_up, model)
-        yield
+        yield {"recognitions": anyio.CapacityLimiter(limits.recognitions)}  # per server: limiters belong to a loop
 
     app = FastAPIOffline(
         title="whosthat", version=__version__, lifespan=lifespan,
@@ -71,7 +74,7 @@ def create_app(model: Model, limits: Optional[Limits] = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     async def run(request: Request, function: Callable[..., T], *args: object) -> T:
-        return await anyio.to_thread.run_sync(function, *args, limiter=request.app.state.recognitions)
+        return await anyio.to_thread.run_sync(function, *args, limiter=request.state.recognitions)
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
