@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
@@ -73,6 +74,25 @@ def test_page_shows_unknown_faces_apart_and_errors_in_one_line(live_url: str, br
     assert page.locator("#error").inner_text() == "notes.txt: not an image file whosthat can read"
     assert page.locator(".face-box").count() == 0
     save_screenshot(browser_page, tmp_path / "serve-page-error.png")
+
+
+def test_a_photo_dropped_on_the_page_is_named(live_url: str, browser_page: BrowserPage) -> None:
+    page = browser_page.page
+    page.goto(live_url + "/")
+    dropped = page.evaluate_handle(
+        """async (b64) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], "dropped.jpg", { type: "image/jpeg" }));
+            return transfer;
+        }""", base64.b64encode(BLACKPINK_GROUP.read_bytes()).decode())
+    page.dispatch_event("#drop-zone", "dragover", {"dataTransfer": dropped})
+    assert "dragging" in page.locator("#drop-zone").get_attribute("class")
+    page.dispatch_event("#drop-zone", "drop", {"dataTransfer": dropped})
+    page.wait_for_selector(".face-box >> nth=3")
+    assert sorted(box.get_attribute("data-label") for box in page.locator(".face-box").all()) == BLACKPINK_MEMBERS
+    assert page.locator("#photo").get_attribute("alt").endswith("dropped.jpg")
+    assert browser_page.console_errors == [] and browser_page.broken_images() == []
 
 
 def test_members_without_a_photo_show_their_initial(live_url: str, browser_page: BrowserPage) -> None:
