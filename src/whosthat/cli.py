@@ -38,6 +38,8 @@ EXAMPLES = """examples:
 """
 
 SHOWN_NOTES = 12
+#: The lowest stranger score: a threshold there names every face.
+OPEN_SET_OFF = -1.0
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -81,9 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", "-o", type=Path, default=Path("model.wt"), help="model file to write (default: model.wt)")
     p.add_argument("--test-dir", type=Path, help="test photos of your own (same layout); default: a split of FOLDER")
     p.add_argument("--subject", default=DEFAULT_SUBJECT, choices=["auto", *SUBJECTS],
-                   help="what to recognise: 'face' (human faces: YuNet + FaceNet/dlib), 'image' (the whole picture: "
-                        "drawn characters, already-cropped subjects; ImageNet backbones) or 'auto' (default: both "
-                        "tried on a sample of the photos, the better kept)")
+                   help="what to recognise: 'face' (human faces: YuNet + FaceNet/dlib), 'image' (the whole picture, "
+                        "for already-cropped subjects and things that are not faces; ImageNet backbones), 'character' "
+                        "(drawn characters: the anime face YuNet finds, else the whole picture) or 'auto' (default: "
+                        "each tried on a sample of the photos, the best kept)")
     p.add_argument("--detector", choices=DETECTORS.names(), help="override the subject's detector")
     p.add_argument("--embedder", choices=[n for n in EMBEDDERS.names() if n != "finetuned"],
                    help="override the subject's embedder")
@@ -246,6 +249,9 @@ def _train(args: argparse.Namespace) -> int:
         if len(log.notes) > SHOWN_NOTES:
             print(f"  ... and {len(log.notes) - SHOWN_NOTES} more (all of them are in the model file)")
     print(f"\nstranger threshold: {model.threshold:.3f} (probability + similarity; calibrated on validation faces)")
+    if model.threshold <= OPEN_SET_OFF:
+        print("  no threshold keeps members first and strangers out on these photos: every face gets a name "
+              "(more photos per person, or `predict --threshold`, change that)")
     if log.evaluation is not None:
         print("\ntest photos (never seen in training):")
         print(log.evaluation.format_text())

@@ -79,8 +79,9 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
           log: Optional[TrainingLog] = None) -> Model:
     """Learn the members from `folder/<member>/<photo>` and return the model (saved to `out` if given).
 
-    subject: "face" (YuNet + FaceNet/dlib), "image" (the whole picture + ImageNet backbones) or
-    "auto" (both tried on a sample, the better kept); `detector` / `embedder` override its choice.
+    subject: "face" (YuNet + FaceNet/dlib), "image" (the whole picture + ImageNet backbones),
+    "character" (a drawn face if YuNet finds one, else the whole picture + ImageNet backbones) or
+    "auto" (each tried on a sample, the best kept); `detector` / `embedder` override its choice.
     finetune: a network of `whosthat.networks` trained end to end on the training photos (with
     augmentation and early stopping on the validation photos) whose features replace the
     embedder's; `epochs` overrides its recipe, `resume` continues an interrupted run from its
@@ -186,7 +187,7 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
         "training": {"photos_used": len(chosen), "notes": [n.__dict__ for n in log.notes],
                      "seconds": {k: round(v, 2) for k, v in log.seconds.items()}},
         "metrics": log.evaluation.to_dict() if log.evaluation else None,
-        "subject": {"kind": "face" if detector != "whole" else "image",
+        "subject": {"detector": detector,
                     "chosen_by": log.subject.reason if log.subject else "given"},
         "finetune": log.finetune.info() if log.finetune else None,
         "report": {"root": str(collection.root.resolve()), "reference_paths": reference_paths,
@@ -263,7 +264,7 @@ def _resolve_subject(subject: str, detector: Optional[str], embedder: Optional[s
         log.say(f"subject: {log.subject.reason}")
         subject = log.subject.subject
     if subject not in SUBJECTS:
-        raise DatasetError(f"unknown subject {subject!r}: choose face, image or auto")
+        raise DatasetError(f"unknown subject {subject!r}: choose auto, {', '.join(SUBJECTS)}")
     return detector or SUBJECTS[subject][0], embedder or SUBJECTS[subject][1]
 
 
