@@ -291,3 +291,17 @@ def test_contact_sheet_in_a_browser(kpop_audit: AuditResult, tmp_path: Path, bro
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 10_000
+
+
+def test_audit_command_prints_a_summary(kpop_audit_tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["audit", str(kpop_audit_tree), "--no-faces"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"audit of {kpop_audit_tree}: ")
+    assert "duplicates within a class: 10" in text and "photos with no face" not in text
+    assert f"contact sheet: {Path('photos-audit.html')}" in text and (tmp_path / "photos-audit.html").is_file()
+    assert main(["audit"]) == 2
+    assert capsys.readouterr().err.strip() == "whosthat: error: audit needs a FOLDER (or --undo MANIFEST)"
+    assert main(["audit", str(tmp_path / "nowhere")]) == 2
+    assert "nowhere: no such folder" in capsys.readouterr().err

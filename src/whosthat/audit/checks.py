@@ -87,7 +87,9 @@ def audit(folder: str | os.PathLike, *, test_dir: Optional[str | os.PathLike] = 
                                            () if in_test else (item.path,)))
     readable = [p for p in photos if isinstance(p, Photo)]
     result.findings += _duplicates(readable, result)
-    if extractor is not None:
+    if extractor is None:
+        result.face_checks, result.face_note = False, "skipped on request"
+    else:
         result.findings += _face_checks([p for p in readable if not p.in_test], extractor, head, seed, result,
                                         progress)
     imbalance = _imbalance(result.counts)
@@ -196,8 +198,9 @@ def _face_checks(photos: list[Photo], extractor: Extractor, head: str, seed: int
     with_face = sum(1 for s in subjects if s.faces)
     if with_face < FACE_SHARE * len(photos):
         result.face_checks = False
-        result.face_note = (f"only {with_face} of {len(photos)} photos hold a face {extractor.detector.name} finds "
-                            "(drawings or objects?); duplicates and imbalance are still checked")
+        result.face_note = (f"do not apply: only {with_face} of {len(photos)} photos hold a face "
+                            f"{extractor.detector.name} finds (drawings or objects?); duplicates and imbalance are "
+                            "still checked")
         return []
     findings = []
     for photo, found in zip(photos, subjects):

@@ -90,7 +90,7 @@ class AuditResult:
         test = f", test folder {self.test_root} ({self.test_photos} photos)" if self.test_root else ""
         lines = [f"audit of {self.root}: {self.photos} photos in {len(self.counts)} classes{test}"]
         if not self.face_checks:
-            lines.append(f"face checks do not apply: {self.face_note}")
+            lines.append(f"face checks (no face, several faces, mislabels): {self.face_note}")
         by_kind = Counter(f.kind for f in self.findings)
         for kind, title in KINDS.items():
             if kind in (NO_FACE, SEVERAL_FACES, MISLABEL) and not self.face_checks:

@@ -28,7 +28,7 @@ def build_contact_sheet(result: AuditResult) -> str:
     for kind, title in KINDS.items():
         found = result.of_kind(kind)
         if kind in (NO_FACE, SEVERAL_FACES, MISLABEL) and not result.face_checks:
-            body = paragraph(f"Not checked: {result.face_note}.", "note")
+            body = paragraph(f"Face checks {result.face_note}.", "note")
         elif kind == IMBALANCE:
             body = paragraph(found[0].message) if found else paragraph("The classes are of similar size.")
         elif not found:
