@@ -103,12 +103,12 @@ def test_misclassified_gallery_worst_first(kpop_report: str, kpop_model: Model) 
 
 def test_finetune_history_is_plotted(kpop_model_file: Path, tmp_path: Path) -> None:
     model = whosthat.load(kpop_model_file)
-    model.info["finetune"] = {"history": HISTORY, "architecture": "mobilenetv2"}
+    model.info["finetune"] = {"history": HISTORY, "best_epoch": 6, "architecture": "mobilenetv2"}
     page = write_report(model, tmp_path / "tuned.html").read_text()
     history = section(page, "history")
     (plot,) = inline_images(history)
     assert plot.format == "PNG" and plot.width > 600
-    assert "8 epochs; last: validation accuracy 85.0%" in history
+    assert "8 epochs; the weights of epoch 6 are kept: validation accuracy 83.3%" in history
     assert "Not fine-tuned" not in history
 
 

@@ -112,14 +112,16 @@ def _distribution(model: Model) -> str:
 
 
 def _history(model: Model) -> str:
-    history = (model.info.get("finetune") or {}).get("history")
+    finetune = model.info.get("finetune") or {}
+    history = finetune.get("history")
     if not history:
         return paragraph("Not fine-tuned: the head is fitted on the embeddings in one step, so there are no "
                          "epochs to plot.", "note")
-    last = history[-1]
-    return (figure(plots.training_history(history), "loss and accuracy per epoch")
-            + paragraph(f"{len(history)} epochs; last: validation accuracy {last['val_accuracy']:.1%}, "
-                        f"validation loss {last['val_loss']:.3f}."))
+    best = finetune.get("best_epoch")
+    kept = next((row for row in history if row["epoch"] == best), history[-1])
+    return (figure(plots.training_history(history, best), "loss and accuracy per epoch")
+            + paragraph(f"{len(history)} epochs; the weights of epoch {kept['epoch']} are kept: validation accuracy "
+                        f"{kept['val_accuracy']:.1%}, validation loss {kept['val_loss']:.3f}."))
 
 
 def _confusion(model: Model) -> str:

@@ -72,8 +72,8 @@ def class_distribution(classes: Sequence[str], counts: dict[str, Sequence[int]],
     return png_url(figure)
 
 
-def training_history(history: Sequence[dict]) -> str:
-    """Loss and accuracy per epoch, training against validation."""
+def training_history(history: Sequence[dict], best_epoch: Optional[int] = None) -> str:
+    """Loss and accuracy per epoch, training against validation; the epoch whose weights were kept is marked."""
     epochs = [row["epoch"] for row in history]
     figure, (loss, accuracy) = plt.subplots(1, 2, figsize=(11, 4))
     for axes, key, title in ((loss, "loss", "Loss per epoch"), (accuracy, "accuracy", "Accuracy per epoch")):
@@ -83,6 +83,8 @@ def training_history(history: Sequence[dict]) -> str:
         axes.set_ylabel(key)
         axes.set_title(title)
         axes.grid(alpha=0.3)
+        if best_epoch is not None:
+            axes.axvline(best_epoch, color="black", linestyle="--", linewidth=1, label=f"kept (epoch {best_epoch})")
         axes.legend()
     accuracy.set_ylim(0, 1.02)
     accuracy.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
