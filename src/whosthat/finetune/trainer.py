@@ -144,7 +144,8 @@ def finetune(architecture: str, chips_train: np.ndarray, y_train: np.ndarray, ch
         else:
             bad_epochs += 1
         log(f"epoch {epoch}/{recipe.epochs}: train loss {train_loss:.3f} accuracy {train_accuracy:.1%}, "
-            f"validation loss {val_loss:.3f} accuracy {val_accuracy:.1%} ({stats.seconds:.1f} s)")
+            f"validation loss {val_loss:.3f} accuracy {val_accuracy:.1%} "
+            f"({stats.seconds:.1f} s, {(len(train_set) + len(val_set)) / stats.seconds:.0f} images/s)")
         if checkpoint is not None:
             _save_checkpoint(checkpoint, {
                 "fingerprint": fingerprint, "epoch": epoch, "model": net.state_dict(),
