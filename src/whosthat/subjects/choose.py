@@ -28,7 +28,7 @@ FACE_EMBEDDERS = frozenset({"facenet", "dlib", "facenet+dlib"})
 SAMPLE_PER_CLASS = 8
 SAMPLE_MAX = 80
 #: A sample whose faces are named this well is taken for people without trying the other kinds.
-CLEARLY_FACES = 0.9
+CLEARLY_FACES = 0.8
 
 
 @dataclass(frozen=True)
