@@ -7,6 +7,8 @@ default suite runs in a few minutes on two CPU cores.
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,6 +213,15 @@ class BrowserPage:
     page: Any
     console_errors: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)
+
+    def screenshot(self, path: Path) -> Path:
+        """Full-page screenshot into `path` (the test's folder), copied to $WHOSTHAT_SCREENSHOTS too when set."""
+        self.page.screenshot(path=str(path), full_page=True)
+        if os.environ.get("WHOSTHAT_SCREENSHOTS"):
+            target = Path(os.environ["WHOSTHAT_SCREENSHOTS"])
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, target / path.name)
+        return path
 
     def broken_images(self) -> list[str]:
         """The `src` of every <img> on the page that did not load."""

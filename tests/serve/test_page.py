@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import base64
-import os
 import re
-import shutil
 from pathlib import Path
 
 import httpx
 
 from conftest import BLACKPINK_GROUP, BLACKPINK_GROUP_ORDER, BLACKPINK_MEMBERS, BrowserPage
-
-
-def save_screenshot(page: BrowserPage, path: Path) -> Path:
-    """Screenshot into the test's folder, copied to $WHOSTHAT_SCREENSHOTS too when it is set."""
-    page.page.screenshot(path=str(path), full_page=True)
-    if os.environ.get("WHOSTHAT_SCREENSHOTS"):
-        target = Path(os.environ["WHOSTHAT_SCREENSHOTS"])
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, target / path.name)
-    return path
 
 
 def test_page_names_the_four_members_of_the_group_photo(live_url: str, browser_page: BrowserPage,
@@ -49,7 +37,7 @@ def test_page_names_the_four_members_of_the_group_photo(live_url: str, browser_p
         b = box.bounding_box()
         assert photo["x"] - 1 <= b["x"] and b["x"] + b["width"] <= photo["x"] + photo["width"] + 1
 
-    assert save_screenshot(browser_page, tmp_path / "serve-page-blackpink.png").stat().st_size > 10_000
+    assert browser_page.screenshot(tmp_path / "serve-page-blackpink.png").stat().st_size > 10_000
     assert browser_page.console_errors == []
     assert browser_page.failed_requests == []
     assert browser_page.broken_images() == []
@@ -73,7 +61,7 @@ def test_page_shows_unknown_faces_apart_and_errors_in_one_line(live_url: str, br
     page.wait_for_selector("#error:not([hidden])")
     assert page.locator("#error").inner_text() == "notes.txt: not an image file whosthat can read"
     assert page.locator(".face-box").count() == 0
-    save_screenshot(browser_page, tmp_path / "serve-page-error.png")
+    browser_page.screenshot(tmp_path / "serve-page-error.png")
 
 
 def test_a_photo_dropped_on_the_page_is_named(live_url: str, browser_page: BrowserPage) -> None:
