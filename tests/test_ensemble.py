@@ -9,8 +9,10 @@ import pytest
 
 import whosthat
 from whosthat.cli import main
+from whosthat.embedders.combined import Concatenated
 from whosthat.ensemble import Ensemble
 from whosthat.errors import WhosthatError
+from whosthat.face import Face
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +59,15 @@ def test_models_of_other_subjects_or_people_are_refused(anime_models: list[Path]
         Ensemble([anime, kpop_model])
     with pytest.raises(WhosthatError, match="at least two"):
         Ensemble([anime])
+
+
+def test_ensemble_embeddings_are_cached_apart_from_the_concatenated_embedder(anime_models: list[Path]) -> None:
+    """Members' vectors side by side (each of unit length) must not be mistaken in the cache for the same
+    embedders concatenated and normalised again (a model trained with that pair)."""
+    ensemble = Ensemble([whosthat.load(p) for p in anime_models])
+    parts = [m.extractor().embedder for m in ensemble.members]
+    joined = Concatenated(parts)
+    assert ensemble.extractor().embedder.identity != joined.identity
+    chips = [parts[0].chips(np.zeros((96, 96, 3), np.uint8), [Face.whole_image(96, 96)])[0]] * 2
+    side_by_side = ensemble.extractor().embedder.embed(list(zip(chips, chips)))
+    np.testing.assert_allclose(np.linalg.norm(side_by_side, axis=1), np.sqrt(2), atol=1e-5)

@@ -24,8 +24,9 @@ class Concatenated:
 
     @property
     def identity(self) -> str:
-        """The parts' identities joined."""
-        return "+".join(p.identity for p in self.parts)
+        """The parts' identities joined (in brackets when the joined vector is not normalised again)."""
+        joined = "+".join(p.identity for p in self.parts)
+        return joined if self.renormalise else f"[{joined}]"
 
     def chips(self, image: np.ndarray, faces: Sequence[Face]) -> list[tuple]:
         """Per face, the tuple of every part's chip."""
