@@ -123,6 +123,8 @@ def finetune(architecture: str, chips_train: np.ndarray, y_train: np.ndarray, ch
         log(f"resuming from {checkpoint} after epoch {saved['epoch']}")
     elif checkpoint is not None and checkpoint.is_file():
         log(f"note: starting over; the earlier checkpoint {checkpoint} is replaced (--resume continues one)")
+    elif resume:
+        log(f"note: no checkpoint to resume{f' at {checkpoint}' if checkpoint else ''}: starting from the first epoch")
     resumed_from = start - 1
 
     stopped_early = False
