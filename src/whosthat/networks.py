@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from whosthat.architectures import EfficientNetLite0, mobilenet_v2_features
 from whosthat.registry import Registry
 from whosthat.weights import EFFICIENTNET_LITE0, MOBILENET_V2
 
@@ -86,13 +87,13 @@ def _classifier(dim: int, n_classes: int, dropout: float = 0.2) -> nn.Module:
 
 
 def _mobilenet_v2_features(pretrained: bool) -> nn.Module:
-    """MobileNetV2's convolutional part (torchvision's layout; ImageNet weights from the pinned package)."""
-    import torchvision
-
-    model = torchvision.models.mobilenet_v2()
+    """MobileNetV2's convolutional part, with the ImageNet weights of the pinned package (torchvision's file)."""
+    features = mobilenet_v2_features()
     if pretrained:
-        model.load_state_dict(torch.load(MOBILENET_V2.path(), map_location="cpu", weights_only=True))
-    return model.features
+        state = torch.load(MOBILENET_V2.path(), map_location="cpu", weights_only=True)
+        features.load_state_dict({k.removeprefix("features."): v for k, v in state.items()
+                                  if k.startswith("features.")})
+    return features
 
 
 @NETWORKS.register("mobilenetv2")
@@ -105,17 +106,15 @@ def mobilenet_v2(n_classes: int = 0, pretrained: bool = True) -> Network:
 
 @NETWORKS.register("efficientnet-lite0")
 def efficientnet_lite0(n_classes: int = 0, pretrained: bool = True) -> Network:
-    """ImageNet EfficientNet-Lite0 (timm's `tf_efficientnet_lite0`), global average pooling, 1280-d."""
-    import timm
-
-    trunk = timm.create_model("tf_efficientnet_lite0", pretrained=False, num_classes=0)
+    """ImageNet EfficientNet-Lite0 (as timm's `tf_efficientnet_lite0`), global average pooling, 1280-d."""
+    trunk = EfficientNetLite0()
     if pretrained:
         source = torch.load(EFFICIENTNET_LITE0.path(), map_location="cpu", weights_only=True)
         target = trunk.state_dict()
-        # The package names the tensors its own way; in order and shape they are timm's (classifier last).
+        # The package names the tensors its own way; in order and shape they are these (classifier last).
         values = [v for k, v in source.items() if not k.startswith("_fc.")]
         if len(values) != len(target) or any(v.shape != t.shape for v, t in zip(values, target.values())):
-            raise ValueError(f"{EFFICIENTNET_LITE0.path()}: tensors do not match tf_efficientnet_lite0")
+            raise ValueError(f"{EFFICIENTNET_LITE0.path()}: tensors do not match EfficientNet-Lite0")
         trunk.load_state_dict(dict(zip(target, values)))
     return Network(trunk, 1280, _classifier(1280, n_classes), InputSpec(224, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
                    taps=("blocks.4", "blocks.5"))

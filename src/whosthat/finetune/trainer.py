@@ -19,7 +19,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from whosthat.errors import WhosthatError
-from whosthat.finetune.augment import ChipDataset, augmentation, plain
+from whosthat.finetune.augment import ChipDataset, augmentation, plain, to_unit
 from whosthat.finetune.recipes import RECIPES, Recipe
 from whosthat.networks import Network, create_network
 
@@ -83,8 +83,8 @@ def finetune(architecture: str, chips_train: np.ndarray, y_train: np.ndarray, ch
     for parameter in net.parameters():
         parameter.requires_grad_(any(parameter is t for t in trainable))
 
-    train_set = ChipDataset(chips_train, y_train, augmentation(net.spec))
-    val_set = ChipDataset(chips_val, y_val, plain(net.spec))
+    train_set, val_set = ChipDataset(chips_train, y_train), ChipDataset(chips_val, y_val)
+    augment, normalise = augmentation(net.spec).to(target), plain(net.spec).to(target)
     workers = default_workers() if workers is None else workers
     generator = torch.Generator().manual_seed(seed)
     train_loader = DataLoader(train_set, batch_size=recipe.batch_size, shuffle=True, generator=generator,
@@ -133,9 +133,10 @@ def finetune(architecture: str, chips_train: np.ndarray, y_train: np.ndarray, ch
             stopped_early = True
             break
         began = time.perf_counter()
-        train_loss, train_accuracy = _run_epoch(net, train_loader, loss_fn, target, optimizer, scheduler, scaler)
+        train_loss, train_accuracy = _run_epoch(net, train_loader, augment, loss_fn, target, optimizer, scheduler,
+                                                 scaler)
         with torch.inference_mode():
-            val_loss, val_accuracy = (_run_epoch(net, val_loader, loss_fn, target) if len(val_set)
+            val_loss, val_accuracy = (_run_epoch(net, val_loader, normalise, loss_fn, target) if len(val_set)
                                       else (train_loss, train_accuracy))
         stats = EpochStats(epoch, train_loss, train_accuracy, val_loss, val_accuracy,
                            float(scheduler.get_last_lr()[0]), time.perf_counter() - began)
@@ -164,10 +165,11 @@ def finetune(architecture: str, chips_train: np.ndarray, y_train: np.ndarray, ch
                           resumed_from)
 
 
-def _run_epoch(net: Network, loader: DataLoader, loss_fn: nn.Module, device: torch.device,
+def _run_epoch(net: Network, loader: DataLoader, transform: nn.Module, loss_fn: nn.Module, device: torch.device,
                optimizer: Optional[torch.optim.Optimizer] = None, scheduler: Optional[object] = None,
                scaler: Optional[torch.amp.GradScaler] = None) -> tuple[float, float]:
-    """One pass over `loader`: training when an optimizer is given, else evaluation. (mean loss, accuracy)."""
+    """One pass over `loader`, each batch `transform`ed on the device: training when an optimizer is given,
+    else evaluation. (mean loss, accuracy)."""
     training = optimizer is not None
     net.train(training)
     if training:
@@ -176,7 +178,8 @@ def _run_epoch(net: Network, loader: DataLoader, loss_fn: nn.Module, device: tor
                 module.eval()
     total_loss, correct, seen = 0.0, 0, 0
     for images, labels in loader:
-        images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        images = transform(to_unit(images.to(device, non_blocking=True)))
+        labels = labels.to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
             logits = net(images)
             loss = loss_fn(logits, labels)
