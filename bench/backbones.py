@@ -1,4 +1,4 @@
-"""Backbones, fine-tuning, the tutorials' models and an ensemble, on every shared set.
+"""Backbones, fine-tuning, the tutorials' models and the best ensemble, on every shared set.
 
 For each set and method: test accuracy (largest subject of each test photo named right), the
 seconds `train` took with an empty cache (detection, embedding or fine-tuning, fitting, stranger
@@ -7,9 +7,10 @@ calibration; the test predictions not counted) and the median milliseconds of on
 
 Methods: the default (`--subject auto`), the two ImageNet backbones frozen (and the pair, which
 is the default for pictures), each fine-tuned end to end (`--finetune`), the tutorials' two
-models as presets (`--finetune tutorial-cnn`, `tutorial-mobilenetv2`), and one ensemble fixed in
-advance: the frozen pair with fine-tuned EfficientNet-Lite0. On face sets the backbones see the
-faces YuNet finds (`--detector yunet`).
+models as presets (`--finetune tutorial-cnn`, `tutorial-mobilenetv2`), and the best ensemble of
+the models trained (two or more): the combination whose averaged probabilities name the validation
+photos best, as `whosthat ensemble --best` chooses it; the test photos play no part in the choice.
+On face sets the backbones see the faces YuNet finds (`--detector yunet`).
 
 Splits: anime_newgame8 train -> test (15 % of train for validation); celebrity5 train -> val;
 blackpink/photos whosthat's default split (seed 0); kpop15/train the first of bench/accuracy.py's
@@ -36,7 +37,7 @@ import torch
 
 from accuracy import DATASETS, SEED, Task, kfold_splits, markdown
 from whosthat.dataset import Item, scan, stratified_split
-from whosthat.ensemble import Ensemble
+from whosthat.ensemble import Ensemble, rank_combinations
 from whosthat.evaluate import score_predictions
 from whosthat.model import Model
 from whosthat.train import TrainingLog, train
@@ -65,7 +66,6 @@ METHODS = (
     Method("tutorial-cnn preset", {"finetune": "tutorial-cnn"}),
     Method("tutorial-mobilenetv2 preset", {"finetune": "tutorial-mobilenetv2"}),
 )
-ENSEMBLE = ("frozen pair", "fine-tuned efficientnet-lite0")
 
 
 @dataclass
@@ -146,9 +146,12 @@ def run_set(set_name: str, folds: int, methods: Sequence[Method], out: Path) -> 
                   median_ms(models[method.name], photos), len(tasks))
         print(f"  {row.method}: {row.accuracy:.1%}, {row.train_s:.0f} s, {row.ms_per_image:.0f} ms", flush=True)
         rows.append(row)
-    if all(name in models for name in ENSEMBLE):
-        ensemble = Ensemble([models[name] for name in ENSEMBLE])
-        row = Row(set_name, "ensemble: " + " + ".join(ENSEMBLE), evaluate_task(ensemble, tasks[0]), None,
+    if len(models) >= 2:
+        names = list(models)
+        best = rank_combinations([models[n] for n in names])[0]
+        ensemble = Ensemble([models[names[k]] for k in best.members])
+        row = Row(set_name, "best ensemble: " + " + ".join(names[k] for k in best.members)
+                  + f" (validation {best.accuracy:.1%})", evaluate_task(ensemble, tasks[0]), None,
                   median_ms(ensemble, photos), 1)
         print(f"  {row.method}: {row.accuracy:.1%}, {row.ms_per_image:.0f} ms", flush=True)
         rows.append(row)

@@ -10,7 +10,7 @@ import pytest
 import whosthat
 from whosthat.cli import main
 from whosthat.embedders.combined import Concatenated
-from whosthat.ensemble import Ensemble
+from whosthat.ensemble import Ensemble, rank_combinations
 from whosthat.errors import WhosthatError
 from whosthat.face import Face
 
@@ -71,3 +71,40 @@ def test_ensemble_embeddings_are_cached_apart_from_the_concatenated_embedder(ani
     chips = [parts[0].chips(np.zeros((96, 96, 3), np.uint8), [Face.whole_image(96, 96)])[0]] * 2
     side_by_side = ensemble.extractor().embedder.embed(list(zip(chips, chips)))
     np.testing.assert_allclose(np.linalg.norm(side_by_side, axis=1), np.sqrt(2), atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def knn_model(anime_train_dir: Path, anime_test_dir: Path, session_cache: Path, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("anime-knn") / "knn.wt"
+    whosthat.train(anime_train_dir, embedder="mobilenetv2", head="knn", test_dir=anime_test_dir, out=path,
+                   cache_dir=session_cache)
+    return path
+
+
+def test_best_combination_is_chosen_on_validation_photos_the_heads_had_not_learned(
+        anime_models: list[Path], knn_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    paths = [*anime_models, knn_model]
+    models = [whosthat.load(p) for p in paths]
+    split = models[0].info["split"]
+    validation = models[0].info["validation"]["paths"]
+    assert validation and set(validation) <= set(split["val"]) and not set(validation) & set(split["train"])
+    ranked = rank_combinations(models)
+    assert [len(c.members) for c in ranked].count(2) == 3 and [len(c.members) for c in ranked].count(3) == 1
+    assert [c.accuracy for c in ranked] == sorted((c.accuracy for c in ranked), reverse=True)
+    assert ranked[0].photos == len(validation)
+
+    out = tmp_path / "best.wt"
+    assert main(["ensemble", *map(str, paths), "--best", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert f"validation accuracy ({len(validation)} photos" in text
+    kept = next(line for line in text.splitlines() if line.startswith("keeping "))
+    best = whosthat.load(out)
+    assert len(best.members) == len(ranked[0].members) == kept.count(".wt")
+    assert best.info["metrics"]["accuracy"] >= 0.8
+
+
+def test_best_needs_the_validation_predictions(anime_models: list[Path]) -> None:
+    older = whosthat.load(anime_models[0])
+    del older.arrays["validation/probabilities"]  # as in a model file written before they were kept
+    with pytest.raises(WhosthatError, match="no validation predictions kept"):
+        rank_combinations([older, whosthat.load(anime_models[1])])

@@ -189,10 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  whosthat ensemble frozen.wt finetuned.wt --out both.wt\n"
                "  whosthat ensemble a.wt b.wt --out both.wt --test-dir photos/test\n\n"
+               "  whosthat ensemble frozen.wt finetuned.wt tutorial.wt --best --out best.wt\n\n"
                "The models must know the same people and find them the same way (one --subject). The ensemble\n"
                "is scored on the test photos the models held out (or --test-dir) and the figures kept in it.")
     p.add_argument("models", type=Path, nargs="+", help="model files written by `whosthat train`")
     p.add_argument("--out", "-o", type=Path, required=True, help="model file to write")
+    p.add_argument("--best", action="store_true",
+                   help="keep the combination of two or more of the models that names their shared validation "
+                        "photos best (models trained on one split of one folder; the test photos are not used)")
     p.add_argument("--test-dir", type=Path, help="labelled photos to score it on (default: the models' test split)")
     _add_cache_options(p)
     p.set_defaults(run=_ensemble)
@@ -373,14 +377,25 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _ensemble(args: argparse.Namespace) -> int:
-    from whosthat.ensemble import Ensemble, evaluate_shared_test
+    from whosthat.ensemble import Ensemble, evaluate_shared_test, rank_combinations
 
-    members = [Model.load(path) for path in args.models]
+    paths = list(args.models)
+    members = [Model.load(path) for path in paths]
+    if len(members) < 2:
+        raise WhosthatError("an ensemble needs at least two models")
+    if args.best:
+        ranked = rank_combinations(members, min_members=1)
+        print(f"validation accuracy ({ranked[0].photos} photos, each head scored before it learned from them):")
+        for combination in ranked:
+            print(f"  {combination.accuracy:6.1%}  {' + '.join(str(paths[k]) for k in combination.members)}")
+        best = next(c for c in ranked if len(c.members) > 1)
+        paths, members = [paths[k] for k in best.members], [members[k] for k in best.members]
+        print(f"keeping {' + '.join(map(str, paths))}\n")
     ensemble = Ensemble(members)
     cache = _cache(args)
     evaluation = (evaluate_folder(ensemble, args.test_dir, cache=cache, progress=_progress_bars) if args.test_dir
                   else evaluate_shared_test(ensemble, cache=cache))
-    for path, member in zip(args.models, members):
+    for path, member in zip(paths, members):
         metrics = member.info.get("metrics") or {}
         accuracy = f"{metrics['accuracy']:.1%}" if "accuracy" in metrics else "not scored"
         print(f"{path}: {member.embedder.name} + {member.head.name}, test accuracy {accuracy}")

@@ -7,8 +7,10 @@ stranger scores, each taken relative to its own calibrated threshold, fall below
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -111,3 +113,49 @@ def evaluate_shared_test(ensemble: Ensemble, cache: Optional[EmbeddingCache] = N
              for p in paths]
     results = ensemble.extractor(cache).extract_paths(paths)
     return score_predictions(ensemble.classes, paths, truth, [ensemble.name_subjects(s) for s in results])
+
+
+@dataclass(frozen=True)
+class Combination:
+    """Some of the given models (their positions) and how well their averaged probabilities named the
+    validation photos they all held out, as their heads saw them before learning from them."""
+
+    members: tuple[int, ...]
+    accuracy: float
+    photos: int
+
+
+def rank_combinations(models: Sequence[Model], min_members: int = 2) -> list[Combination]:
+    """Every combination of at least `min_members` of `models` that share a detector, best validation accuracy
+    first (on a tie, fewer members: a smaller ensemble is faster). The models must share validation photos."""
+    classes = models[0].classes
+    if any(sorted(model.classes) != sorted(classes) for model in models):
+        raise WhosthatError("the models know different people")
+    votes = [_validation_votes(model) for model in models]
+    shared = set.intersection(*(set(v) for v in votes))
+    if not shared:
+        raise WhosthatError("the models share no validation photos (were they trained on one split of one folder?)")
+    photos = sorted(shared)
+    truth = np.array([classes.index(votes[0][p][1]) for p in photos])
+    probabilities = [np.stack([v[p][0][[model.classes.index(c) for c in classes]] for p in photos])
+                     for model, v in zip(models, votes)]
+    ranked = []
+    for size in range(min_members, len(models) + 1):
+        for members in itertools.combinations(range(len(models)), size):
+            if any(models[k].detector != models[members[0]].detector for k in members):
+                continue  # an ensemble's members find their subjects one way
+            mean = np.mean([probabilities[k] for k in members], axis=0)
+            ranked.append(Combination(members, float(np.mean(mean.argmax(1) == truth)), len(photos)))
+    return sorted(ranked, key=lambda c: (-c.accuracy, len(c.members)))
+
+
+def _validation_votes(model: Model) -> dict[str, tuple[np.ndarray, int]]:
+    """Validation photo -> (the head's probabilities before it learned from it, the photo's class in `classes`)."""
+    paths = (model.info.get("validation") or {}).get("paths")
+    probabilities = model.arrays.get("validation/probabilities")
+    if paths is None or probabilities is None or len(paths) != len(probabilities):
+        raise WhosthatError(f"{model.embedder.name} model: no validation predictions kept (trained with no "
+                            "validation photos, or by an older whosthat): train it again to compare it")
+    labels = model.arrays["validation/labels"]
+    root = (model.info.get("split") or {}).get("root", "")
+    return {f"{root}/{p}": (row, model.classes[int(label)]) for p, row, label in zip(paths, probabilities, labels)}

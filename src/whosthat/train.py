@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -153,6 +153,9 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
                                           X_train, y_train, X_val, y_val, len(classes), seed=seed)
     model.threshold, curve = calibrate(member, stranger, max_member_rejection)
     if len(y_val):
+        # What the head made of the validation photos before seeing them: `ensemble --best` compares on these.
+        model.arrays["validation/probabilities"] = model.head.predict_proba(X_val).astype(np.float32)
+        model.arrays["validation/labels"] = y_val
         # Calibrated; now the head and the reference learn from the validation photos too.
         model.reference, model.reference_labels = np.vstack([X_train, X_val]), np.concatenate([y_train, y_val])
         model.head.fit(model.reference, model.reference_labels, len(classes))
@@ -170,8 +173,8 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
         truth = [index.get(i.label, -1) for i in test_items]
         log.evaluation = score_predictions(classes, [i.path for i in test_items], truth, predictions)
     log.seconds["total"] = time.perf_counter() - started
-    reference_paths = [p for p in split.train + (split.val if len(y_val) else ())  # the rows of model.reference
-                       if by_path[p].path in chosen and by_path[p].label in index]
+    val_paths = _kept(chosen, split.val, by_path, index)  # the rows of X_val
+    reference_paths = _kept(chosen, split.train, by_path, index) + val_paths  # the rows of model.reference
     test_root = test_collection.root if test_collection is not None else collection.root
     model.arrays["report/reference_boxes"] = np.array(
         [_chosen_box(subjects[by_path[p].path], chosen[by_path[p].path]) for p in reference_paths],
@@ -187,6 +190,7 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
         "training": {"photos_used": len(chosen), "notes": [n.__dict__ for n in log.notes],
                      "seconds": {k: round(v, 2) for k, v in log.seconds.items()}},
         "metrics": log.evaluation.to_dict() if log.evaluation else None,
+        "validation": {"paths": val_paths},
         "subject": {"detector": detector,
                     "chosen_by": log.subject.reason if log.subject else "given"},
         "finetune": log.finetune.info() if log.finetune else None,
@@ -242,13 +246,19 @@ def _chosen_box(found: Subjects, embedding: np.ndarray) -> np.ndarray:
     return found.faces[int(np.argmax(found.embeddings @ embedding))].box
 
 
-def _stack(chosen: dict[Path, np.ndarray], relative: tuple[str, ...], by_path: dict, index: dict[str, int]
+def _kept(chosen: dict[Path, np.ndarray], relative: Sequence[str], by_path: dict, index: dict[str, int]
+          ) -> list[str]:
+    """The photos of `relative` that give a row: a subject was chosen in it and its class is known."""
+    return [p for p in relative if by_path[p].path in chosen and by_path[p].label in index]
+
+
+def _stack(chosen: dict[Path, np.ndarray], relative: Sequence[str], by_path: dict, index: dict[str, int]
            ) -> tuple[np.ndarray, np.ndarray]:
-    rows = [(chosen[by_path[p].path], index[by_path[p].label]) for p in relative
-            if by_path[p].path in chosen and by_path[p].label in index]
-    if not rows:
+    kept = _kept(chosen, relative, by_path, index)
+    if not kept:
         return np.zeros((0, 0), np.float32), np.zeros(0, np.int64)
-    return np.stack([r[0] for r in rows]).astype(np.float32), np.array([r[1] for r in rows], np.int64)
+    return (np.stack([chosen[by_path[p].path] for p in kept]).astype(np.float32),
+            np.array([index[by_path[p].label] for p in kept], np.int64))
 
 
 def _resolve_subject(subject: str, detector: Optional[str], embedder: Optional[str], items: list[Item],
