@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
+import torch
 
 from whosthat.face import Face
 from whosthat.registry import Registry
@@ -47,3 +48,27 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)
+
+
+def embed_in_batches(chips: Sequence[np.ndarray], to_batch: Callable[[np.ndarray], torch.Tensor],
+                     network: Callable[[torch.Tensor], torch.Tensor], *, dim: int, batch_size: int, flip: bool,
+                     device: torch.device) -> np.ndarray:
+    """(n, dim) unit vectors of chips run through a PyTorch network `batch_size` at a time.
+
+    to_batch: stacked (B, H, W, 3) uint8 chips -> the network's (B, 3, H, W) input; with `flip`
+    each chip's vector is averaged with its mirror image's (both in one forward pass).
+    """
+    if len(chips) == 0:
+        return np.zeros((0, dim), np.float32)
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(chips), batch_size):
+            batch = to_batch(np.stack(chips[start:start + batch_size])).to(device)
+            n = len(batch)
+            if flip:
+                batch = torch.cat([batch, torch.flip(batch, dims=[3])])
+            vectors = torch.nn.functional.normalize(network(batch).float(), dim=1)
+            if flip:
+                vectors = vectors[:n] + vectors[n:]
+            out.append(vectors.cpu().numpy())
+    return normalise(np.concatenate(out))

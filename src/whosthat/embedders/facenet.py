@@ -11,7 +11,7 @@ import torch
 
 from whosthat.cache import default_cache_dir
 from whosthat.embedders._facenet_net import build_facenet, load_converted, prewhiten, save_converted
-from whosthat.embedders.base import EMBEDDERS, normalise
+from whosthat.embedders.base import EMBEDDERS, embed_in_batches
 from whosthat.face import Face
 from whosthat.subjects.align import align
 from whosthat.weights import FACENET_KERAS
@@ -53,21 +53,9 @@ class FaceNet:
 
     def embed(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         """(n, 128) unit vectors."""
-        if len(chips) == 0:
-            return np.zeros((0, self.dim), np.float32)
-        net = self._network()
-        out = []
-        with torch.inference_mode():
-            for start in range(0, len(chips), self.batch_size):
-                batch = torch.from_numpy(prewhiten(np.stack(chips[start:start + self.batch_size]))).to(self.device)
-                n = len(batch)
-                if self.flip:
-                    batch = torch.cat([batch, torch.flip(batch, dims=[3])])
-                vectors = torch.nn.functional.normalize(net(batch), dim=1)
-                if self.flip:
-                    vectors = vectors[:n] + vectors[n:]
-                out.append(vectors.float().cpu().numpy())
-        return normalise(np.concatenate(out))
+        return embed_in_batches(chips, lambda batch: torch.from_numpy(prewhiten(batch)),
+                                lambda batch: self._network()(batch),
+                                dim=self.dim, batch_size=self.batch_size, flip=self.flip, device=self.device)
 
     def _network(self) -> torch.nn.Module:
         """The network, converted from the Keras file once per machine and kept as safetensors."""

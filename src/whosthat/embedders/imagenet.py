@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import torch
 
-from whosthat.embedders.base import EMBEDDERS, normalise
+from whosthat.embedders.base import EMBEDDERS, embed_in_batches
 from whosthat.embedders.combined import Concatenated
 from whosthat.embedders.facenet import default_device
 from whosthat.face import Face
@@ -91,18 +91,9 @@ class NetworkEmbedder:
 
     def embed(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         """(n, dim) unit vectors."""
-        if len(chips) == 0:
-            return np.zeros((0, self.dim), np.float32)
-        net = self._network()
-        out = []
-        with torch.inference_mode():
-            for start in range(0, len(chips), self.batch_size):
-                batch = to_tensor(np.stack(chips[start:start + self.batch_size]), net).to(self.device)
-                vectors = net.embedding(batch)
-                if self.flip:
-                    vectors = vectors + net.embedding(torch.flip(batch, dims=[3]))
-                out.append(vectors.float().cpu().numpy())
-        return normalise(np.concatenate(out))
+        return embed_in_batches(chips, lambda batch: to_tensor(batch, self._network()),
+                                lambda batch: self._network().embedding(batch), dim=self.dim,
+                                batch_size=self.batch_size, flip=self.flip, device=self.device)
 
     def _network(self) -> Network:
         if self._net is None:
