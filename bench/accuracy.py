@@ -271,16 +271,17 @@ class Whosthat:
     embedder: str
     head: str
     cache_dir: Path
+    whiten: Optional[bool] = None
 
     @property
     def name(self) -> str:
-        return f"whosthat {self.embedder}/{self.head}"
+        return f"whosthat {self.embedder}/{self.head}" + (" (no whitening)" if self.whiten is False else "")
 
     def run(self, task: Task) -> tuple[Model, Evaluation, float]:
         """Train on the task; the model, its test evaluation and the training seconds (embedding and fit)."""
         log = TrainingLog()
         model = train(task.folder, split=task.split, test_dir=task.test_dir, embedder=self.embedder,
-                      head=self.head, cache_dir=self.cache_dir, log=log)
+                      head=self.head, whiten=self.whiten, cache_dir=self.cache_dir, log=log)
         return model, log.evaluation, log.seconds["embedding"] + log.seconds["fit"]
 
 
@@ -437,6 +438,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--head", action="append", help="repeatable; default: logistic")
     parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
     parser.add_argument("--no-reference", action="store_true", help="skip the face_recognition library")
+    parser.add_argument("--also-unwhitened", action="store_true",
+                        help="also run each whosthat method without its within-class whitening (train --no-whiten)")
     parser.add_argument("--quick", action="store_true", help="fewer folds, photos and held-out classes (smoke run)")
     parser.add_argument("--datasets", type=Path, default=DATASETS, help=f"default: {DATASETS}")
     parser.add_argument("--cache-dir", type=Path, help="keep the embedding caches here (default: a temporary dir)")
@@ -455,8 +458,9 @@ def run(args: argparse.Namespace, cache_root: Path) -> tuple[list[Row], list[Str
     strangers: list[StrangerRow] = []
     for set_name in args.sets:
         benchmark = build_benchmark(set_name, args.datasets, args.quick)
-        methods: list[Whosthat | Reference] = [Whosthat(e, h, cache_root / f"{set_name}-{e}")
-                                               for e in args.embedder for h in args.head]
+        methods: list[Whosthat | Reference] = [Whosthat(e, h, cache_root / f"{set_name}-{e}", whiten)
+                                               for e in args.embedder for h in args.head
+                                               for whiten in ((None, False) if args.also_unwhitened else (None,))]
         methods += [reference] if reference is not None else []
         for method in methods:
             bench = bench_reference if isinstance(method, Reference) else bench_whosthat

@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flip", action="store_true",
                    help="average each face's embedding with its mirror image's (twice the time; "
                         "no gain measured on the benchmark sets)")
+    p.add_argument("--no-whiten", dest="whiten", action="store_const", const=False, default=None,
+                   help="do not learn a within-class whitening of the embeddings (learned by default for faces: "
+                        "on kpop15 it named 0.8 %% more faces right and accepted 5 %% fewer strangers)")
     p.add_argument("--max-member-rejection", type=_fraction, default=0.03, metavar="FRACTION",
                    help="share of members the stranger threshold may call unknown on validation photos "
                         "(default: 0.03; higher: fewer strangers given a name)")
@@ -238,7 +241,8 @@ def _train(args: argparse.Namespace) -> int:
     model = train(args.folder, out=args.out, subject=args.subject, detector=args.detector, embedder=args.embedder,
                   head=args.head, finetune=args.finetune, epochs=args.epochs, resume=args.resume,
                   workers=args.workers, test_dir=args.test_dir, seed=args.seed, val_fraction=args.val_fraction,
-                  test_fraction=args.test_fraction, flip=args.flip, max_member_rejection=args.max_member_rejection,
+                  test_fraction=args.test_fraction, flip=args.flip, whiten=args.whiten,
+                  max_member_rejection=args.max_member_rejection,
                   cache_dir=args.cache_dir,
                   use_cache=not args.no_cache, progress=_progress_bars, log=log)
     split = log.split

@@ -23,6 +23,7 @@ from whosthat.pipeline import Extractor, Subjects
 from whosthat.prediction import UNKNOWN_LABEL, Prediction, Predictions
 from whosthat.subjects import create_detector
 from whosthat.weights import WEIGHT_PACKAGES
+from whosthat.whitening import whiten
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,15 @@ class Model:
         self._extractor.cache = cache
         return self._extractor
 
+    def features(self, embeddings: np.ndarray) -> np.ndarray:
+        """Embeddings in the space the head and the reference live in: whitened when the model learned a
+        within-class whitening (`whosthat.whitening`), else as they are."""
+        matrix = self.arrays.get("whitening/matrix")
+        return embeddings if matrix is None or not len(embeddings) else whiten(embeddings, matrix)
+
     def predict_proba(self, embeddings: np.ndarray) -> np.ndarray:
         """(n, n_classes) head probabilities for (n, dim) embeddings."""
-        return self.head.predict_proba(embeddings)
+        return self.head.predict_proba(self.features(embeddings))
 
     def predict(self, image: ImageSource, *, threshold: Optional[float] = None) -> Predictions:
         """Every face in the photo with its name (or "unknown"), largest face first.
@@ -105,8 +112,9 @@ class Model:
 
     def score(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(n, n_classes) probabilities, similarity to each class's closest training photo, and stranger scores."""
-        probabilities = self.predict_proba(embeddings) if len(embeddings) else np.zeros((0, len(self.classes)))
-        similarity = class_similarity(embeddings, self.reference, self.reference_labels, len(self.classes))
+        X = self.features(embeddings)
+        probabilities = self.head.predict_proba(X) if len(X) else np.zeros((0, len(self.classes)))
+        similarity = class_similarity(X, self.reference, self.reference_labels, len(self.classes))
         return probabilities, similarity, stranger_scores(probabilities, similarity)
 
     def pipeline(self) -> dict:

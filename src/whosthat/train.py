@@ -25,6 +25,7 @@ from whosthat.openset import calibrate, simulate_strangers
 from whosthat.pipeline import Subjects
 from whosthat.subjects import create_detector
 from whosthat.subjects.choose import FACE_EMBEDDERS, SUBJECTS, SubjectChoice, choose_subject
+from whosthat.whitening import fit_whitening
 
 #: The defaults, chosen by bench/accuracy.py (see the README's table); the detector and embedder
 #: follow from the subject (`whosthat.subjects.choose.SUBJECTS`).
@@ -73,7 +74,7 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
           finetune: Optional[str] = None, epochs: Optional[int] = None, resume: bool = False,
           workers: Optional[int] = None, test_dir: Optional[str | os.PathLike] = None,
           seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.2, split: Optional[Split] = None,
-          flip: bool = False, max_member_rejection: float = 0.03,
+          flip: bool = False, whiten: Optional[bool] = None, max_member_rejection: float = 0.03,
           cache_dir: Optional[str | os.PathLike] = None, use_cache: bool = True,
           progress: Optional[Callable[[str, int], Callable[[int], None]]] = None,
           log: Optional[TrainingLog] = None) -> Model:
@@ -90,6 +91,8 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
     validation when `test_dir` holds the test photos), unless `split` gives the split (paths
     relative to `folder`; the classes are those with training photos, and test photos of other
     classes are scored as strangers: the benchmark's cross-validation and held-out classes).
+    whiten: learn a within-class whitening of the embeddings (`whosthat.whitening`) before the
+    head; by default for face embedders, where it was measured to help.
     The head learns from the training faces, the stranger threshold is calibrated on the
     validation faces, then the head learns again from both, and the test photos are predicted
     as new photos would be; their scores go into the model. `progress(label, total)` returns a
@@ -147,6 +150,11 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
         raise DatasetError(f"{collection.root}: no training photo with a face for {', '.join(missing)}")
 
     fit_started = time.perf_counter()
+    whiten = (finetune is None and embedder in FACE_EMBEDDERS) if whiten is None else whiten
+    raw_train, raw_val = X_train, X_val
+    if whiten:
+        model.arrays["whitening/matrix"] = fit_whitening(X_train, y_train)
+        X_train, X_val = model.features(X_train), model.features(X_val)
     model.head.fit(X_train, y_train, len(classes))
     model.reference, model.reference_labels = X_train, y_train
     member, stranger = simulate_strangers(model.head, lambda: create_head(head, **model.head.get_params()),
@@ -156,8 +164,11 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
         # What the head made of the validation photos before seeing them: `ensemble --best` compares on these.
         model.arrays["validation/probabilities"] = model.head.predict_proba(X_val).astype(np.float32)
         model.arrays["validation/labels"] = y_val
-        # Calibrated; now the head and the reference learn from the validation photos too.
-        model.reference, model.reference_labels = np.vstack([X_train, X_val]), np.concatenate([y_train, y_val])
+        # Calibrated; now the whitening, the head and the reference learn from the validation photos too.
+        everything, model.reference_labels = np.vstack([raw_train, raw_val]), np.concatenate([y_train, y_val])
+        if whiten:
+            model.arrays["whitening/matrix"] = fit_whitening(everything, model.reference_labels)
+        model.reference = model.features(everything)
         model.head.fit(model.reference, model.reference_labels, len(classes))
     log.seconds["fit"] = time.perf_counter() - fit_started
     model.arrays.update({"open_set/thresholds": curve.thresholds,
