@@ -108,3 +108,15 @@ def test_best_needs_the_validation_predictions(anime_models: list[Path]) -> None
     del older.arrays["validation/probabilities"]  # as in a model file written before they were kept
     with pytest.raises(WhosthatError, match="no validation predictions kept"):
         rank_combinations([older, whosthat.load(anime_models[1])])
+
+
+def test_best_says_so_when_no_two_models_find_subjects_alike(anime_models: list[Path], anime_train_dir: Path,
+                                                             anime_test_dir: Path, session_cache: Path,
+                                                             tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                                             ) -> None:
+    character = tmp_path / "character.wt"
+    whosthat.train(anime_train_dir, subject="character", embedder="mobilenetv2", test_dir=anime_test_dir,
+                   out=character, cache_dir=session_cache)
+    assert main(["ensemble", str(anime_models[0]), str(character), "--best", "--out", str(tmp_path / "x.wt")]) == 2
+    assert "no two of these models find their subjects the same way" in capsys.readouterr().err
+    assert not (tmp_path / "x.wt").exists()

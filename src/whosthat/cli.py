@@ -392,7 +392,10 @@ def _ensemble(args: argparse.Namespace) -> int:
         print(f"validation accuracy ({ranked[0].photos} photos, each head scored before it learned from them):")
         for combination in ranked:
             print(f"  {combination.accuracy:6.1%}  {' + '.join(str(paths[k]) for k in combination.members)}")
-        best = next(c for c in ranked if len(c.members) > 1)
+        best = next((c for c in ranked if len(c.members) > 1), None)
+        if best is None:
+            raise WhosthatError("no two of these models find their subjects the same way (one --subject): "
+                                "there is no ensemble to choose")
         paths, members = [paths[k] for k in best.members], [members[k] for k in best.members]
         print(f"keeping {' + '.join(map(str, paths))}\n")
     ensemble = Ensemble(members)

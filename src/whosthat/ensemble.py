@@ -137,7 +137,7 @@ def rank_combinations(models: Sequence[Model], min_members: int = 2) -> list[Com
         raise WhosthatError("the models share no validation photos (were they trained on one split of one folder?)")
     photos = sorted(shared)
     truth = np.array([classes.index(votes[0][p][1]) for p in photos])
-    probabilities = [np.stack([v[p][0][[model.classes.index(c) for c in classes]] for p in photos])
+    probabilities = [np.stack([v[p][0] for p in photos])[:, [model.classes.index(c) for c in classes]]
                      for model, v in zip(models, votes)]
     ranked = []
     for size in range(min_members, len(models) + 1):
@@ -149,8 +149,9 @@ def rank_combinations(models: Sequence[Model], min_members: int = 2) -> list[Com
     return sorted(ranked, key=lambda c: (-c.accuracy, len(c.members)))
 
 
-def _validation_votes(model: Model) -> dict[str, tuple[np.ndarray, int]]:
-    """Validation photo -> (the head's probabilities before it learned from it, the photo's class in `classes`)."""
+def _validation_votes(model: Model) -> dict[str, tuple[np.ndarray, str]]:
+    """Validation photo -> (the head's probabilities before it learned from it, in the model's class order;
+    the photo's class name)."""
     paths = (model.info.get("validation") or {}).get("paths")
     probabilities = model.arrays.get("validation/probabilities")
     if paths is None or probabilities is None or len(paths) != len(probabilities):
