@@ -12,7 +12,8 @@ from conftest import images_of, link_tree
 from whosthat.cache import EmbeddingCache
 from whosthat.evaluate import evaluate_folder
 from whosthat.heads import create_head
-from whosthat.openset import calibrate, class_similarity, simulate_strangers, stranger_scores, threshold_curve
+from whosthat.openset import (calibrate, class_similarity, cross_validated_scores, simulate_strangers, stranger_scores,
+                              threshold_curve)
 
 
 def _unit(rows) -> np.ndarray:
@@ -77,6 +78,28 @@ def test_simulated_strangers_score_lower_than_members(kpop_embeddings):
     assert len(members) == len(y_val) and len(strangers) == len(y_val)
     print(f"median stranger score: members {np.median(members):.2f}, simulated strangers {np.median(strangers):.2f}")
     assert np.median(members) > np.median(strangers) + 0.3
+
+
+def test_cross_validated_scores_every_photo_by_a_head_that_never_saw_it(kpop_embeddings):
+    """Each photo is scored once as a member and once as a stranger; on real embeddings held-out
+    members score clearly lower than members."""
+    classes = ["Irene", "Jihyo", "Naeun", "Seulgi", "Umji", "Nayeon"]
+    X = np.vstack([kpop_embeddings[c][:14] for c in classes])
+    y = np.repeat(np.arange(len(classes)), 14)
+    members, strangers = cross_validated_scores(lambda: create_head("logistic"), X, y, len(classes))
+    assert len(members) == len(y) and len(strangers) == len(y)
+    print(f"median stranger score: members {np.median(members):.2f}, strangers {np.median(strangers):.2f}")
+    assert np.median(members) > np.median(strangers) + 0.3
+
+
+def test_cross_validated_scores_do_not_leak():
+    """Unrelated random photos: a head or a reference that had seen a photo would score it near 2
+    (probability 1, similarity 1 to itself); held out, it scores near chance."""
+    rng = np.random.default_rng(0)
+    X = _unit(rng.normal(size=(60, 64)))
+    y = np.repeat(np.arange(4), 15)
+    members, strangers = cross_validated_scores(lambda: create_head("knn"), X, y, 4)
+    assert members.max() < 1.2 and strangers.max() < 1.2
 
 
 def test_a_held_out_celebrity_comes_out_unknown(datasets: Path, tmp_path: Path, session_cache: Path):

@@ -21,6 +21,7 @@ from whosthat.finetune import RECIPES
 from whosthat.heads import HEADS
 from whosthat.images import MAX_PIXELS, is_image_path
 from whosthat.model import Model
+from whosthat.openset import DEFAULT_MAX_MEMBER_REJECTION
 from whosthat.prediction import Predictions
 from whosthat.subjects import DETECTORS
 from whosthat.subjects.choose import SUBJECTS
@@ -104,9 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-whiten", dest="whiten", action="store_const", const=False, default=None,
                    help="do not learn a within-class whitening of the embeddings (learned by default for faces: "
                         "on kpop15 it named 0.8 %% more faces right and accepted 5 %% fewer strangers)")
-    p.add_argument("--max-member-rejection", type=_fraction, default=0.03, metavar="FRACTION",
-                   help="share of members the stranger threshold may call unknown on validation photos "
-                        "(default: 0.03; higher: fewer strangers given a name)")
+    p.add_argument("--max-member-rejection", type=_fraction, default=DEFAULT_MAX_MEMBER_REJECTION,
+                   metavar="FRACTION",
+                   help="share of members the stranger threshold may call unknown, among photos held out "
+                        f"while calibrating (default: {DEFAULT_MAX_MEMBER_REJECTION}; higher: fewer strangers named)")
     p.add_argument("--seed", type=int, default=0, help="seed of the train/validation/test split (default: 0)")
     p.add_argument("--val-fraction", type=_fraction, default=0.15, help="share of each class for validation")
     p.add_argument("--test-fraction", type=_fraction, default=0.2, help="share of each class for the test")
@@ -256,7 +258,7 @@ def _train(args: argparse.Namespace) -> int:
             print(f"  {note.path}: {note.message}")
         if len(log.notes) > SHOWN_NOTES:
             print(f"  ... and {len(log.notes) - SHOWN_NOTES} more (all of them are in the model file)")
-    print(f"\nstranger threshold: {model.threshold:.3f} (probability + similarity; calibrated on validation faces)")
+    print(f"\nstranger threshold: {model.threshold:.3f} (probability + similarity; calibrated on held-out photos)")
     if model.threshold <= OPEN_SET_OFF:
         print("  no threshold keeps members first and strangers out on these photos: every face gets a name "
               "(more photos per person, or `predict --threshold`, change that)")

@@ -18,10 +18,10 @@ from whosthat.evaluate import Evaluation, score_predictions
 from whosthat.finetune import RECIPES, FinetuneResult
 from whosthat.finetune import finetune as run_finetune
 from whosthat.finetune.chips import subject_chip
-from whosthat.heads import create_head
+from whosthat.heads import Head, create_head
 from whosthat.model import Component, Model
 from whosthat.networks import create_network
-from whosthat.openset import calibrate, simulate_strangers
+from whosthat.openset import DEFAULT_MAX_MEMBER_REJECTION, calibrate, cross_validated_scores, simulate_strangers
 from whosthat.pipeline import Subjects
 from whosthat.subjects import create_detector
 from whosthat.subjects.choose import FACE_EMBEDDERS, SUBJECTS, SubjectChoice, choose_subject
@@ -74,7 +74,7 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
           finetune: Optional[str] = None, epochs: Optional[int] = None, resume: bool = False,
           workers: Optional[int] = None, test_dir: Optional[str | os.PathLike] = None,
           seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.2, split: Optional[Split] = None,
-          flip: bool = False, whiten: Optional[bool] = None, max_member_rejection: float = 0.03,
+          flip: bool = False, whiten: Optional[bool] = None, max_member_rejection: float = DEFAULT_MAX_MEMBER_REJECTION,
           cache_dir: Optional[str | os.PathLike] = None, use_cache: bool = True,
           progress: Optional[Callable[[str, int], Callable[[int], None]]] = None,
           log: Optional[TrainingLog] = None) -> Model:
@@ -93,12 +93,13 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
     classes are scored as strangers: the benchmark's cross-validation and held-out classes).
     whiten: learn a within-class whitening of the embeddings (`whosthat.whitening`) before the
     head; by default for face embedders, where it was measured to help.
-    The head learns from the training faces, the stranger threshold is calibrated on the
-    validation faces, then the head learns again from both, and the test photos are predicted
-    as new photos would be; their scores go into the model. `progress(label, total)` returns a
-    callback advanced per photo (the CLI's progress bars). `max_member_rejection`
-    is the share of validation members the stranger threshold may call unknown (higher: fewer
-    strangers named). `log` collects notes about
+    The head learns from the training faces (its validation probabilities are kept for `ensemble
+    --best`), then from both; the stranger threshold is calibrated by cross-validation over both
+    (`whosthat.openset`), and the test photos are predicted as new photos would be; their scores
+    go into the model. `progress(label, total)` returns a callback advanced per photo (the CLI's
+    progress bars). `max_member_rejection` is the share of members, among photos the scoring
+    head never saw, the stranger threshold may call unknown (higher: fewer strangers named).
+    `log` collects notes about
     photos that were skipped or that held several faces.
     """
     log = log if log is not None else TrainingLog()
@@ -157,9 +158,12 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
         X_train, X_val = model.features(X_train), model.features(X_val)
     model.head.fit(X_train, y_train, len(classes))
     model.reference, model.reference_labels = X_train, y_train
-    member, stranger = simulate_strangers(model.head, lambda: create_head(head, **model.head.get_params()),
-                                          X_train, y_train, X_val, y_val, len(classes), seed=seed)
-    model.threshold, curve = calibrate(member, stranger, max_member_rejection)
+    def make_head() -> Head:
+        return create_head(head, **model.head.get_params())
+
+    if finetune is not None:  # the network learned from the training photos: only validation photos are unseen
+        member, stranger = simulate_strangers(model.head, make_head, X_train, y_train, X_val, y_val, len(classes),
+                                              seed=seed)
     if len(y_val):
         # What the head made of the validation photos before seeing them: `ensemble --best` compares on these.
         model.arrays["validation/probabilities"] = model.head.predict_proba(X_val).astype(np.float32)
@@ -170,6 +174,10 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
             model.arrays["whitening/matrix"] = fit_whitening(everything, model.reference_labels)
         model.reference = model.features(everything)
         model.head.fit(model.reference, model.reference_labels, len(classes))
+    if finetune is None:
+        member, stranger = cross_validated_scores(make_head, model.reference, model.reference_labels, len(classes),
+                                                  seed=seed)
+    model.threshold, curve = calibrate(member, stranger, max_member_rejection)
     log.seconds["fit"] = time.perf_counter() - fit_started
     model.arrays.update({"open_set/thresholds": curve.thresholds,
                          "open_set/strangers_accepted": curve.strangers_accepted,

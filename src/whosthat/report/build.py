@@ -180,9 +180,9 @@ def _threshold(model: Model) -> str:
     thresholds, accepted, rejected = (model.arrays[k] for k in keys)
     at = int(np.argmin(np.abs(thresholds - model.threshold)))
     return (figure(plots.stranger_curve(thresholds, accepted, rejected, model.threshold), "stranger threshold curve")
-            + paragraph(f"At the chosen threshold {model.threshold:.3f}, {rejected[at]:.1%} of the validation "
-                        f"members are called unknown and {accepted[at]:.1%} of the simulated strangers (each member "
-                        "held out in turn) are given a name. `whosthat predict --threshold` moves the point."))
+            + paragraph(f"At the chosen threshold {model.threshold:.3f}, {rejected[at]:.1%} of the members "
+                        f"are called unknown and {accepted[at]:.1%} of the simulated strangers (each member held out "
+                        "in turn) are given a name, each photo scored by a head that had not seen it. `whosthat predict --threshold` moves the point."))
 
 
 def _map(model: Model, seed: int = 0) -> str:

@@ -143,7 +143,7 @@ def stranger_curve(thresholds: np.ndarray, strangers_accepted: np.ndarray, membe
     rates.annotate(f"chosen {chosen:.2f}", (chosen, 0.95), xytext=(6, 0), textcoords="offset points", fontsize=9)
     rates.set_xlim(low, high)
     rates.set_xlabel("stranger threshold (probability + similarity)")
-    rates.set_ylabel("share of validation faces")
+    rates.set_ylabel("share of held-out photos")
     rates.set_title("Error rates as the threshold moves")
     rates.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), fontsize=9, ncol=1)
     trade.plot(members_rejected, strangers_accepted, color="#555555")
