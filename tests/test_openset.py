@@ -12,8 +12,14 @@ from conftest import images_of, link_tree
 from whosthat.cache import EmbeddingCache
 from whosthat.evaluate import evaluate_folder
 from whosthat.heads import create_head
-from whosthat.openset import (calibrate, class_similarity, cross_validated_scores, simulate_strangers, stranger_scores,
-                              threshold_curve)
+from whosthat.openset import (
+    calibrate,
+    class_similarity,
+    cross_validated_scores,
+    simulate_strangers,
+    stranger_scores,
+    threshold_curve,
+)
 
 
 def _unit(rows) -> np.ndarray:

@@ -70,8 +70,8 @@ def threshold_curve(member_scores: np.ndarray, stranger_scores: np.ndarray) -> T
     return ThresholdCurve(thresholds, accepted, rejected, len(member_scores), len(stranger_scores))
 
 
-def calibrate(member_scores: np.ndarray, stranger_scores: np.ndarray, max_member_rejection: float = DEFAULT_MAX_MEMBER_REJECTION
-              ) -> tuple[float, ThresholdCurve]:
+def calibrate(member_scores: np.ndarray, stranger_scores: np.ndarray,
+              max_member_rejection: float = DEFAULT_MAX_MEMBER_REJECTION) -> tuple[float, ThresholdCurve]:
     """The threshold that accepts the fewest strangers while rejecting at most
     `max_member_rejection` of the members, and the curve it was chosen from.
 

@@ -158,6 +158,7 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
         X_train, X_val = model.features(X_train), model.features(X_val)
     model.head.fit(X_train, y_train, len(classes))
     model.reference, model.reference_labels = X_train, y_train
+
     def make_head() -> Head:
         return create_head(head, **model.head.get_params())
 
@@ -174,7 +175,7 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
             model.arrays["whitening/matrix"] = fit_whitening(everything, model.reference_labels)
         model.reference = model.features(everything)
         model.head.fit(model.reference, model.reference_labels, len(classes))
-    if finetune is None:
+    if finetune is None:  # the whitening, learned from all these photos, stays fixed across the folds
         member, stranger = cross_validated_scores(make_head, model.reference, model.reference_labels, len(classes),
                                                   seed=seed)
     model.threshold, curve = calibrate(member, stranger, max_member_rejection)

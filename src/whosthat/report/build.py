@@ -182,7 +182,8 @@ def _threshold(model: Model) -> str:
     return (figure(plots.stranger_curve(thresholds, accepted, rejected, model.threshold), "stranger threshold curve")
             + paragraph(f"At the chosen threshold {model.threshold:.3f}, {rejected[at]:.1%} of the members "
                         f"are called unknown and {accepted[at]:.1%} of the simulated strangers (each member held out "
-                        "in turn) are given a name, each photo scored by a head that had not seen it. `whosthat predict --threshold` moves the point."))
+                        "in turn) are given a name, each photo scored by a head that had not seen it. "
+                        "`whosthat predict --threshold` moves the point."))
 
 
 def _map(model: Model, seed: int = 0) -> str:
