@@ -50,13 +50,20 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
+def channels_last(net: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """The network in evaluation mode on `device`, its weights in channels-last (NHWC) layout: on the CPU
+    the forward passes run 13 to 49 % faster so (bench/speed.py), with outputs equal to within 2e-6."""
+    return net.eval().to(device, memory_format=torch.channels_last)
+
+
 def embed_in_batches(chips: Sequence[np.ndarray], to_batch: Callable[[np.ndarray], torch.Tensor],
                      network: Callable[[torch.Tensor], torch.Tensor], *, dim: int, batch_size: int, flip: bool,
                      device: torch.device) -> np.ndarray:
     """(n, dim) unit vectors of chips run through a PyTorch network `batch_size` at a time.
 
     to_batch: stacked (B, H, W, 3) uint8 chips -> the network's (B, 3, H, W) input; with `flip`
-    each chip's vector is averaged with its mirror image's (both in one forward pass).
+    each chip's vector is averaged with its mirror image's (both in one forward pass). The batch
+    goes in channels-last layout, as the networks are kept (`channels_last`).
     """
     if len(chips) == 0:
         return np.zeros((0, dim), np.float32)
@@ -67,6 +74,7 @@ def embed_in_batches(chips: Sequence[np.ndarray], to_batch: Callable[[np.ndarray
             n = len(batch)
             if flip:
                 batch = torch.cat([batch, torch.flip(batch, dims=[3])])
+            batch = batch.contiguous(memory_format=torch.channels_last)
             vectors = torch.nn.functional.normalize(network(batch).float(), dim=1)
             if flip:
                 vectors = vectors[:n] + vectors[n:]

@@ -11,7 +11,7 @@ import torch
 
 from whosthat.cache import default_cache_dir
 from whosthat.embedders._facenet_net import build_facenet, load_converted, prewhiten, save_converted
-from whosthat.embedders.base import EMBEDDERS, embed_in_batches
+from whosthat.embedders.base import EMBEDDERS, channels_last, embed_in_batches
 from whosthat.face import Face
 from whosthat.subjects.align import align
 from whosthat.weights import FACENET_KERAS
@@ -67,5 +67,5 @@ class FaceNet:
                 net = build_facenet(FACENET_KERAS.path())
                 self._weights_dir.mkdir(parents=True, exist_ok=True)
                 save_converted(net, converted)
-            self._net = net.eval().to(self.device)
+            self._net = channels_last(net, self.device)
         return self._net

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import torch
 
-from whosthat.embedders.base import EMBEDDERS, embed_in_batches
+from whosthat.embedders.base import EMBEDDERS, channels_last, embed_in_batches
 from whosthat.embedders.combined import Concatenated
 from whosthat.embedders.facenet import default_device
 from whosthat.face import Face
@@ -103,7 +103,7 @@ class NetworkEmbedder:
                 n_classes = _classes_in(self.state)
                 net = create_network(self.architecture, n_classes=n_classes, pretrained=False)
                 net.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in self.state.items()})
-            self._net = net.eval().to(self.device)
+            self._net = channels_last(net, self.device)
         return self._net
 
 

@@ -1,0 +1,98 @@
+"""Where the milliseconds of one face prediction go, and what the channels-last layout saves.
+
+Stages: on the 1024-px blackpink photos with one face (bench/accuracy.py's timing photos), the
+median milliseconds of loading the image, YuNet's detection, and each embedder's chips and
+forward pass (FaceNet and dlib: the default pipeline). Then the forward pass of each PyTorch
+network (FaceNet, MobileNetV2, EfficientNet-Lite0) at batch 1 and 32 with its weights in the
+default (contiguous, NCHW) layout and in channels-last (NHWC), which whosthat uses: the two are
+measured in turn, repeat after repeat, in the same process, so that the machine's load falls on
+both alike.
+
+    .venv/bin/python bench/speed.py
+    .venv/bin/python bench/speed.py --repeats 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+from accuracy import DATASETS, TIMING_PHOTOS, markdown, timing_photos
+from whosthat.embedders import create_embedder
+from whosthat.images import load_image
+from whosthat.subjects import create_detector
+
+NETWORKS = (("facenet", 160), ("mobilenetv2", 224), ("efficientnet-lite0", 224))
+
+
+def _timed(call: Callable[..., Any], *args: object) -> tuple[Any, float]:
+    """`call(*args)` and the milliseconds it took."""
+    started = time.perf_counter()
+    result = call(*args)
+    return result, 1000 * (time.perf_counter() - started)
+
+
+def stage_rows(repeats: int) -> list[list[object]]:
+    """Median ms of each stage of the default face pipeline over the timing photos, `repeats` passes."""
+    photos = timing_photos(DATASETS, TIMING_PHOTOS)
+    detector = create_detector("yunet")
+    embedders = {name: create_embedder(name) for name in ("facenet", "dlib")}
+    times: dict[str, list[float]] = defaultdict(list)
+    for _ in range(repeats):
+        for path in photos:
+            image, ms = _timed(load_image, path)
+            times["load image"].append(ms)
+            faces, ms = _timed(detector.detect, image)
+            times["detect (YuNet)"].append(ms)
+            for name, embedder in embedders.items():
+                chips, ms = _timed(embedder.chips, image, faces[:1])
+                times[f"{name} chips"].append(ms)
+                times[f"{name} forward"].append(_timed(embedder.embed, chips)[1])
+    return [[stage, f"{statistics.median(values):.1f}"] for stage, values in times.items()]
+
+
+def layout_rows(repeats: int, batches: Sequence[int] = (1, 32)) -> list[list[object]]:
+    """Median ms of each network's forward pass in the contiguous and the channels-last layout, interleaved."""
+    layouts = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
+    rows = []
+    for name, size in NETWORKS:
+        net = create_embedder(name)._network()
+        forward = net.embedding if hasattr(net, "embedding") else net
+        for batch in batches:
+            x = torch.randn(batch, 3, size, size)
+            times: dict[str, list[float]] = defaultdict(list)
+            outputs = {}
+            with torch.inference_mode():
+                for _ in range(repeats):
+                    for layout, memory_format in layouts.items():
+                        net.to(memory_format=memory_format)
+                        xs = x.contiguous(memory_format=memory_format)
+                        forward(xs)  # the first pass after a change of layout is not counted
+                        outputs[layout], ms = _timed(forward, xs)
+                        times[layout].append(ms)
+            difference = float((outputs["contiguous"] - outputs["channels_last"]).abs().max())
+            a, b = statistics.median(times["contiguous"]), statistics.median(times["channels_last"])
+            rows.append([name, batch, f"{a:.1f}", f"{b:.1f}", f"{1 - b / a:.0%}", f"{difference:.1e}"])
+    return rows
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=10, help="passes over the photos / forward passes (default 10)")
+    args = parser.parse_args(argv)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; numpy {np.__version__}", flush=True)
+    print(markdown(["stage (one 1024-px photo, one face)", "median ms"], stage_rows(args.repeats)))
+    print()
+    print(markdown(["network", "batch", "contiguous ms", "channels-last ms", "saved", "largest output difference"],
+                   layout_rows(args.repeats)))
+
+
+if __name__ == "__main__":
+    main()
