@@ -169,7 +169,7 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
         # What the head made of the validation photos before seeing them: `ensemble --best` compares on these.
         model.arrays["validation/probabilities"] = model.head.predict_proba(X_val).astype(np.float32)
         model.arrays["validation/labels"] = y_val
-        # Calibrated; now the whitening, the head and the reference learn from the validation photos too.
+        # Now the whitening, the head and the reference learn from the validation photos too.
         everything, model.reference_labels = np.vstack([raw_train, raw_val]), np.concatenate([y_train, y_val])
         if whiten:
             model.arrays["whitening/matrix"] = fit_whitening(everything, model.reference_labels)
