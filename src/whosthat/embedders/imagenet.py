@@ -67,7 +67,7 @@ class NetworkEmbedder:
         self.device = torch.device(device) if device else default_device()
         self.name = architecture if state is None else f"finetuned-{architecture}"
         self._net: Optional[Network] = None
-        shape = self._network() if state is not None else create_network(architecture, pretrained=False)
+        shape = self.network() if state is not None else create_network(architecture, pretrained=False)
         self.size = shape.spec.size
         with torch.inference_mode():
             self.dim = int(shape.eval().embedding(torch.zeros(1, 3, self.size, self.size)).shape[1])
@@ -91,11 +91,12 @@ class NetworkEmbedder:
 
     def embed(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         """(n, dim) unit vectors."""
-        return embed_in_batches(chips, lambda batch: to_tensor(batch, self._network()),
-                                lambda batch: self._network().embedding(batch), dim=self.dim,
+        return embed_in_batches(chips, lambda batch: to_tensor(batch, self.network()),
+                                lambda batch: self.network().embedding(batch), dim=self.dim,
                                 batch_size=self.batch_size, flip=self.flip, device=self.device)
 
-    def _network(self) -> Network:
+    def network(self) -> Network:
+        """The network (ImageNet or fine-tuned weights), built on first use, in eval mode and channels-last."""
         if self._net is None:
             if self.state is None:
                 net = create_network(self.architecture)
