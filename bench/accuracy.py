@@ -4,9 +4,11 @@ What it measures, per data set and method (embedder/head, or face_recognition's 
 
 - accuracy: member photos whose largest face is named correctly;
 - member among names: member photos where the member is among the names given (group shots);
-- members rejected: member photos whose largest face is called "unknown";
-- strangers accepted: from the stranger test below, photos of a held-out class whose largest
-  face got a member's name;
+- members rejected: member photos where the member is named on no face and a face was called
+  "unknown" (in a group shot the largest face may be somebody else, rightly unknown);
+- strangers accepted: from the stranger test below, photos of a held-out class whose held-out
+  member got a member's name: the face that the model of the first task (which knows them)
+  names as them, else the largest face;
 - train cold / warm s: time to embed the training photos and fit, with an empty embedding cache,
   then again with the same cache (which must re-embed nothing);
 - ms per photo: one `Model.predict` on a 1024-px photo with one face, median over 10 photos after
@@ -50,10 +52,12 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
+from whosthat.cache import EmbeddingCache
 from whosthat.dataset import Collection, Item, Split, class_name, scan, stratified_split
 from whosthat.evaluate import NO_FACE, UNKNOWN, Evaluation
 from whosthat.images import load_image
 from whosthat.model import Model
+from whosthat.prediction import UNKNOWN_LABEL
 from whosthat.subjects import create_detector
 from whosthat.train import TrainingLog, train
 
@@ -229,17 +233,40 @@ class Tally:
     rejected: int = 0
     correct: int = 0
 
-    def add(self, evaluation: Evaluation) -> None:
-        members, strangers = evaluation.truth >= 0, evaluation.truth == UNKNOWN
-        self.strangers += int(strangers.sum())
-        self.accepted += int((evaluation.predicted[strangers] >= 0).sum())
+    def add(self, evaluation: Evaluation, strangers_named: Sequence[bool]) -> None:
+        """One held-out class: the members of its evaluation, and whether each of its photos got a name."""
+        members = evaluation.truth >= 0
+        self.strangers += len(strangers_named)
+        self.accepted += sum(strangers_named)
         self.members += int(members.sum())
-        self.rejected += int((evaluation.predicted[members] == UNKNOWN).sum())
+        self.rejected += int(evaluation.rejected[members].sum())
         self.correct += int((evaluation.predicted[members] == evaluation.truth[members]).sum())
 
     def row(self, set_name: str, method: str, runs: int) -> StrangerRow:
         return StrangerRow(set_name, method, runs, self.strangers, _share(self.accepted, self.strangers),
                            self.members, _share(self.rejected, self.members), _share(self.correct, self.members))
+
+
+def stranger_named(known: Sequence[str], held_out: Sequence[str], label: str) -> bool:
+    """Whether the held-out member's face got a member's name, from the names of a photo's faces (largest
+    first, the same detector) by a model that knows them and by one trained without them. Their face is
+    the one the first names as them (a group shot filed under them holds other members, rightly named),
+    else the largest."""
+    face = known.index(label) if label in known else 0
+    return face < len(held_out) and held_out[face] != UNKNOWN_LABEL
+
+
+def stranger_test(method: Whosthat | Reference, known: object, benchmark: Benchmark) -> Tally:
+    """Each class held out in turn: its test photos, named by `method` trained without it, are strangers;
+    `known` is the method's model of the first task (trained with every class)."""
+    items = benchmark.tasks[0].test_items()
+    tally = Tally()
+    for label, task in zip(benchmark.held_out, benchmark.stranger_tasks()):
+        held_out_model, evaluation, _ = method.run(task)
+        photos = [i for i in items if i.label == label]
+        tally.add(evaluation, [stranger_named(k, h, label) for k, h in zip(method.names_of(known, photos),
+                                                                           method.names_of(held_out_model, photos))])
+    return tally
 
 
 def _share(part: int, whole: int) -> float:
@@ -284,6 +311,11 @@ class Whosthat:
                       head=self.head, whiten=self.whiten, cache_dir=self.cache_dir, log=log)
         return model, log.evaluation, log.seconds["embedding"] + log.seconds["fit"]
 
+    def names_of(self, model: Model, items: Sequence[Item]) -> list[list[str]]:
+        """The names the model gives each photo's faces, largest first (embeddings from the cache)."""
+        found = model.extractor(EmbeddingCache(self.cache_dir)).extract_paths([i.path for i in items])
+        return [model.name_subjects(s).labels for s in found]
+
 
 def bench_whosthat(method: Whosthat, benchmark: Benchmark, photos: Sequence[Path]) -> tuple[Row, StrangerRow]:
     """Score whosthat on a set: cold and warm training, folds, speed, then the stranger test."""
@@ -295,9 +327,7 @@ def bench_whosthat(method: Whosthat, benchmark: Benchmark, photos: Sequence[Path
     reembedded = cache_writes(method.cache_dir) - filled
     evaluations = [first] + [method.run(task)[1] for task in benchmark.tasks[1:]]
     ms = median_ms(model.predict, photos)
-    tally = Tally()
-    for task in benchmark.stranger_tasks():
-        tally.add(method.run(task)[1])
+    tally = stranger_test(method, model, benchmark)
     accuracy, among, rejected = mean_scores(evaluations)
     row = Row(benchmark.name, method.name, accuracy, among, rejected, _share(tally.accepted, tally.strangers),
               cold, warm, ms, reembedded)
@@ -345,9 +375,13 @@ class Reference:
         if not len(locations):
             return []
         distances = knn.kneighbors(encodings, n_neighbors=1)[0][:, 0]
-        labels = [str(p) if d <= TOLERANCE else "unknown" for p, d in zip(knn.predict(encodings), distances)]
+        labels = [str(p) if d <= TOLERANCE else UNKNOWN_LABEL for p, d in zip(knn.predict(encodings), distances)]
         areas = [(bottom - top) * (right - left) for top, right, bottom, left in locations]
         return [labels[i] for i in np.argsort([-a for a in areas], kind="stable")]
+
+    def names_of(self, knn, items: Sequence[Item]) -> list[list[str]]:
+        """The names the classifier gives each photo's faces, largest first."""
+        return [self.names(knn, *self.encode(i.path)) for i in items]
 
     def predict_path(self, knn, path: Path) -> list[str]:
         """A fresh prediction on a photo (no encodings kept): what the speed column times."""
@@ -364,11 +398,12 @@ class Reference:
         items = task.test_items()
         truth = [classes.index(i.label) if i.label in classes else UNKNOWN for i in items]
         named = [self.names(knn, *self.encode(i.path)) for i in items]
-        predicted = [NO_FACE if not n else UNKNOWN if n[0] == "unknown" else classes.index(n[0]) for n in named]
+        predicted = [NO_FACE if not n else UNKNOWN if n[0] == UNKNOWN_LABEL else classes.index(n[0]) for n in named]
         among = [t >= 0 and classes[t] in n for t, n in zip(truth, named)]
+        rejected = [t >= 0 and not a and UNKNOWN_LABEL in n for t, a, n in zip(truth, among, named)]
         evaluation = Evaluation(classes, [str(i.path) for i in items], np.array(truth, np.int64),
                                 np.array(predicted, np.int64), np.zeros(len(items)), np.zeros(len(items), bool),
-                                np.array(among, bool))
+                                np.array(among, bool), np.array(rejected, bool))
         return knn, evaluation, seconds
 
 
@@ -377,9 +412,7 @@ def bench_reference(reference: Reference, benchmark: Benchmark, photos: Sequence
     runs = [reference.run(task) for task in benchmark.tasks]
     knn, _, cold = runs[0]
     ms = median_ms(lambda p: reference.predict_path(knn, p), photos)
-    tally = Tally()
-    for task in benchmark.stranger_tasks():
-        tally.add(reference.run(task)[1])
+    tally = stranger_test(reference, knn, benchmark)
     accuracy, among, rejected = mean_scores([r[1] for r in runs])
     row = Row(benchmark.name, reference.name, accuracy, among, rejected, _share(tally.accepted, tally.strangers),
               cold, None, ms)

@@ -29,6 +29,8 @@ class Evaluation:
     predicted: (n,) class index, -1 unknown, -2 no face found or unreadable.
     top2: (n,) whether the true class is among the two most probable for the largest face.
     among: (n,) whether the true class is among the names given to any face of the photo.
+    rejected: (n,) whether the true class is named on no face while some face was called unknown
+        (in a group shot the largest face may be a stranger, rightly unknown, beside the named member).
     boxes: (n, 4) box of the scored (largest) face, NaN where none was found.
     """
 
@@ -39,6 +41,7 @@ class Evaluation:
     confidence: np.ndarray
     top2: np.ndarray
     among: np.ndarray
+    rejected: np.ndarray
     boxes: Optional[np.ndarray] = None
 
     @property
@@ -61,8 +64,8 @@ class Evaluation:
 
     @property
     def members_rejected(self) -> float:
-        """Share of member photos whose largest face was called unknown."""
-        return _mean(self.predicted[self.members] == UNKNOWN)
+        """Share of member photos where the member went unnamed because a face was called unknown."""
+        return _mean(self.rejected[self.members])
 
     @property
     def no_face(self) -> int:
@@ -134,13 +137,14 @@ class Evaluation:
 def score_predictions(classes: Sequence[str], paths: Sequence[str], truth: Sequence[int],
                       predictions: Sequence[Predictions]) -> Evaluation:
     """Score each photo's predictions against its true class index (-1 for a stranger)."""
-    predicted, confidence, top2, among, boxes = [], [], [], [], []
+    predicted, confidence, top2, among, rejected, boxes = [], [], [], [], [], []
     for t, faces in zip(truth, predictions):
         if not faces:
             predicted.append(NO_FACE)
             confidence.append(0.0)
             top2.append(False)
             among.append(False)
+            rejected.append(False)
             boxes.append(np.full(4, np.nan, np.float32))
             continue
         largest = faces[0]
@@ -149,9 +153,10 @@ def score_predictions(classes: Sequence[str], paths: Sequence[str], truth: Seque
         confidence.append(largest.confidence)
         top2.append(t >= 0 and classes[t] in [name for name, _ in largest.top(2)])
         among.append(t >= 0 and classes[t] in faces.labels)
+        rejected.append(t >= 0 and not among[-1] and any(face.is_unknown for face in faces))
     return Evaluation(list(classes), [str(p) for p in paths], np.asarray(truth, np.int64),
                       np.asarray(predicted, np.int64), np.asarray(confidence), np.asarray(top2), np.asarray(among),
-                      np.array(boxes, np.float32).reshape(-1, 4))
+                      np.asarray(rejected), np.array(boxes, np.float32).reshape(-1, 4))
 
 
 def _mean(values: np.ndarray) -> float:

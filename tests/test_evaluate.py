@@ -1,0 +1,38 @@
+"""Scoring predictions: the largest face, the member among the names, and members called unknown."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from whosthat.evaluate import NO_FACE, UNKNOWN, score_predictions
+from whosthat.prediction import UNKNOWN_LABEL, Prediction, Predictions
+
+CLASSES = ["jennie", "lisa"]
+
+
+def _photo(*labels: str) -> Predictions:
+    """A photo whose faces, largest first, were given these names."""
+    faces = [Prediction(np.array([0, 0, 100 - 10 * k, 100 - 10 * k], np.float32), 0.9, label, 0.8,
+                        {"jennie": 0.5, "lisa": 0.5}, 0.5) for k, label in enumerate(labels)]
+    return Predictions(faces, f"photo{len(labels)}.jpg", 640, 480)
+
+
+def test_a_stranger_beside_the_named_member_is_not_a_rejection():
+    """A photo filed under Jennie whose largest face is somebody else, rightly unknown, and Jennie named."""
+    evaluation = score_predictions(CLASSES, ["a.jpg"], [0], [_photo(UNKNOWN_LABEL, "jennie")])
+    assert evaluation.predicted[0] == UNKNOWN and evaluation.accuracy == 0.0
+    assert evaluation.among_accuracy == 1.0 and evaluation.members_rejected == 0.0
+
+
+def test_the_member_unnamed_while_a_face_was_unknown_is_a_rejection():
+    photos = [_photo(UNKNOWN_LABEL), _photo("lisa", UNKNOWN_LABEL), _photo("lisa"), Predictions([], "d.jpg", 9, 9)]
+    evaluation = score_predictions(CLASSES, ["a", "b", "c", "d"], [0, 0, 0, 0], photos)
+    np.testing.assert_array_equal(evaluation.rejected, [True, True, False, False])
+    assert evaluation.members_rejected == 0.5 and evaluation.no_face == 1
+    assert evaluation.predicted[3] == NO_FACE
+
+
+def test_strangers_are_never_counted_as_rejected_members():
+    evaluation = score_predictions(CLASSES, ["a", "b"], [UNKNOWN, 1], [_photo(UNKNOWN_LABEL), _photo("lisa")])
+    assert not evaluation.rejected.any() and evaluation.strangers_accepted == 0.0
+    assert evaluation.accuracy == 1.0 and evaluation.members_rejected == 0.0
