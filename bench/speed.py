@@ -1,4 +1,5 @@
-"""Where the milliseconds of one face prediction go, and what the channels-last layout saves.
+"""Where the milliseconds of one face prediction go, and what the channels-last layout and the
+PyTorch port of dlib's network save.
 
 Stages: on the 1024-px blackpink photos with one face (bench/accuracy.py's timing photos), the
 median milliseconds of loading the image, YuNet's detection, and each embedder's chips and
@@ -6,7 +7,9 @@ forward pass (FaceNet and dlib: the default pipeline). Then the forward pass of 
 network (FaceNet, MobileNetV2, EfficientNet-Lite0) at batch 1 and 32 with its weights in the
 default (contiguous, NCHW) layout and in channels-last (NHWC), which whosthat uses: the two are
 measured in turn, repeat after repeat, in the same process, so that the machine's load falls on
-both alike.
+both alike. Last, dlib's face-recognition network as dlib's own wheel runs it
+(`compute_face_descriptor`) and as whosthat runs it (`whosthat.embedders._dlib_net`, the same
+weights in PyTorch), on real chips, also in turn, with the largest difference between their vectors.
 
     .venv/bin/python bench/speed.py
     .venv/bin/python bench/speed.py --repeats 30
@@ -29,7 +32,7 @@ from whosthat.embedders import create_embedder
 from whosthat.images import load_image
 from whosthat.subjects import create_detector
 
-NETWORKS = (("facenet", 160), ("mobilenetv2", 224), ("efficientnet-lite0", 224))
+NETWORKS = (("facenet", 160), ("dlib", 150), ("mobilenetv2", 224), ("efficientnet-lite0", 224))
 
 
 def _timed(call: Callable[..., Any], *args: object) -> tuple[Any, float]:
@@ -83,6 +86,37 @@ def layout_rows(repeats: int, batches: Sequence[int] = (1, 32)) -> list[list[obj
     return rows
 
 
+def dlib_rows(repeats: int, batches: Sequence[int] = (1, 32)) -> list[list[object]]:
+    """Median ms of dlib's network run by dlib's wheel and by whosthat's PyTorch port, interleaved."""
+    import dlib
+
+    from whosthat.weights import DLIB_RESNET
+
+    detector, embedder = create_detector("yunet"), create_embedder("dlib")
+    chips = []
+    for path in timing_photos(DATASETS, TIMING_PHOTOS):
+        image = load_image(path)
+        chips += embedder.chips(image, detector.detect(image)[:1])
+    wheel = dlib.face_recognition_model_v1(str(DLIB_RESNET.path()))
+    rows = []
+    for batch in batches:
+        batch_chips = [np.ascontiguousarray(chips[i % len(chips)]) for i in range(batch)]
+        runs = {"dlib": lambda c: np.asarray(wheel.compute_face_descriptor(c)), "pytorch": embedder.embed}
+        times: dict[str, list[float]] = defaultdict(list)
+        outputs = {}
+        for run in runs.values():
+            run(batch_chips)  # the first call (loading, allocation) is not counted
+        for _ in range(repeats):
+            for name, run in runs.items():
+                outputs[name], ms = _timed(run, batch_chips)
+                times[name].append(ms)
+        reference = outputs["dlib"] / np.linalg.norm(outputs["dlib"], axis=1, keepdims=True)
+        difference = float(np.abs(outputs["pytorch"] - reference).max())
+        a, b = statistics.median(times["dlib"]), statistics.median(times["pytorch"])
+        rows.append([batch, f"{a:.1f}", f"{b:.1f}", f"{a / b:.1f}x", f"{difference:.1e}"])
+    return rows
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=10, help="passes over the photos / forward passes (default 10)")
@@ -92,6 +126,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     print()
     print(markdown(["network", "batch", "contiguous ms", "channels-last ms", "saved", "largest output difference"],
                    layout_rows(args.repeats)))
+    print()
+    print(markdown(["dlib network, batch", "dlib's wheel ms", "PyTorch port ms", "faster", "largest vector difference"],
+                   dlib_rows(args.repeats)))
 
 
 if __name__ == "__main__":
