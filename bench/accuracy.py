@@ -313,8 +313,12 @@ class Whosthat:
 
     def names_of(self, model: Model, items: Sequence[Item]) -> list[list[str]]:
         """The names the model gives each photo's faces, largest first (embeddings from the cache)."""
-        found = model.extractor(EmbeddingCache(self.cache_dir)).extract_paths([i.path for i in items])
-        return [model.name_subjects(s).labels for s in found]
+        cache = EmbeddingCache(self.cache_dir)
+        try:
+            found = model.extractor(cache).extract_paths([i.path for i in items])
+            return [model.name_subjects(s).labels for s in found]
+        finally:
+            cache.close()
 
 
 def bench_whosthat(method: Whosthat, benchmark: Benchmark, photos: Sequence[Path]) -> tuple[Row, StrangerRow]:

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import images_of
 from whosthat.embedders import create_embedder
-from whosthat.embedders._dlib_net import read_dlib_resnet
+from whosthat.embedders._dlib_net import load_dlib_resnet
 from whosthat.images import load_image
 from whosthat.subjects import create_detector
 from whosthat.weights import DLIB_RESNET
@@ -52,11 +52,11 @@ def test_a_file_that_is_not_the_network_is_refused(tmp_path: Path):
     wrong = tmp_path / "wrong.dat"
     wrong.write_bytes(b"\x01\x05con_4" + bytes(64))
     with pytest.raises(ValueError, match="wrong.dat"):
-        read_dlib_resnet(wrong)
+        load_dlib_resnet(wrong)
 
 
 def test_a_truncated_file_is_refused(tmp_path: Path):
     cut = tmp_path / "cut.dat"
     cut.write_bytes(DLIB_RESNET.path().read_bytes()[:1_000_000])
     with pytest.raises(ValueError, match="cut.dat: not dlib's face-recognition ResNet"):
-        read_dlib_resnet(cut)
+        load_dlib_resnet(cut)

@@ -3,7 +3,7 @@
 The file is dlib's own serialisation of its `anet_type` network: a ResNet with 29 convolutions,
 each followed by a per-channel affine layer (dlib's batch normalisation, frozen), residual blocks
 whose shortcut is added with zero padding where the shapes differ, global average pooling and a
-128-d linear layer without bias. `read_dlib_resnet` takes the weights out of that file (integers
+128-d linear layer without bias. `load_dlib_resnet` takes the weights out of that file (integers
 in dlib's variable-length form, tensors as little-endian float32); `DlibResNet29` computes what
 `dlib.face_recognition_model_v1.compute_face_descriptor` computes, to within about 1e-6, many
 times faster on the CPU and on CUDA when there is a GPU.
@@ -56,16 +56,9 @@ class _Reader:
         return tuple(self.integer() for _ in range(4))
 
 
-def read_dlib_resnet(path: Path) -> dict[str, np.ndarray]:
+def _read(path: Path) -> tuple[dict[str, np.ndarray], dict[str, tuple[int, int]]]:
     """The weights of dlib's face-recognition ResNet, named as `DlibResNet29`'s parameters (each
-    convolution with the affine layer after it folded in)."""
-    try:
-        return _read(Path(path))
-    except (IndexError, ValueError) as error:
-        raise ValueError(f"{path}: not dlib's face-recognition ResNet ({error})") from error
-
-
-def _read(path: Path) -> dict[str, np.ndarray]:
+    convolution with the affine layer after it folded in), and each convolution's stride and padding."""
     data = path.read_bytes()
     convolutions, affines = [], []
     for match in re.finditer(re.escape(b"\x01\x05con_4"), data):
@@ -98,11 +91,7 @@ def _read(path: Path) -> dict[str, np.ndarray]:
     for name, (kernel, bias, _, _), (gamma, beta) in zip(names, convolutions, affines):
         state[f"{name}.weight"] = kernel * gamma[:, None, None, None]
         state[f"{name}.bias"] = bias * gamma + beta
-    strides = {name: (stride, padding) for name, (_, _, stride, padding) in zip(names, convolutions)}
-    for name, conv in DlibResNet29().named_modules():
-        if isinstance(conv, nn.Conv2d) and (conv.stride[0], conv.padding[0]) != strides[name]:
-            raise ValueError(f"convolution {name} has stride and padding {strides[name]}")
-    return state
+    return state, {name: (stride, padding) for name, (_, _, stride, padding) in zip(names, convolutions)}
 
 
 class _Residual(nn.Module):
@@ -146,9 +135,16 @@ class DlibResNet29(nn.Module):
 
 
 def load_dlib_resnet(path: Path) -> DlibResNet29:
-    """The network with the weights of dlib's file."""
+    """The network with the weights of dlib's file; ValueError, naming the file, for any other file."""
     net = DlibResNet29()
-    net.load_state_dict({k: torch.from_numpy(v) for k, v in read_dlib_resnet(path).items()})
+    try:
+        state, geometry = _read(Path(path))
+        for name, conv in net.named_modules():
+            if isinstance(conv, nn.Conv2d) and (conv.stride[0], conv.padding[0]) != geometry[name]:
+                raise ValueError(f"convolution {name} has stride and padding {geometry[name]}")
+    except (IndexError, ValueError) as error:
+        raise ValueError(f"{path}: not dlib's face-recognition ResNet ({error})") from error
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
     return net
 
 
