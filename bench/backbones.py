@@ -12,7 +12,10 @@ the models trained (two or more): the combination whose averaged probabilities n
 photos best, as `whosthat ensemble --best` chooses it; the test photos play no part in the choice.
 On face sets the backbones see the faces YuNet finds (`--detector yunet`).
 
-Splits: anime_newgame8 train -> test (15 % of train for validation); celebrity5 train -> val;
+Splits: anime_newgame8 train -> test (15 % of train for validation); anime_illustrations: the
+same training crops (screenshots of the show) -> anime_newgame8/illustrations (120 full fan-art
+scenes by many artists: another style, the face found by the `character` detector, which the
+backbones use too); celebrity5 train -> val;
 blackpink/photos whosthat's default split (seed 0); kpop15/train the first of bench/accuracy.py's
 5 stratified folds (`--folds 5` for all of them; fine-tuning is slow on a CPU).
 
@@ -42,7 +45,7 @@ from whosthat.evaluate import score_predictions
 from whosthat.model import Model
 from whosthat.train import TrainingLog, train
 
-SETS = ("anime_newgame8", "celebrity5", "blackpink", "kpop15")
+SETS = ("anime_newgame8", "anime_illustrations", "celebrity5", "blackpink", "kpop15")
 FACE_SETS = ("celebrity5", "blackpink", "kpop15")
 TIMED_PHOTOS = 11
 
@@ -80,10 +83,11 @@ class Row:
 
 def tasks_of(name: str, folds: int) -> list[Task]:
     """The train/test tasks of a set (see the module docstring)."""
-    if name == "anime_newgame8":
+    if name in ("anime_newgame8", "anime_illustrations"):
         collection = scan(DATASETS / "anime_newgame8/train")
         split = stratified_split(collection, test_fraction=0.0, seed=SEED)
-        return [Task(collection.root, split, DATASETS / "anime_newgame8/test")]
+        test = "test" if name == "anime_newgame8" else "illustrations"
+        return [Task(collection.root, split, DATASETS / "anime_newgame8" / test)]
     if name == "celebrity5":
         collection = scan(DATASETS / "celebrity5/train")
         split = stratified_split(collection, test_fraction=0.0, seed=SEED)
@@ -98,9 +102,12 @@ def tasks_of(name: str, folds: int) -> list[Task]:
 
 
 def options_for(method: Method, set_name: str) -> dict:
-    """The method's keywords, with YuNet's faces as the subject on the face sets."""
+    """The method's keywords, with YuNet's faces as the subject on the face sets and drawn faces on
+    the illustrations."""
     if set_name in FACE_SETS and method.backbone:
         return {"detector": "yunet", **method.options}
+    if set_name == "anime_illustrations" and method.backbone:
+        return {"subject": "character", **method.options}
     if set_name not in FACE_SETS and method.backbone and "finetune" in method.options:
         return {"subject": "image", **method.options}
     return dict(method.options)

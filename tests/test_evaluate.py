@@ -1,4 +1,4 @@
-"""Scoring predictions: the largest face, the member among the names, and members called unknown."""
+"""Scoring predictions: the largest face, the member among the names, members called unknown, top-1."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from whosthat.prediction import UNKNOWN_LABEL, Prediction, Predictions
 CLASSES = ["jennie", "lisa"]
 
 
-def _photo(*labels: str) -> Predictions:
-    """A photo whose faces, largest first, were given these names."""
+def _photo(*labels: str, jennie: float = 0.5) -> Predictions:
+    """A photo whose faces, largest first, were given these names (and Jennie this probability)."""
     faces = [Prediction(np.array([0, 0, 100 - 10 * k, 100 - 10 * k], np.float32), 0.9, label, 0.8,
-                        {"jennie": 0.5, "lisa": 0.5}, 0.5) for k, label in enumerate(labels)]
+                        {"jennie": jennie, "lisa": 1 - jennie}, 0.5) for k, label in enumerate(labels)]
     return Predictions(faces, f"photo{len(labels)}.jpg", 640, 480)
 
 
@@ -36,3 +36,14 @@ def test_strangers_are_never_counted_as_rejected_members():
     evaluation = score_predictions(CLASSES, ["a", "b"], [UNKNOWN, 1], [_photo(UNKNOWN_LABEL), _photo("lisa")])
     assert not evaluation.rejected.any() and evaluation.strangers_accepted == 0.0
     assert evaluation.accuracy == 1.0 and evaluation.members_rejected == 0.0
+
+
+def test_top1_is_the_most_probable_name_whether_or_not_the_threshold_let_it_through():
+    """Closed-set accuracy: a member called unknown whose best guess was right counts for top-1 only."""
+    photos = [_photo(UNKNOWN_LABEL, jennie=0.7), _photo("jennie", jennie=0.9), _photo(UNKNOWN_LABEL, jennie=0.2),
+              Predictions([], "d.jpg", 9, 9)]
+    evaluation = score_predictions(CLASSES, ["a", "b", "c", "d"], [0, 0, 0, 0], photos)
+    np.testing.assert_array_equal(evaluation.top1, [True, True, False, False])
+    assert evaluation.top1_accuracy == 0.5 and evaluation.accuracy == 0.25
+    assert evaluation.to_dict()["top1_accuracy"] == 0.5
+    assert "top-1 accuracy, the stranger threshold aside: 50.0%" in evaluation.format_text()

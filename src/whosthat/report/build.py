@@ -87,6 +87,8 @@ def _summary(model: Model) -> str:
         rows += [("test photos", metrics["photos"]), ("test accuracy (largest face)", f"{metrics['accuracy']:.1%}"),
                  ("member among the names given", f"{metrics['among_names_accuracy']:.1%}"),
                  ("members called unknown", f"{metrics['members_rejected']:.1%}")]
+        if metrics.get("top1_accuracy") is not None:  # not in models saved before it was measured
+            rows.append(("most probable name right, the stranger threshold aside", f"{metrics['top1_accuracy']:.1%}"))
         if metrics.get("strangers_accepted") is not None:
             rows.append(("strangers named as a member", f"{metrics['strangers_accepted']:.1%}"))
     root = (model.info.get("split") or {}).get("root")
