@@ -1,4 +1,5 @@
-"""The SQLite cache: a second training re-embeds nothing, moved photos stay cached, concurrent writers are safe."""
+"""The SQLite cache: a second training re-embeds nothing, moved photos stay cached, another embedder re-detects
+nothing, concurrent writers are safe."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from whosthat.cache import EmbeddingCache, content_hash
 from whosthat.cli import main
 from whosthat.embedders.facenet import FaceNet
 from whosthat.face import Face
+from whosthat.subjects.yunet import YuNet
 
 
 @pytest.fixture
@@ -82,6 +84,17 @@ def test_moved_and_renamed_photos_stay_cached(warm, tmp_path: Path, embed_calls:
     assert sum(embed_calls) == 0, "photos copied under new names were embedded again"
 
 
+def test_another_embedder_reuses_the_faces_found(warm, monkeypatch: pytest.MonkeyPatch):
+    """dlib after FaceNet on the same photos: YuNet runs on none of them (instrumented: the real one runs)."""
+    root, cache, first, _ = warm
+    detected: list[int] = []
+    real = YuNet.detect
+    monkeypatch.setattr(YuNet, "detect", lambda self, image: detected.append(1) or real(self, image))
+    model = whosthat.train(root, embedder="dlib", cache_dir=cache, test_fraction=0.0)
+    assert detected == []
+    assert model.embedder.name == "dlib" and len(model.reference) == len(first.reference)
+
+
 def test_changed_photo_is_embedded_again(warm, tmp_path: Path, embed_calls: list[int]):
     photos, cache, _, _ = warm
     changed = _copy_photos(photos, tmp_path / "changed")
@@ -128,6 +141,21 @@ def _entry(seed: int, n_faces: int) -> tuple[list[Face], np.ndarray]:
     faces = [Face(box=rng.random(4) * 100, landmarks=rng.random((5, 2)) * 100, score=rng.random())
              for _ in range(n_faces)]
     return faces, rng.random((n_faces, 128)).astype(np.float32)
+
+
+def test_faces_round_trip_per_detector_and_an_older_cache_gains_the_table(tmp_path: Path):
+    with sqlite3.connect(tmp_path / "embeddings.sqlite3") as db:  # a cache written before detections were kept
+        db.execute("CREATE TABLE subjects (image TEXT NOT NULL, pipeline TEXT NOT NULL, faces BLOB NOT NULL, "
+                   "embeddings BLOB NOT NULL, dim INTEGER NOT NULL, PRIMARY KEY (image, pipeline))")
+    cache = EmbeddingCache(tmp_path)
+    face = Face(box=np.array([1, 2, 30, 40]), landmarks=np.arange(10).reshape(5, 2), score=0.8)
+    assert cache.get_faces("abc", "yunet@1") is None
+    cache.put_faces("abc", "yunet@1", [face])
+    cache.put_faces("abd", "yunet@1", [])
+    (found,) = cache.get_faces("abc", "yunet@1")
+    np.testing.assert_array_equal(found.to_array(), face.to_array())
+    assert cache.get_faces("abd", "yunet@1") == [] and cache.get_faces("abc", "yunet@2") is None
+    cache.close()
 
 
 def test_round_trip_and_pipeline_identity(tmp_path: Path):

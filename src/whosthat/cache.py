@@ -1,8 +1,10 @@
 """SQLite cache of detections and embeddings, keyed by image content and pipeline identity.
 
 Training again on the same photos re-embeds nothing, and moving or renaming them keeps the
-cache valid, because the key is the SHA-256 of the file's bytes, not its path. WAL mode makes
-it safe for several processes at once and for a run that is killed midway.
+cache valid, because the key is the SHA-256 of the file's bytes, not its path. Detections are
+also kept per detector alone, so another embedder (or a network fine-tuned on the photos) reuses
+the faces already found. WAL mode makes it safe for several processes at once and for a run
+that is killed midway.
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ CREATE TABLE IF NOT EXISTS subjects (
     embeddings BLOB NOT NULL,
     dim INTEGER NOT NULL,
     PRIMARY KEY (image, pipeline)
+);
+CREATE TABLE IF NOT EXISTS detections (
+    image TEXT NOT NULL,
+    detector TEXT NOT NULL,
+    faces BLOB NOT NULL,
+    PRIMARY KEY (image, detector)
 )
 """
 
@@ -53,7 +61,7 @@ class EmbeddingCache:
         self._db = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SCHEMA)
+        self._db.executescript(_SCHEMA)
         self._db.commit()
 
     def get(self, image: str, pipeline: str) -> Optional[tuple[list[Face], np.ndarray]]:
@@ -64,22 +72,45 @@ class EmbeddingCache:
             ).fetchone()
         if row is None:
             return None
-        faces = np.frombuffer(row[0], dtype=np.float32).reshape(-1, 15)
+        faces = _faces_from_blob(row[0])
         embeddings = np.frombuffer(row[1], dtype=np.float32).reshape(len(faces), row[2])
-        return [Face.from_array(r) for r in faces], embeddings.copy()
+        return faces, embeddings.copy()
 
     def put(self, image: str, pipeline: str, faces: list[Face], embeddings: np.ndarray) -> None:
         """Store an image's faces and embeddings (replacing any earlier entry)."""
-        rows = np.stack([f.to_array() for f in faces]) if faces else np.zeros((0, 15), np.float32)
         data = np.ascontiguousarray(embeddings, dtype=np.float32)
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO subjects VALUES (?, ?, ?, ?, ?)",
-                (image, pipeline, rows.tobytes(), data.tobytes(), data.shape[1]),
+                (image, pipeline, _faces_to_blob(faces), data.tobytes(), data.shape[1]),
             )
+            self._db.commit()
+
+    def get_faces(self, image: str, detector: str) -> Optional[list[Face]]:
+        """The faces a detector (by identity) found in an image, or None when not cached."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT faces FROM detections WHERE image = ? AND detector = ?", (image, detector)
+            ).fetchone()
+        return None if row is None else _faces_from_blob(row[0])
+
+    def put_faces(self, image: str, detector: str, faces: list[Face]) -> None:
+        """Store the faces a detector found in an image (replacing any earlier entry)."""
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO detections VALUES (?, ?, ?)",
+                             (image, detector, _faces_to_blob(faces)))
             self._db.commit()
 
     def close(self) -> None:
         """Close the database connection."""
         with self._lock:
             self._db.close()
+
+
+def _faces_to_blob(faces: list[Face]) -> bytes:
+    rows = np.stack([f.to_array() for f in faces]) if faces else np.zeros((0, 15), np.float32)
+    return rows.tobytes()
+
+
+def _faces_from_blob(blob: bytes) -> list[Face]:
+    return [Face.from_array(r) for r in np.frombuffer(blob, dtype=np.float32).reshape(-1, 15)]

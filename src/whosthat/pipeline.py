@@ -36,6 +36,18 @@ class Subjects:
     image: Optional[np.ndarray] = None
 
 
+def detect_cached(detector: Detector, image: np.ndarray, key: str, cache: Optional[EmbeddingCache]) -> list[Face]:
+    """The detector's faces in an image whose content hash is `key`, from the cache when this detector
+    already looked at it (for another embedder, or for fine-tuning), else detected and cached."""
+    cached = cache.get_faces(key, detector.identity) if cache is not None else None
+    if cached is not None:
+        return cached
+    faces = detector.detect(image)
+    if cache is not None:
+        cache.put_faces(key, detector.identity, faces)
+    return faces
+
+
 class Extractor:
     """Runs a detector and an embedder over images; decoding and detection run in worker threads."""
 
@@ -96,7 +108,7 @@ class Extractor:
         except ImageError as error:
             reason = str(error).removeprefix("<bytes>: ")
             return Subjects(str(path), [], self._empty(), error=f"{path}: {reason}"), "", []
-        faces = self.detector.detect(image)
+        faces = detect_cached(self.detector, image, key, self.cache)
         chips = self.embedder.chips(image, faces)
         return Subjects(str(path), faces, self._empty(), image.shape[1], image.shape[0]), key, chips
 

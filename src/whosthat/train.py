@@ -132,7 +132,7 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
     embedder_component, embedder_arrays = Component(embedder, {"flip": flip}), {}
     if finetune is not None:
         result = _finetune(finetune, detector, classes, split, by_path, epochs=epochs, resume=resume, workers=workers,
-                           seed=seed, out=out, log=log)
+                           seed=seed, out=out, cache=cache, log=log)
         embedder_component = Component("finetuned", {"architecture": finetune, "flip": flip})
         embedder_arrays = {f"embedder/{k}": v for k, v in result.state.items()}
     model = Model(classes, Component(detector), embedder_component, create_head(head),
@@ -300,8 +300,9 @@ def _resolve_subject(subject: str, detector: Optional[str], embedder: Optional[s
 
 def _finetune(architecture: str, detector: str, classes: list[str], split: Split, by_path: dict,
               *, epochs: Optional[int], resume: bool, workers: Optional[int], seed: int,
-              out: Optional[str | os.PathLike], log: TrainingLog) -> FinetuneResult:
-    """Train `architecture` end to end on the subjects of the training photos; the best epoch's weights."""
+              out: Optional[str | os.PathLike], cache: Optional[EmbeddingCache], log: TrainingLog) -> FinetuneResult:
+    """Train `architecture` end to end on the subjects of the training photos; the best epoch's weights
+    (the faces found are cached, for embedding the photos with the network afterwards)."""
     if architecture not in RECIPES:
         raise DatasetError(f"unknown network {architecture!r}: choose one of {', '.join(RECIPES)}")
     index = {c: k for k, c in enumerate(classes)}
@@ -310,7 +311,7 @@ def _finetune(architecture: str, detector: str, classes: list[str], split: Split
     chips = {}
     for relative in split.train + split.val:
         item = by_path[relative]
-        chip = subject_chip(item.path, finder, size)
+        chip = subject_chip(item.path, finder, size, cache)
         if chip is not None and item.label in index:
             chips[relative] = chip
     train_keys = [p for p in split.train if p in chips]

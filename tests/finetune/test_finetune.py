@@ -1,4 +1,5 @@
-"""Fine-tuning for real: a network trained on anime crops, a checkpoint per epoch, and resume after a kill."""
+"""Fine-tuning for real: a network trained on anime crops, a checkpoint per epoch, resume after a kill, and
+each photo detected once."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import whosthat
 from whosthat.finetune import RECIPES, finetune
 from whosthat.finetune.chips import subject_chip
 from whosthat.subjects import create_detector
+from whosthat.subjects.whole import WholeImage
 
 
 def _chips(folder: Path, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -87,6 +89,18 @@ def test_resume_refuses_a_checkpoint_of_other_settings(anime_train_dir: Path, tm
                            capture_output=True, text=True, timeout=300)
     assert again.returncode == 2
     assert "checkpoint is of another run" in again.stderr
+
+
+def test_finetuning_detects_each_photo_once(anime_train_dir: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The subjects found for fine-tuning are cached; embedding with the trained network finds them there."""
+    detected: list[int] = []
+    real = WholeImage.detect
+    monkeypatch.setattr(WholeImage, "detect", lambda self, image: detected.append(1) or real(self, image))
+    model = whosthat.train(anime_train_dir, subject="image", finetune="tutorial-cnn", epochs=1, test_fraction=0.0,
+                           cache_dir=tmp_path / "cache")
+    photos = sum(1 for p in anime_train_dir.rglob("*") if p.is_file())
+    assert len(detected) == photos and len(model.reference) == photos
 
 
 @pytest.mark.slow

@@ -7,19 +7,27 @@ from typing import Optional
 
 import numpy as np
 
+from whosthat.cache import EmbeddingCache, content_hash
 from whosthat.embedders.imagenet import crop_chip
 from whosthat.errors import ImageError
 from whosthat.images import load_image
+from whosthat.pipeline import detect_cached
 from whosthat.subjects import Detector
 
 
-def subject_chip(path: Path, detector: Detector, size: int) -> Optional[np.ndarray]:
-    """(size, size, 3) uint8 chip of the largest subject in the photo; None when unreadable or empty."""
+def subject_chip(path: Path, detector: Detector, size: int, cache: Optional[EmbeddingCache] = None
+                 ) -> Optional[np.ndarray]:
+    """(size, size, 3) uint8 chip of the largest subject in the photo; None when unreadable or empty.
+
+    cache: where the detector's faces are looked up and kept, so that embedding the photos with
+    the fine-tuned network afterwards does not detect them again.
+    """
     try:
-        image = load_image(path)
-    except ImageError:
+        data = path.read_bytes()
+        image = load_image(data)
+    except (OSError, ImageError):
         return None
-    faces = detector.detect(image)
+    faces = detect_cached(detector, image, content_hash(data), cache)
     if not faces:
         return None
     return crop_chip(image, max(faces, key=lambda f: f.area), size)
