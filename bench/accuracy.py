@@ -30,6 +30,8 @@ Run from the repository root (several minutes cold, the first time every photo i
     .venv/bin/python bench/accuracy.py
     .venv/bin/python bench/accuracy.py --embedder facenet+dlib --head svm --head knn --no-reference
     .venv/bin/python bench/accuracy.py --quick          # smoke run: fewer folds and photos
+    .venv/bin/python bench/accuracy.py --embedder facenet+dlib --no-reference \
+        --max-member-rejection 0.02 --max-member-rejection 0.1    # two operating points of the threshold
 
 `--cache-dir DIR` keeps the embedding caches (one per set and embedder) for a later run, whose
 cold column is then left empty (its first training only fills in what the cache lacks, e.g. after
@@ -60,6 +62,7 @@ from whosthat.dataset import Collection, Item, Split, class_name, scan, stratifi
 from whosthat.evaluate import NO_FACE, UNKNOWN, Evaluation
 from whosthat.images import load_image
 from whosthat.model import Model
+from whosthat.openset import DEFAULT_MAX_MEMBER_REJECTION
 from whosthat.prediction import UNKNOWN_LABEL
 from whosthat.subjects import create_detector
 from whosthat.train import TrainingLog, train
@@ -304,16 +307,20 @@ class Whosthat:
     head: str
     cache_dir: Path
     whiten: Optional[bool] = None
+    max_member_rejection: float = DEFAULT_MAX_MEMBER_REJECTION
 
     @property
     def name(self) -> str:
-        return f"whosthat {self.embedder}/{self.head}" + (" (no whitening)" if self.whiten is False else "")
+        return (f"whosthat {self.embedder}/{self.head}" + (" (no whitening)" if self.whiten is False else "")
+                + (f" (members rejected in calibration <= {self.max_member_rejection:.0%})"
+                   if self.max_member_rejection != DEFAULT_MAX_MEMBER_REJECTION else ""))
 
     def run(self, task: Task) -> tuple[Model, Evaluation, float]:
         """Train on the task; the model, its test evaluation and the training seconds (embedding and fit)."""
         log = TrainingLog()
         model = train(task.folder, split=task.split, test_dir=task.test_dir, embedder=self.embedder,
-                      head=self.head, whiten=self.whiten, cache_dir=self.cache_dir, log=log)
+                      head=self.head, whiten=self.whiten, max_member_rejection=self.max_member_rejection,
+                      cache_dir=self.cache_dir, log=log)
         return model, log.evaluation, log.seconds["embedding"] + log.seconds["fit"]
 
     def names_of(self, model: Model, items: Sequence[Item]) -> list[list[str]]:
@@ -485,6 +492,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--no-reference", action="store_true", help="skip the face_recognition library")
     parser.add_argument("--also-unwhitened", action="store_true",
                         help="also run each whosthat method without its within-class whitening (train --no-whiten)")
+    parser.add_argument("--max-member-rejection", type=float, action="append", metavar="FRACTION",
+                        help="repeatable: train's --max-member-rejection, the operating point of the stranger "
+                             f"threshold (default: {DEFAULT_MAX_MEMBER_REJECTION})")
     parser.add_argument("--quick", action="store_true", help="fewer folds, photos and held-out classes (smoke run)")
     parser.add_argument("--datasets", type=Path, default=DATASETS, help=f"default: {DATASETS}")
     parser.add_argument("--cache-dir", type=Path, help="keep the embedding caches here (default: a temporary dir)")
@@ -492,6 +502,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.embedder = args.embedder or list(EMBEDDERS)
     args.head = args.head or ["logistic"]
+    args.max_member_rejection = args.max_member_rejection or [DEFAULT_MAX_MEMBER_REJECTION]
     return args
 
 
@@ -503,9 +514,10 @@ def run(args: argparse.Namespace, cache_root: Path) -> tuple[list[Row], list[Str
     strangers: list[StrangerRow] = []
     for set_name in args.sets:
         benchmark = build_benchmark(set_name, args.datasets, args.quick)
-        methods: list[Whosthat | Reference] = [Whosthat(e, h, cache_root / f"{set_name}-{e}", whiten)
+        methods: list[Whosthat | Reference] = [Whosthat(e, h, cache_root / f"{set_name}-{e}", whiten, rejection)
                                                for e in args.embedder for h in args.head
-                                               for whiten in ((None, False) if args.also_unwhitened else (None,))]
+                                               for whiten in ((None, False) if args.also_unwhitened else (None,))
+                                               for rejection in args.max_member_rejection]
         methods += [reference] if reference is not None else []
         for method in methods:
             bench = bench_reference if isinstance(method, Reference) else bench_whosthat
