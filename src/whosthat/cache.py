@@ -51,7 +51,8 @@ def content_hash(data: bytes) -> str:
 
 
 class EmbeddingCache:
-    """Faces and their embeddings per (image content hash, pipeline identity)."""
+    """Faces and their embeddings per (image content hash, pipeline identity), and faces alone per
+    (image content hash, detector identity)."""
 
     def __init__(self, directory: Optional[Path] = None) -> None:
         self.directory = Path(directory) if directory is not None else default_cache_dir()
