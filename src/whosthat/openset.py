@@ -61,6 +61,13 @@ class ThresholdCurve:
     n_members: int
     n_strangers: int
 
+    def threshold_for(self, max_member_rejection: float) -> float:
+        """The threshold that accepts the fewest strangers while rejecting at most `max_member_rejection`
+        of the members (the lowest such, so that as few members as possible are lost)."""
+        allowed = self.members_rejected <= max_member_rejection
+        fewest = self.strangers_accepted[allowed].min()
+        return float(self.thresholds[allowed & (self.strangers_accepted == fewest)][0])
+
 
 def threshold_curve(member_scores: np.ndarray, stranger_scores: np.ndarray) -> ThresholdCurve:
     """Stranger acceptance and member rejection rates for thresholds across the score range."""
@@ -80,9 +87,7 @@ def calibrate(member_scores: np.ndarray, stranger_scores: np.ndarray,
     at prediction time (`--threshold`) trades members for strangers.
     """
     curve = threshold_curve(member_scores, stranger_scores)
-    allowed = curve.members_rejected <= max_member_rejection
-    fewest = curve.strangers_accepted[allowed].min()
-    return float(curve.thresholds[allowed & (curve.strangers_accepted == fewest)][0]), curve
+    return curve.threshold_for(max_member_rejection), curve
 
 
 def simulate_strangers(head: Head, make_head: Callable[[], Head], X_train: np.ndarray, y_train: np.ndarray,

@@ -66,6 +66,18 @@ def test_the_model_records_what_the_report_needs(kpop_model: Model) -> None:
         kpop_model.reference_labels.tolist()
 
 
+def test_threshold_section_lists_other_operating_points(kpop_report: str, kpop_model: Model) -> None:
+    """The default point (0.02) is the model's own threshold; asking fewer members to be lost lowers it."""
+    rows = re.findall(r"<tr><td[^>]*>([\d.]+)</td><td[^>]*>(-?[\d.]+)</td><td[^>]*>([\d.]+)%</td>"
+                      r"<td[^>]*>([\d.]+)%</td></tr>", section(kpop_report, "threshold"))
+    points = {float(share): (float(t), float(members), float(strangers)) for share, t, members, strangers in rows}
+    assert sorted(points) == [0.01, 0.02, 0.03, 0.05, 0.1, 0.2]
+    assert f"{points[0.02][0]:.3f}" == f"{kpop_model.threshold:.3f}"
+    thresholds = [points[k][0] for k in sorted(points)]
+    assert thresholds == sorted(thresholds)
+    assert all(points[k][1] <= 100 * k + 1e-9 for k in points), "members called unknown within each share"
+
+
 def test_report_has_every_section_and_only_inline_images(kpop_report: str, kpop_model: Model) -> None:
     for heading in HEADINGS:
         assert f"<h2>{heading}</h2>" in kpop_report

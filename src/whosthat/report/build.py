@@ -13,6 +13,7 @@ import numpy as np
 from whosthat.dataset import class_name
 from whosthat.evaluate import NO_FACE, UNKNOWN
 from whosthat.model import Model
+from whosthat.openset import ThresholdCurve
 from whosthat.report import plots
 from whosthat.report.html import Section, card, cards, figure, paragraph, render_page, table, write_text_atomically
 from whosthat.report.images import boxed_thumbnail, face_crop, jpeg_url, open_photo
@@ -20,6 +21,8 @@ from whosthat.report.images import boxed_thumbnail, face_crop, jpeg_url, open_ph
 #: Section titles, in page order (tests look for them).
 HEADINGS = ("Summary", "Class distribution", "Training history", "Confusion matrix", "Scores per class",
             "Misclassified test photos", "Stranger threshold", "Embedding map", "Notes about the photos")
+#: Shares of members called unknown for which the report gives the threshold (train's --max-member-rejection).
+OPERATING_POINTS = (0.01, 0.02, 0.03, 0.05, 0.1, 0.2)
 #: At most this many misclassified photos are shown (worst first).
 MAX_GALLERY = 60
 #: The embedding map uses at most this many training faces, and shows a thumbnail on this many.
@@ -181,11 +184,19 @@ def _threshold(model: Model) -> str:
         return paragraph("This model file does not record the stranger curve.", "note")
     thresholds, accepted, rejected = (model.arrays[k] for k in keys)
     at = int(np.argmin(np.abs(thresholds - model.threshold)))
+    curve = ThresholdCurve(thresholds, accepted, rejected, 0, 0)
+    rows = []
+    for share in OPERATING_POINTS:
+        point = curve.threshold_for(share)
+        k = int(np.argmin(np.abs(thresholds - point)))
+        rows.append([f"{share:g}", f"{point:.3f}", f"{rejected[k]:.1%}", f"{accepted[k]:.1%}"])
     return (figure(plots.stranger_curve(thresholds, accepted, rejected, model.threshold), "stranger threshold curve")
             + paragraph(f"At the chosen threshold {model.threshold:.3f}, {rejected[at]:.1%} of the members "
                         f"are called unknown and {accepted[at]:.1%} of the simulated strangers (each member held out "
                         "in turn) are given a name, each photo scored by a head that had not seen it. "
-                        "`whosthat predict --threshold` moves the point."))
+                        "`whosthat predict --threshold` moves the point; other points of the same curve:")
+            + table(["train --max-member-rejection", "predict --threshold", "members called unknown",
+                     "strangers named"], rows))
 
 
 def _map(model: Model, seed: int = 0) -> str:
