@@ -112,7 +112,9 @@ def cross_validated_scores(make_head: Callable[[], Head], X: np.ndarray, y: np.n
                            folds: int = 5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Member and stranger scores of every photo, each from a head that never saw it.
 
-    Members: each photo scored by a head fitted on the other folds (stratified, `folds` of them).
+    Members: each photo scored by a head fitted on the other folds (stratified, `folds` of them,
+    dealt round-robin within each class: unlike scikit-learn's StratifiedKFold, this needs no
+    warning or fallback when members have fewer photos than folds, as few-shot groups do).
     Strangers: every photo of a held-out class, scored by a head fitted on the other classes. Using
     all the photos, not only the validation ones, estimates the threshold from several times more
     scores. Only for embeddings that did not learn from these photos (not a fine-tuned network's).
