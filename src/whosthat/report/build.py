@@ -184,7 +184,9 @@ def _threshold(model: Model) -> str:
         return paragraph("This model file does not record the stranger curve.", "note")
     thresholds, accepted, rejected = (model.arrays[k] for k in keys)
     at = int(np.argmin(np.abs(thresholds - model.threshold)))
-    curve = ThresholdCurve(thresholds, accepted, rejected, 0, 0)
+    counts = model.info.get("open_set_calibration") or {}
+    curve = ThresholdCurve(thresholds, accepted, rejected, counts.get("members", 0),
+                           counts.get("simulated_strangers", 0))
     rows = []
     for share in OPERATING_POINTS:
         point = curve.threshold_for(share)
