@@ -87,12 +87,19 @@ def test_train_writes_model_and_prints_evaluation(kpop_train_dir: Path, session_
         assert words in text, f"{words!r} not in the training summary:\n{text}"
 
 
-def test_evaluate_prints_figures(kpop_model_file: Path, kpop_held_out, tmp_path: Path, session_cache: Path, capsys):
+@pytest.fixture
+def held_out_folder(kpop_held_out, tmp_path: Path) -> Path:
+    """Three held-out photos each of three members, as a test folder (symlinks)."""
     folder = tmp_path / "test"
     for name in ["Irene", "Jihyo", "Naeun"]:
         (folder / name).mkdir(parents=True)
         for photo in kpop_held_out[name][:3]:
             (folder / name / photo.name).symlink_to(photo)
+    return folder
+
+
+def test_evaluate_prints_figures(kpop_model_file: Path, held_out_folder: Path, session_cache: Path, capsys):
+    folder = held_out_folder
     assert main(["evaluate", str(kpop_model_file), str(folder), "--cache-dir", str(session_cache)]) == 0
     text = capsys.readouterr().out
     for words in ["accuracy", "top-2", "precision", "recall", "confusion", "Irene", "Jihyo", "Naeun"]:
@@ -101,6 +108,20 @@ def test_evaluate_prints_figures(kpop_model_file: Path, kpop_held_out, tmp_path:
     figures = json.loads(capsys.readouterr().out)
     assert figures["photos"] == 9 and 0 <= figures["accuracy"] <= 1 and len(figures["per_class"]) == 10
     assert figures["confusion_columns"][-2:] == ["unknown", "no face"]
+
+
+def test_evaluate_at_another_threshold(kpop_model_file: Path, held_out_folder: Path, session_cache: Path, capsys):
+    """The lowest threshold names every face (accuracy is then top-1); the highest calls every face unknown."""
+    folder = held_out_folder
+    figures = {}
+    for threshold in ["-1", "2.01"]:
+        assert main(["evaluate", str(kpop_model_file), str(folder), "--json", "--threshold", threshold,
+                     "--cache-dir", str(session_cache)]) == 0
+        figures[threshold] = json.loads(capsys.readouterr().out)
+    assert figures["-1"]["accuracy"] == figures["-1"]["top1_accuracy"] > 0.5
+    assert figures["-1"]["members_rejected"] == 0.0
+    assert figures["2.01"]["accuracy"] == 0.0 and figures["2.01"]["top1_accuracy"] == figures["-1"]["top1_accuracy"]
+    assert figures["2.01"]["members_rejected"] == 1 - figures["2.01"]["no_face"] / figures["2.01"]["photos"]
 
 
 @pytest.mark.parametrize("command", ["train", "predict", "evaluate"])

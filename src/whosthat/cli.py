@@ -126,19 +126,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("images", type=Path, nargs="+", help="image files or folders (searched recursively)")
     p.add_argument("--json", action="store_true", help="one JSON object per image per line")
     p.add_argument("--annotate", type=Path, metavar="DIR", help="write copies with a box and name on every face")
-    p.add_argument("--threshold", type=float,
-                   help="stranger threshold (probability + similarity, -1 to 2) instead of the calibrated one; "
-                        "higher: more faces called unknown")
+    _add_threshold_option(p)
     p.set_defaults(run=_predict)
 
     p = commands.add_parser(
         "evaluate", help="score a model on labelled photos it never saw",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n  whosthat evaluate blackpink.wt photos/test\n\n"
+        epilog="examples:\n  whosthat evaluate blackpink.wt photos/test\n"
+               "  whosthat evaluate blackpink.wt photos/test --threshold 1.6  # another point of the curve\n\n"
                "Sub-folders named after people the model does not know are scored as strangers.")
     p.add_argument("model", type=Path, help="model file written by `whosthat train`")
     p.add_argument("folder", type=Path, help="FOLDER/<person>/<photo>")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    _add_threshold_option(p)
     _add_cache_options(p)
     p.set_defaults(run=_evaluate)
 
@@ -212,6 +212,12 @@ def _add_cache_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", type=Path,
                         help=f"where detections and embeddings are cached (default: {default_cache_dir()})")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+
+
+def _add_threshold_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--threshold", type=float,
+                        help="stranger threshold (probability + similarity, -1 to 2) instead of the calibrated one; "
+                             "higher: more faces called unknown (the report lists the points of its curve)")
 
 
 def _fraction(text: str) -> float:
@@ -323,7 +329,8 @@ def _print_table(result: Predictions) -> None:
 
 def _evaluate(args: argparse.Namespace) -> int:
     model = Model.load(args.model)
-    evaluation = evaluate_folder(model, args.folder, cache=_cache(args), progress=_progress_bars)
+    evaluation = evaluate_folder(model, args.folder, cache=_cache(args), threshold=args.threshold,
+                                 progress=_progress_bars)
     if args.json:
         print(json.dumps(evaluation.to_dict(), ensure_ascii=False))
     else:

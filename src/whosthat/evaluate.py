@@ -177,12 +177,17 @@ def _mean(values: np.ndarray) -> float:
 
 
 def evaluate_folder(model: Model, folder: str | Path, *, cache: Optional[EmbeddingCache] = None,
+                    threshold: Optional[float] = None,
                     progress: Optional[Callable[[str, int], Callable[[int], None]]] = None) -> Evaluation:
-    """Evaluate a model on a folder per class; folders of classes the model does not know are strangers."""
+    """Evaluate a model on a folder per class; folders of classes the model does not know are strangers.
+
+    threshold: the stranger threshold to use instead of the calibrated one (another point of the
+    curve the report shows).
+    """
     collection = scan(folder)
     truth = [model.classes.index(item.label) if item.label in model.classes else UNKNOWN
              for item in collection.items]
     callback = progress("predicting", len(collection.items)) if progress else None
     results = model.extractor(cache).extract_paths([i.path for i in collection.items], callback)
-    predictions = [model.name_subjects(s) for s in results]
+    predictions = [model.name_subjects(s, threshold=threshold) for s in results]
     return score_predictions(model.classes, [i.path for i in collection.items], truth, predictions)
