@@ -1,0 +1,32 @@
+"""bench/accuracy.py still runs as its README shows: a quick run on celebrity5, beside face_recognition."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import DATASETS, _require
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_quick_face_benchmark_prints_both_tables(tmp_path: Path) -> None:
+    pytest.importorskip("face_recognition")
+    _require(DATASETS / "celebrity5")
+    out = tmp_path / "bench.json"
+    run = subprocess.run([sys.executable, "bench/accuracy.py", "--quick", "--sets", "celebrity5", "--embedder",
+                          "facenet", "--datasets", str(DATASETS), "--json-out", str(out)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "| set | method | accuracy | top-1 | member among names |" in run.stdout
+    assert "| set | method | held-out classes |" in run.stdout
+    rows = {row["method"]: row for row in json.loads(out.read_text())["accuracy"]}
+    assert set(rows) == {"whosthat facenet/logistic", "face_recognition knn"}
+    ours = rows["whosthat facenet/logistic"]
+    assert ours["accuracy"] >= 0.9 and ours["top1_accuracy"] >= ours["accuracy"]
+    assert ours["train_cold_s"] is not None and not ours["warm_reembedded"], "the warm run re-embeds nothing"
+    assert 0.0 <= rows["face_recognition knn"]["accuracy"] <= 1.0
