@@ -360,7 +360,11 @@ class Reference:
     name = "face_recognition knn"
 
     def __init__(self) -> None:
-        import face_recognition
+        from PIL import ImageFile
+
+        strict = ImageFile.LOAD_TRUNCATED_IMAGES
+        import face_recognition  # sets Pillow's process-wide LOAD_TRUNCATED_IMAGES = True on import
+        ImageFile.LOAD_TRUNCATED_IMAGES = strict  # whosthat, in this process too, refuses truncated files
         self.fr = face_recognition
         self.faces: dict[Path, tuple[list[tuple[int, int, int, int]], np.ndarray]] = {}
 
