@@ -59,11 +59,11 @@ from PIL import Image
 
 from whosthat.cache import EmbeddingCache
 from whosthat.dataset import Collection, Item, Split, class_name, scan, stratified_split
-from whosthat.evaluate import NO_FACE, UNKNOWN, Evaluation
+from whosthat.evaluate import UNKNOWN, Evaluation, score_predictions
 from whosthat.images import load_image
 from whosthat.model import Model
 from whosthat.openset import DEFAULT_MAX_MEMBER_REJECTION
-from whosthat.prediction import UNKNOWN_LABEL
+from whosthat.prediction import UNKNOWN_LABEL, Prediction, Predictions
 from whosthat.subjects import create_detector
 from whosthat.train import TrainingLog, train
 
@@ -389,46 +389,45 @@ class Reference:
                                    weights="distance")
         return knn.fit(X, y)
 
-    def names(self, knn, locations: Sequence[tuple[int, int, int, int]], encodings: np.ndarray,
-              tolerance: float = TOLERANCE) -> list[str]:
-        """The name of each face, largest first, "unknown" beyond the tolerance (the example's predict;
-        an infinite tolerance gives the k-NN's name for every face)."""
+    def predictions(self, knn, locations: Sequence[tuple[int, int, int, int]], encodings: np.ndarray,
+                    source: str = "") -> Predictions:
+        """Each face's name, largest first: the k-NN's, or "unknown" beyond the tolerance (the example's
+        predict); its probabilities are the k-NN's distance-weighted votes, its similarity 1 - distance."""
         if not len(locations):
-            return []
+            return Predictions([], source, 0, 0)
         distances = knn.kneighbors(encodings, n_neighbors=1)[0][:, 0]
-        labels = [str(p) if d <= tolerance else UNKNOWN_LABEL for p, d in zip(knn.predict(encodings), distances)]
+        faces = []
+        for (top, right, bottom, left), votes, distance in zip(locations, knn.predict_proba(encodings), distances):
+            best = int(np.argmax(votes))
+            label = str(knn.classes_[best]) if distance <= TOLERANCE else UNKNOWN_LABEL
+            faces.append(Prediction(np.array([left, top, right, bottom], np.float32), 1.0, label,
+                                    float(votes[best]) if label != UNKNOWN_LABEL else float(1 - votes[best]),
+                                    {str(c): float(v) for c, v in zip(knn.classes_, votes)}, float(1 - distance)))
         areas = [(bottom - top) * (right - left) for top, right, bottom, left in locations]
-        return [labels[i] for i in np.argsort([-a for a in areas], kind="stable")]
+        order = np.argsort([-a for a in areas], kind="stable")
+        return Predictions([faces[i] for i in order], source, 0, 0)
 
     def names_of(self, knn, items: Sequence[Item]) -> list[list[str]]:
         """The names the classifier gives each photo's faces, largest first."""
-        return [self.names(knn, *self.encode(i.path)) for i in items]
+        return [self.predictions(knn, *self.encode(i.path)).labels for i in items]
 
-    def predict_path(self, knn, path: Path) -> list[str]:
+    def predict_path(self, knn, path: Path) -> Predictions:
         """A fresh prediction on a photo (no encodings kept): what the speed column times."""
         image = self.fr.load_image_file(path)
         locations = self.fr.face_locations(image)
-        return self.names(knn, locations, np.array(self.fr.face_encodings(image, known_face_locations=locations)))
+        encodings = np.array(self.fr.face_encodings(image, known_face_locations=locations))
+        return self.predictions(knn, locations, encodings, str(path))
 
     def run(self, task: Task):
         """Train and score on a task, as whosthat is scored; the classifier, evaluation and training seconds."""
         started = time.perf_counter()
         knn = self.fit(task.learn_items())
         seconds = time.perf_counter() - started
-        classes = sorted(set(knn.classes_))
+        classes = [str(c) for c in knn.classes_]
         items = task.test_items()
         truth = [classes.index(i.label) if i.label in classes else UNKNOWN for i in items]
-        named = [self.names(knn, *self.encode(i.path)) for i in items]
-        best = [self.names(knn, *self.encode(i.path), tolerance=math.inf)[:1] for i in items]
-        predicted = [NO_FACE if not n else UNKNOWN if n[0] == UNKNOWN_LABEL else classes.index(n[0]) for n in named]
-        among = [t >= 0 and classes[t] in n for t, n in zip(truth, named)]
-        rejected = [t >= 0 and not a and UNKNOWN_LABEL in n for t, a, n in zip(truth, among, named)]
-        top1 = [t >= 0 and classes[t] in b for t, b in zip(truth, best)]
-        evaluation = Evaluation(classes, [str(i.path) for i in items], np.array(truth, np.int64),
-                                np.array(predicted, np.int64), confidence=np.zeros(len(items)),
-                                top1=np.array(top1, bool), top2=np.zeros(len(items), bool),
-                                among=np.array(among, bool), rejected=np.array(rejected, bool))
-        return knn, evaluation, seconds
+        predictions = [self.predictions(knn, *self.encode(i.path), str(i.path)) for i in items]
+        return knn, score_predictions(classes, [i.path for i in items], truth, predictions), seconds
 
 
 def bench_reference(reference: Reference, benchmark: Benchmark, photos: Sequence[Path]) -> tuple[Row, StrangerRow]:
