@@ -77,13 +77,21 @@ def test_predict_annotate(kpop_model_file: Path, photos: Path, tmp_path: Path, c
             assert image.format == "JPEG" and image.size == Image.open(photos / f"{name}.jpg").size
 
 
-def test_train_writes_model_and_prints_evaluation(kpop_train_dir: Path, session_cache: Path, tmp_path: Path, capsys):
+def test_train_writes_model_and_prints_evaluation(kpop_train_dir: Path, kpop_held_out, session_cache: Path,
+                                                  tmp_path: Path, capsys):
+    """Ten members and a newcomer with a single photo, who is trained on and said to have too few."""
+    folder = tmp_path / "group"
+    folder.mkdir()
+    for member in kpop_train_dir.iterdir():
+        (folder / member.name).symlink_to(member, target_is_directory=True)
+    (folder / "Newcomer").mkdir()
+    (folder / "Newcomer" / "only.jpg").symlink_to(kpop_held_out["Irene"][0])
     out = tmp_path / "cli.wt"
-    status = main(["train", str(kpop_train_dir), "--embedder", "facenet", "--out", str(out),
-                   "--cache-dir", str(session_cache)])
+    status = main(["train", str(folder), "--embedder", "facenet", "--out", str(out), "--cache-dir", str(session_cache)])
     text = capsys.readouterr().out
     assert status == 0 and out.is_file()
-    for words in ["classes: 10", "split:", "stranger threshold", "accuracy", "confusion", "model written to"]:
+    for words in ["classes: 11", "Newcomer (1 photo)", "too few photos: Newcomer (1)", "split:", "stranger threshold",
+                  "accuracy", "confusion", "model written to"]:
         assert words in text, f"{words!r} not in the training summary:\n{text}"
 
 

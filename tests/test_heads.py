@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from whosthat.heads import HEADS, create_head
+from whosthat.heads import HEADS, create_head, cross_val_proba, round_robin_folds
 
 CLASSES = ["Irene", "Jihyo", "Naeun", "Seulgi", "Umji"]
 
@@ -104,3 +104,25 @@ def test_unknown_head_is_a_user_error():
 
     with pytest.raises(WhosthatError, match="choose one of"):
         create_head("no-such-head")
+
+
+def test_round_robin_folds_deal_each_class_out_evenly() -> None:
+    y = np.repeat([0, 1, 2], [7, 2, 1])
+    fold = round_robin_folds(y, 3, seed=0)
+    for c, n in enumerate([7, 2, 1]):
+        counts = np.bincount(fold[y == c], minlength=3)
+        assert counts.max() - counts.min() <= 1 and counts.sum() == n
+    np.testing.assert_array_equal(fold, round_robin_folds(y, 3, seed=0))
+
+
+def test_cross_val_proba_scores_every_row_unseen(data) -> None:
+    """Held-out photos of five members are named about as well as new ones; a member with one photo
+    cannot be named from the other folds, and the other rows are unaffected."""
+    (X, y), _ = data
+    p = cross_val_proba("logistic", X, y, len(CLASSES), folds=3)
+    assert p.shape == (len(y), len(CLASSES))
+    assert (p.argmax(axis=1) == y).mean() >= 0.8
+    single = np.concatenate([np.flatnonzero(y != 4), np.flatnonzero(y == 4)[:1]])
+    p = cross_val_proba("logistic", X[single], y[single], len(CLASSES), folds=3)
+    assert p[-1].argmax() != 4
+    assert (p[:-1].argmax(axis=1) == y[single][:-1]).mean() >= 0.8

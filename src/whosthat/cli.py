@@ -14,6 +14,7 @@ from typing import Optional
 from whosthat import __version__
 from whosthat.audit.checks import AUDIT_DETECTOR, AUDIT_EMBEDDER
 from whosthat.cache import EmbeddingCache, default_cache_dir
+from whosthat.dataset import HELD_OUT_FROM
 from whosthat.embedders import EMBEDDERS
 from whosthat.errors import ImageError, WhosthatError
 from whosthat.evaluate import evaluate_folder
@@ -254,7 +255,12 @@ def _train(args: argparse.Namespace) -> int:
                   cache_dir=args.cache_dir,
                   use_cache=not args.no_cache, progress=_progress_bars, log=log)
     split = log.split
-    print(f"classes: {len(model.classes)}: " + ", ".join(f"{c} ({log.counts.get(c, 0)} photos)" for c in model.classes))
+    counts = {c: log.counts.get(c, 0) for c in model.classes}
+    print(f"classes: {len(model.classes)}: " + ", ".join(f"{c} ({_photos(n)})" for c, n in counts.items()))
+    few = {c: n for c, n in counts.items() if n < HELD_OUT_FROM}
+    if few:
+        print("  too few photos: " + ", ".join(f"{c} ({n})" for c, n in few.items())
+              + f": below {HELD_OUT_FROM} none is held out to calibrate or test; 10 or more are named more reliably")
     print(f"split: {len(split.train)} train, {len(split.val)} validation, "
           f"{len(split.test) if not args.test_dir else 'test folder ' + str(args.test_dir)} test (seed {split.seed})")
     if log.notes:
@@ -277,6 +283,10 @@ def _train(args: argparse.Namespace) -> int:
 
         print(f"report: {write_report(model, args.out.with_suffix('.html'))}")
     return 0
+
+
+def _photos(n: int) -> str:
+    return f"{n} photo" if n == 1 else f"{n} photos"
 
 
 def _image_paths(inputs: Sequence[Path]) -> list[Path]:

@@ -87,12 +87,16 @@ def scan(root: str | Path) -> Collection:
     return Collection(root, classes, [item for c in classes for item in by_class[c]], skipped)
 
 
+#: Photos a class needs before the split holds any out for validation and testing.
+HELD_OUT_FROM = 3
+
+
 def stratified_split(collection: Collection, *, val_fraction: float = 0.15, test_fraction: float = 0.2,
                      seed: int = 0) -> Split:
     """Per class, shuffle with `seed` and cut into train/validation/test.
 
-    Every class keeps at least one training photo; a class of three or more photos gets at
-    least one validation and, when `test_fraction` > 0, one test photo.
+    Every class keeps at least one training photo; a class of `HELD_OUT_FROM` or more photos gets
+    at least one validation and, when `test_fraction` > 0, one test photo.
     """
     rng = random.Random(seed)
     train: list[str] = []
@@ -104,7 +108,7 @@ def stratified_split(collection: Collection, *, val_fraction: float = 0.15, test
         n = len(paths)
         n_test = round(n * test_fraction)
         n_val = round(n * val_fraction)
-        if n >= 3:
+        if n >= HELD_OUT_FROM:
             n_test = max(n_test, 1 if test_fraction > 0 else 0)
             n_val = max(n_val, 1)
         while n_test + n_val > n - 1 and (n_test or n_val):

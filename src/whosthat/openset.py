@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from whosthat.heads import Head
+from whosthat.heads import Head, round_robin_folds
 
 #: Classes held out in turn when calibrating; a larger group uses a seeded sample of this many.
 MAX_HELD_OUT = 20
@@ -112,18 +112,13 @@ def cross_validated_scores(make_head: Callable[[], Head], X: np.ndarray, y: np.n
                            folds: int = 5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Member and stranger scores of every photo, each from a head that never saw it.
 
-    Members: each photo scored by a head fitted on the other folds (stratified, `folds` of them,
-    dealt round-robin within each class: unlike scikit-learn's StratifiedKFold, this needs no
-    warning or fallback when members have fewer photos than folds, as few-shot groups do).
+    Members: each photo scored by a head fitted on the other folds (`round_robin_folds`, which
+    needs no fallback when members have fewer photos than folds, as few-shot groups do).
     Strangers: every photo of a held-out class, scored by a head fitted on the other classes. Using
     all the photos, not only the validation ones, estimates the threshold from several times more
     scores. Only for embeddings that did not learn from these photos (not a fine-tuned network's).
     """
-    rng = np.random.default_rng(seed)
-    fold = np.zeros(len(y), np.int64)
-    for c in np.unique(y):
-        rows = np.flatnonzero(y == c)
-        fold[rows[rng.permutation(len(rows))]] = np.arange(len(rows)) % folds
+    fold = round_robin_folds(y, folds, seed)
     members = []
     for k in np.unique(fold):
         scored, fitted = fold == k, fold != k

@@ -21,3 +21,18 @@ def test_idol_photos_are_seen_as_faces(kpop_train_dir: Path, session_cache: Path
     choice = choose_subject(scan(kpop_train_dir).items, cache=EmbeddingCache(session_cache))
     assert choice.subject == "face", choice.reason
     assert choice.detector == "yunet"
+
+
+def test_a_member_with_one_photo_does_not_void_the_choice(kpop_train_dir: Path, session_cache: Path,
+                                                           tmp_path: Path) -> None:
+    """A class of one photo cannot be cross-validated; the others still decide (it used to score 0 % everywhere)."""
+    root = tmp_path / "group"
+    for person in sorted(kpop_train_dir.iterdir()):
+        (root / person.name).mkdir(parents=True)
+        for photo in sorted(person.iterdir())[:8]:
+            (root / person.name / photo.name).symlink_to(photo.resolve())
+    (root / "newcomer").mkdir()
+    (root / "newcomer" / "only.jpg").symlink_to(sorted(next(kpop_train_dir.iterdir()).iterdir())[-1].resolve())
+    choice = choose_subject(scan(root).items, cache=EmbeddingCache(session_cache))
+    assert choice.subject == "face", choice.reason
+    assert choice.scores["face"] >= 0.8, choice.reason
