@@ -97,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train a network end to end on the photos (augmentation, early stopping, a checkpoint per "
                         f"epoch; slow without a GPU): {', '.join(RECIPES)}; the tutorial-* presets are the "
                         "notebooks' models, for comparison")
-    p.add_argument("--epochs", type=_positive, help="fine-tuning epochs (default: the network's recipe)")
+    p.add_argument("--epochs", type=_positive,
+                   help="the most fine-tuning epochs; early stopping on the validation loss may end sooner "
+                        f"(default: {', '.join(f'{name} {r.epochs}' for name, r in RECIPES.items())})")
     p.add_argument("--resume", action="store_true", help="continue an interrupted fine-tuning from MODEL.checkpoint")
     p.add_argument("--workers", type=int, help="DataLoader workers for fine-tuning (default: by the number of cores)")
     p.add_argument("--flip", action="store_true",
