@@ -41,6 +41,10 @@ def test_mobilenetv2_learns_the_characters(anime_train_dir: Path, anime_test_dir
     assert (tmp_path / "run.checkpoint").is_file()
     assert any("CPU" in m for m in messages) or result.device.startswith("cuda")
     assert set(result.state) and all(isinstance(v, np.ndarray) for v in result.state.values())
+    best = min(result.history, key=lambda e: e.val_loss)
+    assert result.best_epoch == best.epoch
+    why = "stopped early, no better validation loss in 4 epochs" if result.stopped_early else "all 4 epochs run"
+    assert messages[-1] == f"kept epoch {best.epoch}, validation loss {best.val_loss:.3f} ({why})"
 
 
 def _train_command(folder: Path, out: Path, *extra: str) -> list[str]:

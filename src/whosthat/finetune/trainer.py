@@ -160,6 +160,10 @@ def finetune(architecture: str, chips_train: np.ndarray, y_train: np.ndarray, ch
                 "rng": torch.get_rng_state(), "loader_rng": generator.get_state()})
     else:
         stopped_early = bad_epochs >= recipe.patience and len(history) < recipe.epochs
+    if best["state"] is not None:
+        why = (f"stopped early, no better validation loss in {recipe.patience} epochs" if stopped_early
+               else f"all {recipe.epochs} epochs run")
+        log(f"kept epoch {best['epoch']}, validation loss {best['loss']:.3f} ({why})")
     state = best["state"] if best["state"] is not None else net.state_dict()
     arrays = {k: v.detach().float().cpu().numpy() if v.is_floating_point() else v.detach().cpu().numpy()
               for k, v in state.items()}
