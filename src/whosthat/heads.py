@@ -8,8 +8,7 @@ photos does not swallow the others.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
-from typing import Protocol, Union
+from typing import Protocol
 
 import numpy as np
 from scipy.optimize import minimize
@@ -67,22 +66,18 @@ def round_robin_folds(y: np.ndarray, folds: int, seed: int = 0) -> np.ndarray:
     return fold
 
 
-def cross_val_proba(head: Union[str, Callable[[], Head]], X: np.ndarray, y: np.ndarray, n_classes: int,
-                    folds: int = 5, seed: int = 0) -> np.ndarray:
-    """(n, n_classes) probabilities of every row from a head fitted on the other folds (`round_robin_folds`).
-
-    head: a registered name or a function making a fresh head. A class whose only row is held
-    out is unknown to that fold's head, so the row comes out wrong, as a new photo of it would.
+def cross_val_proba(head: str, X: np.ndarray, y: np.ndarray, n_classes: int, folds: int = 5, seed: int = 0
+                    ) -> np.ndarray:
+    """(n, n_classes) probabilities of every row from a `head` (by name) fitted on the other folds
+    (`round_robin_folds`). A class whose only row is held out is unknown to that fold's head, so
+    the row comes out wrong, as a new photo of it would.
     """
-    make_head = (lambda: create_head(head)) if isinstance(head, str) else head
     fold = round_robin_folds(y, folds, seed)
     probabilities = np.zeros((len(y), n_classes))
     for k in np.unique(fold):
         held, fitted = fold == k, fold != k
-        probabilities[held] = make_head().fit(X[fitted], y[fitted], n_classes).predict_proba(X[held])
+        probabilities[held] = create_head(head).fit(X[fitted], y[fitted], n_classes).predict_proba(X[held])
     return probabilities
-
-
 
 
 @HEADS.register("logistic")

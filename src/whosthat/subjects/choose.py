@@ -26,6 +26,7 @@ SUBJECTS: dict[str, tuple[str, str]] = {
 FACE_EMBEDDERS = frozenset({"facenet", "dlib", "facenet+dlib"})
 SAMPLE_PER_CLASS = 8
 SAMPLE_MAX = 80
+#: Folds of the cross-validation that compares the kinds of subject on the sample.
 CV_FOLDS = 3
 #: A sample whose faces are named this well is taken for people without trying the other kinds.
 CLEARLY_FACES = 0.8
