@@ -61,12 +61,17 @@ class ThresholdCurve:
     n_members: int
     n_strangers: int
 
-    def threshold_for(self, max_member_rejection: float) -> float:
-        """The threshold that accepts the fewest strangers while rejecting at most `max_member_rejection`
-        of the members (the lowest such, so that as few members as possible are lost)."""
+    def index_for(self, max_member_rejection: float) -> int:
+        """The point of the curve that accepts the fewest strangers while rejecting at most
+        `max_member_rejection` of the members (the lowest threshold such, so that as few members as
+        possible are lost)."""
         allowed = self.members_rejected <= max_member_rejection
         fewest = self.strangers_accepted[allowed].min()
-        return float(self.thresholds[allowed & (self.strangers_accepted == fewest)][0])
+        return int(np.flatnonzero(allowed & (self.strangers_accepted == fewest))[0])
+
+    def threshold_for(self, max_member_rejection: float) -> float:
+        """The threshold at `index_for(max_member_rejection)`."""
+        return float(self.thresholds[self.index_for(max_member_rejection)])
 
 
 def threshold_curve(member_scores: np.ndarray, stranger_scores: np.ndarray) -> ThresholdCurve:

@@ -189,9 +189,8 @@ def _threshold(model: Model) -> str:
                            counts.get("simulated_strangers", 0))
     rows = []
     for share in OPERATING_POINTS:
-        point = curve.threshold_for(share)
-        k = int(np.argmin(np.abs(thresholds - point)))
-        rows.append([f"{share:g}", f"{point:.3f}", f"{rejected[k]:.1%}", f"{accepted[k]:.1%}"])
+        k = curve.index_for(share)
+        rows.append([f"{share:g}", f"{thresholds[k]:.3f}", f"{rejected[k]:.1%}", f"{accepted[k]:.1%}"])
     return (figure(plots.stranger_curve(thresholds, accepted, rejected, model.threshold), "stranger threshold curve")
             + paragraph(f"At the chosen threshold {model.threshold:.3f}, {rejected[at]:.1%} of the members "
                         f"are called unknown and {accepted[at]:.1%} of the simulated strangers (each member held out "
