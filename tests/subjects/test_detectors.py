@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -113,3 +115,34 @@ def test_face_array_round_trip():
     np.testing.assert_array_equal(back.box, face.box)
     np.testing.assert_array_equal(back.landmarks, face.landmarks)
     assert back.score == 0.5 and Face.from_array(Face.whole_image(4, 3).to_array()).landmarks is None
+
+
+def test_small_faces_in_a_phone_photo():
+    """Twelve real faces of about 30 px and one of 900 px in a 4032x3024 photo. Scaled to 1600 px
+    the small ones are 12 px, too small for YuNet; the tiled fine pass finds them, each once (one
+    sits where two tiles overlap), while the large face is still found whole by the first pass."""
+    members = sorted(p for p in KPOP15.iterdir() if p.is_dir())
+    canvas = Image.new("RGB", (4032, 3024), (200, 200, 200))
+    size = 44
+    spots = [(10 + (i % 4) * 1300, 10 + (i // 4) * 1450) for i in range(12)]
+    spots = [(min(x, 4032 - size - 10), min(y, 3024 - size - 10)) for x, y in spots]
+    spots[1] = (940, 10)  # inside the overlap of the first two tiles
+    def face_of(member: Path, side: int) -> Image.Image:
+        return Image.open(images_of(member)[0]).convert("RGB").resize((side, side), Image.Resampling.LANCZOS)
+
+    for member, spot in zip(members, spots):
+        canvas.paste(face_of(member, size), spot)
+    canvas.paste(face_of(members[12], 900), (1500, 1000))
+    centres = [(x + size / 2, y + size / 2) for x, y in spots] + [(1950, 1450)]
+    image = np.asarray(canvas)
+
+    def found(faces: list[Face]) -> list[bool]:
+        return [any(f.box[0] <= x <= f.box[2] and f.box[1] <= y <= f.box[3] for f in faces) for x, y in centres]
+
+    first_pass = found(create_detector("yunet", fine_side=None).detect(image))
+    assert first_pass[-1] and sum(first_pass[:-1]) <= 2
+    faces = create_detector("yunet").detect(image)
+    hits = found(faces)
+    assert hits[-1] and sum(hits[:-1]) >= 10, hits
+    assert len(faces) == sum(hits), "a face found twice, or something that is not one"
+    assert _largest(faces).box[2] - _largest(faces).box[0] > 600, "the large face was broken into pieces"

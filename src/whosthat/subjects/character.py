@@ -21,7 +21,7 @@ class CharacterFinder:
     name = "character"
 
     def __init__(self, score_threshold: float = CHARACTER_SCORE, max_side: int = CHARACTER_MAX_SIDE) -> None:
-        self._faces = YuNet(score_threshold=score_threshold, max_side=max_side)
+        self._faces = YuNet(score_threshold=score_threshold, max_side=max_side, fine_side=None)
 
     @property
     def identity(self) -> str:
