@@ -58,7 +58,7 @@ import numpy as np
 from PIL import Image
 
 from whosthat.cache import EmbeddingCache
-from whosthat.dataset import Collection, Item, Split, class_name, scan, stratified_split
+from whosthat.dataset import Collection, Item, Split, class_name, content_keys, scan, stratified_split
 from whosthat.evaluate import UNKNOWN, Evaluation, score_predictions
 from whosthat.images import load_image
 from whosthat.model import Model
@@ -163,18 +163,29 @@ def _relative(collection: Collection, items: Sequence[Item]) -> tuple[str, ...]:
     return tuple(sorted(i.path.relative_to(collection.root).as_posix() for i in items))
 
 
+def train_split(collection: Collection, test_fraction: float = 0.2) -> Split:
+    """The split `whosthat train` makes of a folder (seed SEED; byte-identical copies in one part)."""
+    return stratified_split(collection, test_fraction=test_fraction, seed=SEED, keys=content_keys(collection.items))
+
+
 def kfold_splits(collection: Collection, folds: int, seed: int) -> list[Split]:
-    """Stratified folds: each fold is the test once; the rest splits into train and ~15 % validation."""
+    """Stratified folds: each fold is the test once; the rest splits into train and ~15 % validation.
+    Byte-identical copies (kpop15's `x(1).jpg` pairs) share a fold, so no test photo has a copy in training."""
     rng = np.random.default_rng(seed)
+    keys = content_keys(collection.items)
     fold_of: dict[Path, int] = {}
     for label in collection.classes:
-        paths = [i.path for i in collection.items if i.label == label]
-        for k, index in enumerate(rng.permutation(len(paths))):
-            fold_of[paths[index]] = k % folds
+        copies: dict[str, list[Path]] = {}
+        for item in collection.items:
+            if item.label == label:
+                copies.setdefault(keys[item.path], []).append(item.path)
+        units = list(copies.values())
+        for k, index in enumerate(rng.permutation(len(units))):
+            fold_of.update({path: k % folds for path in units[index]})
     splits = []
     for k in range(folds):
         rest = Collection(collection.root, collection.classes, [i for i in collection.items if fold_of[i.path] != k])
-        inner = stratified_split(rest, val_fraction=0.15, test_fraction=0.0, seed=seed)
+        inner = stratified_split(rest, val_fraction=0.15, test_fraction=0.0, seed=seed, keys=keys)
         test = _relative(collection, [i for i in collection.items if fold_of[i.path] == k])
         splits.append(Split(inner.train, inner.val, test, seed))
     return splits
@@ -185,7 +196,7 @@ def build_benchmark(name: str, root: Path, quick: bool) -> Benchmark:
     per_class = 25 if quick else None
     if name == "blackpink":
         collection = _limited(scan(root / "blackpink/photos"), per_class)
-        tasks = [Task(collection.root, stratified_split(collection, seed=SEED))]
+        tasks = [Task(collection.root, train_split(collection))]
         held_out = collection.classes
     elif name == "kpop15":
         collection = _limited(scan(root / "kpop15/train"), per_class)
@@ -194,8 +205,7 @@ def build_benchmark(name: str, root: Path, quick: bool) -> Benchmark:
         held_out = collection.classes
     elif name == "celebrity5":
         collection = scan(root / "celebrity5/train")
-        split = stratified_split(collection, test_fraction=0.0, seed=SEED)
-        tasks = [Task(collection.root, split, root / "celebrity5/val")]
+        tasks = [Task(collection.root, train_split(collection, test_fraction=0.0), root / "celebrity5/val")]
         held_out = collection.classes
     else:
         raise ValueError(f"unknown set {name!r}; choose from {', '.join(SETS)}")

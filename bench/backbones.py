@@ -38,8 +38,8 @@ from typing import Optional
 import numpy as np
 import torch
 
-from accuracy import DATASETS, SEED, Task, kfold_splits, markdown
-from whosthat.dataset import Item, scan, stratified_split
+from accuracy import DATASETS, SEED, Task, kfold_splits, markdown, train_split
+from whosthat.dataset import Item, scan
 from whosthat.ensemble import Ensemble, rank_combinations
 from whosthat.evaluate import score_predictions
 from whosthat.model import Model
@@ -85,16 +85,15 @@ def tasks_of(name: str, folds: int) -> list[Task]:
     """The train/test tasks of a set (see the module docstring)."""
     if name in ("anime_newgame8", "anime_illustrations"):
         collection = scan(DATASETS / "anime_newgame8/train")
-        split = stratified_split(collection, test_fraction=0.0, seed=SEED)
+        split = train_split(collection, test_fraction=0.0)
         test = "test" if name == "anime_newgame8" else "illustrations"
         return [Task(collection.root, split, DATASETS / "anime_newgame8" / test)]
     if name == "celebrity5":
         collection = scan(DATASETS / "celebrity5/train")
-        split = stratified_split(collection, test_fraction=0.0, seed=SEED)
-        return [Task(collection.root, split, DATASETS / "celebrity5/val")]
+        return [Task(collection.root, train_split(collection, test_fraction=0.0), DATASETS / "celebrity5/val")]
     if name == "blackpink":
         collection = scan(DATASETS / "blackpink/photos")
-        return [Task(collection.root, stratified_split(collection, seed=SEED))]
+        return [Task(collection.root, train_split(collection))]
     if name == "kpop15":
         collection = scan(DATASETS / "kpop15/train")
         return [Task(collection.root, s) for s in kfold_splits(collection, 5, SEED)[:folds]]

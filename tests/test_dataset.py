@@ -10,7 +10,7 @@ from PIL import Image
 
 from conftest import KPOP15, images_of, link_tree
 from whosthat import DatasetError
-from whosthat.dataset import class_name, scan, stratified_split
+from whosthat.dataset import class_name, content_keys, scan, stratified_split
 
 
 def _png(path: Path) -> Path:
@@ -153,3 +153,40 @@ def test_split_paths_are_relative_posix(collection_dir: Path):
     split = stratified_split(scan(collection_dir), seed=0)
     assert all(not Path(p).is_absolute() and "\\" not in p for p in split.train + split.val + split.test)
     assert split.as_dict()["seed"] == 0
+
+
+@pytest.fixture(scope="module")
+def kpop_with_copies(tmp_path_factory: pytest.TempPathFactory):
+    """All of kpop15/train with its 11 byte-identical pairs (`x(1).jpg`), and the first photo of each
+    of three classes also filed under the next class."""
+    if not KPOP15.is_dir():
+        pytest.skip(f"{KPOP15} not found")
+    classes = {p.name: sorted(f for f in p.iterdir() if f.is_file()) for p in sorted(KPOP15.iterdir()) if p.is_dir()}
+    root = link_tree(tmp_path_factory.mktemp("kpop-copies"), classes)
+    names = sorted(classes)
+    for source, target in zip(names[:3], names[1:4]):
+        (root / target / f"from-{source}.jpg").symlink_to(classes[source][0])
+    return scan(root)
+
+
+def test_identical_copies_never_straddle_two_parts(kpop_with_copies):
+    """With content keys no test photo has a copy in training or validation; without, some do."""
+    keys = content_keys(kpop_with_copies.items)
+    copies: dict[str, list[str]] = {}
+    for item in kpop_with_copies.items:
+        copies.setdefault(keys[item.path], []).append(item.path.relative_to(kpop_with_copies.root).as_posix())
+    groups = [group for group in copies.values() if len(group) > 1]
+    assert len(groups) == 14, "11 pairs in kpop15 and 3 copies across classes"
+    straddled_without_keys = 0
+    for seed in range(4):
+        for given in (keys, None):
+            split = stratified_split(kpop_with_copies, seed=seed, keys=given)
+            part = {p: k for k, paths in enumerate((split.train, split.val, split.test)) for p in paths}
+            assert len(part) == len(kpop_with_copies.items), "a photo in no part, or in two"
+            straddling = [group for group in groups if len({part[p] for p in group}) > 1]
+            if given is None:
+                straddled_without_keys += len(straddling)
+            else:
+                assert not straddling, f"seed {seed}: copies in two parts: {straddling}"
+                assert {p.split("/")[0] for p in split.train} == set(kpop_with_copies.classes)
+    assert straddled_without_keys > 0

@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                "  whosthat train anime/train --finetune mobilenetv2 --out anime.wt --resume  # after a stop\n")
     p.add_argument("folder", type=Path, help="FOLDER/<person>/<photo>: one sub-folder per person")
     p.add_argument("--out", "-o", type=Path, default=Path("model.wt"), help="model file to write (default: model.wt)")
-    p.add_argument("--test-dir", type=Path, help="test photos of your own (same layout); default: a split of FOLDER")
+    p.add_argument("--test-dir", type=Path, help="test photos of your own (same layout; copies of training photos "
+                   "are left out); default: a split of FOLDER that keeps identical files in one part")
     p.add_argument("--subject", default=DEFAULT_SUBJECT, choices=["auto", *SUBJECTS],
                    help="what to recognise: 'face' (human faces: YuNet + FaceNet/dlib), 'image' (the whole picture, "
                         "for already-cropped subjects and things that are not faces; ImageNet backbones), 'character' "

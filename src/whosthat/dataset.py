@@ -5,9 +5,13 @@ from __future__ import annotations
 import random
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
+from whosthat.cache import content_hash
 from whosthat.errors import DatasetError
 from whosthat.images import is_image_path
 
@@ -87,25 +91,47 @@ def scan(root: str | Path) -> Collection:
     return Collection(root, classes, [item for c in classes for item in by_class[c]], skipped)
 
 
+def content_keys(items: Iterable[Item]) -> dict[Path, str]:
+    """Each photo's content hash (the cache's key): byte-identical copies share one, whatever their
+    names and folders. A file that cannot be read keys by its path (training says why later)."""
+    def key(item: Item) -> str:
+        try:
+            return content_hash(item.path.read_bytes())
+        except OSError:
+            return str(item.path)
+
+    items = list(items)
+    with ThreadPoolExecutor(4) as pool:
+        return dict(zip((item.path for item in items), pool.map(key, items)))
+
+
 #: Photos a class needs before the split holds any out for validation and testing.
 HELD_OUT_FROM = 3
 
 
 def stratified_split(collection: Collection, *, val_fraction: float = 0.15, test_fraction: float = 0.2,
-                     seed: int = 0) -> Split:
+                     seed: int = 0, keys: Optional[Mapping[Path, str]] = None) -> Split:
     """Per class, shuffle with `seed` and cut into train/validation/test.
 
     Every class keeps at least one training photo; a class of `HELD_OUT_FROM` or more photos gets
-    at least one validation and, when `test_fraction` > 0, one test photo.
+    at least one validation and, when `test_fraction` > 0, one test photo. With `keys`
+    (`content_keys`), byte-identical copies never straddle two parts, so no test photo has a copy
+    the model learned from: within a class the copies are shuffled and cut as one photo, and a
+    copy filed under another class goes to the earliest part (train, then validation) any copy is in.
     """
     rng = random.Random(seed)
-    train: list[str] = []
-    val: list[str] = []
-    test: list[str] = []
+    parts: tuple[list[str], list[str], list[str]] = ([], [], [])
+    key_of: dict[str, str] = {}
     for label in collection.classes:
-        paths = [item.path.relative_to(collection.root).as_posix() for item in collection.items if item.label == label]
-        rng.shuffle(paths)
-        n = len(paths)
+        copies: dict[str, list[str]] = {}
+        for item in collection.items:
+            if item.label == label:
+                relative = item.path.relative_to(collection.root).as_posix()
+                key_of[relative] = keys.get(item.path, relative) if keys else relative
+                copies.setdefault(key_of[relative], []).append(relative)
+        units = list(copies.values())
+        rng.shuffle(units)
+        n = len(units)
         n_test = round(n * test_fraction)
         n_val = round(n * val_fraction)
         if n >= HELD_OUT_FROM:
@@ -116,7 +142,12 @@ def stratified_split(collection: Collection, *, val_fraction: float = 0.15, test
                 n_test -= 1
             else:
                 n_val -= 1
-        test += paths[:n_test]
-        val += paths[n_test:n_test + n_val]
-        train += paths[n_test + n_val:]
+        for part, cut in zip((parts[2], parts[1], parts[0]), (units[:n_test], units[n_test:n_test + n_val],
+                                                               units[n_test + n_val:])):
+            part += [relative for unit in cut for relative in unit]
+    earliest: dict[str, int] = {}
+    for k, part in enumerate(parts):
+        for relative in part:
+            earliest.setdefault(key_of[relative], k)
+    train, val, test = ([p for part in parts for p in part if earliest[key_of[p]] == k] for k in range(3))
     return Split(tuple(sorted(train)), tuple(sorted(val)), tuple(sorted(test)), seed)

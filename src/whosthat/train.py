@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 
 from whosthat.cache import EmbeddingCache
-from whosthat.dataset import Item, Split, scan, stratified_split
+from whosthat.dataset import Item, Split, content_keys, scan, stratified_split
 from whosthat.errors import DatasetError
 from whosthat.evaluate import Evaluation, score_predictions
 from whosthat.finetune import RECIPES, FinetuneResult
@@ -65,7 +65,8 @@ class TrainingLog:
             self.echo(message)
 
     def note(self, path: str | Path, kind: str, message: str) -> None:
-        """Record a note of a kind: "skipped", "unreadable", "no face" or "several faces"."""
+        """Record a note of a kind: "skipped", "strangers", "unreadable", "no face", "several faces",
+        "conflicting labels" or "copy of a training photo"."""
         self.notes.append(Note(str(path), kind, message))
 
 
@@ -91,6 +92,9 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
     validation when `test_dir` holds the test photos), unless `split` gives the split (paths
     relative to `folder`; the classes are those with training photos, and test photos of other
     classes are scored as strangers: the benchmark's cross-validation and held-out classes).
+    Byte-identical copies stay in one part of the split; copies filed under several members that
+    give the same face are not learned from, and test photos that are copies of learned ones are
+    not scored (each is noted in `log`).
     whiten: learn a within-class whitening of the embeddings (`whosthat.whitening`) before the
     head; by default for face embedders, where it was measured to help.
     The head learns from the training faces (its validation probabilities are kept for `ensemble
@@ -114,9 +118,11 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
         if unknown:
             log.note(test_dir, "strangers",
                      f"test classes not in the training folder are scored as strangers: {', '.join(unknown)}")
+    keys = content_keys(collection.items)
     if split is None:
         split = stratified_split(collection, val_fraction=val_fraction,
-                                 test_fraction=0.0 if test_collection is not None else test_fraction, seed=seed)
+                                 test_fraction=0.0 if test_collection is not None else test_fraction, seed=seed,
+                                 keys=keys)
     log.split = split
     by_path = {item.path.relative_to(collection.root).as_posix(): item for item in collection.items}
     unknown_paths = sorted(set(split.train + split.val + split.test) - set(by_path))
@@ -128,7 +134,11 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
 
     cache = EmbeddingCache(Path(cache_dir) if cache_dir else None) if use_cache else None
     learn = [by_path[p] for p in split.train + split.val]
-    detector, embedder = _resolve_subject(subject, detector, embedder, learn, cache, seed, log)
+    labels_of: dict[str, set[str]] = {}
+    for item in learn:
+        labels_of.setdefault(keys[item.path], set()).add(item.label)
+    filed_once = [item for item in learn if len(labels_of[keys[item.path]]) == 1]
+    detector, embedder = _resolve_subject(subject, detector, embedder, filed_once, cache, seed, log)
     embedder_component, embedder_arrays = Component(embedder, {"flip": flip}), {}
     if finetune is not None:
         result = _finetune(finetune, detector, classes, split, by_path, epochs=epochs, resume=resume, workers=workers,
@@ -143,6 +153,7 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
     log.seconds["embedding"] = time.perf_counter() - started
 
     chosen = _choose_faces(classes, learn, subjects, log)
+    _drop_conflicts(chosen, learn, keys, log)
     index = {c: k for k, c in enumerate(classes)}
     X_train, y_train = _stack(chosen, split.train, by_path, index)
     X_val, y_val = _stack(chosen, split.val, by_path, index)
@@ -184,8 +195,8 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
                          "open_set/strangers_accepted": curve.strangers_accepted,
                          "open_set/members_rejected": curve.members_rejected})
 
-    test_items = (test_collection.items if test_collection is not None
-                  else [by_path[p] for p in split.test])
+    test_items = _without_copies(test_collection.items if test_collection is not None
+                                 else [by_path[p] for p in split.test], learn, keys, log)
     if test_items:
         callback = progress("predicting test photos", len(test_items)) if progress else None
         results = extractor.extract_paths([i.path for i in test_items], callback)
@@ -259,6 +270,43 @@ def _choose_faces(classes: list[str], items: list[Item], subjects: dict[Path, Su
                      f"{len(found.faces)} faces; used the face at ({x1},{y1})-({x2},{y2}), {why}")
             chosen[item.path] = found.embeddings[pick]
     return chosen
+
+
+def _drop_conflicts(chosen: dict[Path, np.ndarray], items: list[Item], keys: dict[Path, str], log: TrainingLog
+                    ) -> None:
+    """Leave out byte-identical photos filed under two or more members that give the same face:
+    who it shows is in doubt. (A group shot filed under each of its members gives each the face
+    most like that member, and stays.)"""
+    copies: dict[tuple[str, bytes], list[Item]] = {}
+    for item in items:
+        if item.path in chosen:
+            copies.setdefault((keys[item.path], chosen[item.path].tobytes()), []).append(item)
+    for same in copies.values():
+        if len({item.label for item in same}) > 1:
+            for item in same:
+                others = [f"{o.label}/{o.path.name}" for o in same if o.label != item.label]
+                others = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+                log.note(item.path, "conflicting labels",
+                         f"the same file, and face, is also filed as {others}: not used, who it shows is in doubt")
+                del chosen[item.path]
+
+
+def _without_copies(test_items: list[Item], learned: list[Item], keys: dict[Path, str], log: TrainingLog
+                    ) -> list[Item]:
+    """The test photos that are not byte-identical copies of photos the model learned from (those
+    would flatter it); each copy left out is noted."""
+    seen = {keys[item.path]: item for item in learned}
+    test_keys = keys if all(item.path in keys for item in test_items) else content_keys(test_items)
+    kept = []
+    for item in test_items:
+        original = seen.get(test_keys[item.path])
+        if original is None:
+            kept.append(item)
+        else:
+            log.note(item.path, "copy of a training photo",
+                     f"the same file as {original.label}/{original.path.name}, which the model learned from: "
+                     "left out of the test")
+    return kept
 
 
 def _chosen_box(found: Subjects, embedding: np.ndarray) -> np.ndarray:
