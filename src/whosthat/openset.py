@@ -24,8 +24,8 @@ from whosthat.heads import Head, round_robin_folds
 #: Classes held out in turn when calibrating; a larger group uses a seeded sample of this many.
 MAX_HELD_OUT = 20
 #: Share of members the calibrated threshold may call unknown. Below the 3 % a user would accept,
-#: because the share is estimated from a sample: on kpop15 (all 15 members held out in turn)
-#: 2 % named 33 % of strangers and rejected 1.5 % of members (bench/accuracy.py).
+#: because the share is estimated from a sample: on kpop15 (5 folds, all 15 members held out in
+#: turn) 2 % named 26.6 % of strangers and rejected 3.1 % of the test photos' members (bench/accuracy.py).
 DEFAULT_MAX_MEMBER_REJECTION = 0.02
 
 
