@@ -33,9 +33,9 @@ def test_mobilenetv2_learns_the_characters(anime_train_dir: Path, anime_test_dir
     X, y = _chips(anime_train_dir, 224)
     X_test, y_test = _chips(anime_test_dir, 224)
     messages: list[str] = []
-    result = finetune("mobilenetv2", X, y, X_test, y_test, 4, recipe=RECIPES["mobilenetv2"].with_overrides(epochs=4),
+    result = finetune("mobilenetv2", X, y, X_test, y_test, 4, recipe=RECIPES["mobilenetv2"].with_overrides(epochs=6),
                       checkpoint=tmp_path / "run.checkpoint", log=messages.append)
-    assert [e.epoch for e in result.history] == [1, 2, 3, 4]
+    assert [e.epoch for e in result.history] == [1, 2, 3, 4, 5, 6]
     assert result.history[-1].train_loss < result.history[0].train_loss
     assert max(e.val_accuracy for e in result.history) >= 0.7  # chance is 25 %
     assert (tmp_path / "run.checkpoint").is_file()
@@ -43,8 +43,36 @@ def test_mobilenetv2_learns_the_characters(anime_train_dir: Path, anime_test_dir
     assert set(result.state) and all(isinstance(v, np.ndarray) for v in result.state.values())
     best = min(result.history, key=lambda e: e.val_loss)
     assert result.best_epoch == best.epoch
-    why = "stopped early, no better validation loss in 4 epochs" if result.stopped_early else "all 4 epochs run"
+    why = "stopped early, no better validation loss in 4 epochs" if result.stopped_early else "all 6 epochs run"
     assert messages[-1] == f"kept epoch {best.epoch}, validation loss {best.val_loss:.3f} ({why})"
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_resumed_run_continues_the_moving_average(anime_train_dir: Path, anime_test_dir: Path, tmp_path: Path) -> None:
+    """Stopped after epoch 1 and resumed, MobileNetV2 ends with the same weights as a run never stopped: the
+    moving average of the weights (what is judged and kept) comes back from the checkpoint with the rest."""
+    X, y = _chips(anime_train_dir, 224)
+    X_val, y_val = _chips(anime_test_dir, 224)
+    recipe = RECIPES["mobilenetv2"].with_overrides(epochs=2)
+    assert recipe.ema_epochs > 0
+    whole = finetune("mobilenetv2", X, y, X_val, y_val, 4, recipe=recipe, log=lambda message: None)
+
+    def stop_in_epoch_2(message: str) -> None:
+        if message.startswith("epoch 2/"):
+            raise _Stop
+
+    checkpoint = tmp_path / "run.checkpoint"
+    with pytest.raises(_Stop):
+        finetune("mobilenetv2", X, y, X_val, y_val, 4, recipe=recipe, checkpoint=checkpoint, log=stop_in_epoch_2)
+    resumed = finetune("mobilenetv2", X, y, X_val, y_val, 4, recipe=recipe, checkpoint=checkpoint, resume=True,
+                       log=lambda message: None)
+    assert resumed.resumed_from == 1 and resumed.best_epoch == whole.best_epoch
+    assert [round(e.val_loss, 4) for e in resumed.history] == [round(e.val_loss, 4) for e in whole.history]
+    for name, value in whole.state.items():
+        np.testing.assert_allclose(resumed.state[name], value, atol=1e-4, err_msg=name)
 
 
 def _train_command(folder: Path, out: Path, *extra: str) -> list[str]:
