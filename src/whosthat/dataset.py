@@ -120,7 +120,9 @@ def stratified_split(collection: Collection, *, val_fraction: float = 0.15, test
     copy filed under another class goes to the earliest part (train, then validation) any copy is in.
     """
     rng = random.Random(seed)
-    parts: tuple[list[str], list[str], list[str]] = ([], [], [])
+    train: list[str] = []
+    val: list[str] = []
+    test: list[str] = []
     key_of: dict[str, str] = {}
     for label in collection.classes:
         copies: dict[str, list[str]] = {}
@@ -142,12 +144,13 @@ def stratified_split(collection: Collection, *, val_fraction: float = 0.15, test
                 n_test -= 1
             else:
                 n_val -= 1
-        for part, cut in zip((parts[2], parts[1], parts[0]), (units[:n_test], units[n_test:n_test + n_val],
-                                                               units[n_test + n_val:])):
-            part += [relative for unit in cut for relative in unit]
+        test += [relative for unit in units[:n_test] for relative in unit]
+        val += [relative for unit in units[n_test:n_test + n_val] for relative in unit]
+        train += [relative for unit in units[n_test + n_val:] for relative in unit]
     earliest: dict[str, int] = {}
-    for k, part in enumerate(parts):
+    for k, part in enumerate((train, val, test)):
         for relative in part:
             earliest.setdefault(key_of[relative], k)
-    train, val, test = ([p for part in parts for p in part if earliest[key_of[p]] == k] for k in range(3))
+    everything = train + val + test
+    train, val, test = ([p for p in everything if earliest[key_of[p]] == k] for k in range(3))
     return Split(tuple(sorted(train)), tuple(sorted(val)), tuple(sorted(test)), seed)

@@ -134,11 +134,7 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
 
     cache = EmbeddingCache(Path(cache_dir) if cache_dir else None) if use_cache else None
     learn = [by_path[p] for p in split.train + split.val]
-    labels_of: dict[str, set[str]] = {}
-    for item in learn:
-        labels_of.setdefault(keys[item.path], set()).add(item.label)
-    filed_once = [item for item in learn if len(labels_of[keys[item.path]]) == 1]
-    detector, embedder = _resolve_subject(subject, detector, embedder, filed_once, cache, seed, log)
+    detector, embedder = _resolve_subject(subject, detector, embedder, _filed_once(learn, keys), cache, seed, log)
     embedder_component, embedder_arrays = Component(embedder, {"flip": flip}), {}
     if finetune is not None:
         result = _finetune(finetune, detector, classes, split, by_path, epochs=epochs, resume=resume, workers=workers,
@@ -270,6 +266,14 @@ def _choose_faces(classes: list[str], items: list[Item], subjects: dict[Path, Su
                      f"{len(found.faces)} faces; used the face at ({x1},{y1})-({x2},{y2}), {why}")
             chosen[item.path] = found.embeddings[pick]
     return chosen
+
+
+def _filed_once(items: list[Item], keys: dict[Path, str]) -> list[Item]:
+    """The photos of which no copy is filed under another member (the sample `--subject auto` scores)."""
+    labels: dict[str, set[str]] = {}
+    for item in items:
+        labels.setdefault(keys[item.path], set()).add(item.label)
+    return [item for item in items if len(labels[keys[item.path]]) == 1]
 
 
 def _drop_conflicts(chosen: dict[Path, np.ndarray], items: list[Item], keys: dict[Path, str], log: TrainingLog
