@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+import whosthat
 from conftest import BLACKPINK_GROUP, BLACKPINK_MEMBERS
 from whosthat.cli import main
 
@@ -116,6 +117,23 @@ def test_evaluate_prints_figures(kpop_model_file: Path, held_out_folder: Path, s
     figures = json.loads(capsys.readouterr().out)
     assert figures["photos"] == 9 and 0 <= figures["accuracy"] <= 1 and len(figures["per_class"]) == 10
     assert figures["confusion_columns"][-2:] == ["unknown", "no face"]
+
+
+def test_evaluate_leaves_out_what_the_model_learned_from(kpop_model_file: Path, kpop_train_dir: Path,
+                                                         session_cache: Path, capsys):
+    """Evaluated on the folder it was trained on, the model scores only the photos its split held out for the
+    test, and says which it left out."""
+    split = whosthat.load(kpop_model_file).info["split"]
+    args = ["evaluate", str(kpop_model_file), str(kpop_train_dir), "--cache-dir", str(session_cache)]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    learned = len(split["train"]) + len(split["val"])
+    assert f"left out: {learned} photo(s) the model learned from" in text
+    assert main([*args, "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["photos"] == len(split["test"]) and len(figures["left_out_as_training_copies"]) == learned
+    assert {Path(p).relative_to(kpop_train_dir).as_posix() for p in figures["left_out_as_training_copies"]} == {
+        *split["train"], *split["val"]}
 
 
 def test_evaluate_at_another_threshold(kpop_model_file: Path, held_out_folder: Path, session_cache: Path, capsys):

@@ -138,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  whosthat evaluate blackpink.wt photos/test\n"
                "  whosthat evaluate blackpink.wt photos/test --threshold 1.6  # another point of the curve\n\n"
-               "Sub-folders named after people the model does not know are scored as strangers.")
+               "Sub-folders named after people the model does not know are scored as strangers. Photos that are\n"
+               "copies of the ones the model learned from (the same files) are left out and listed.")
     p.add_argument("model", type=Path, help="model file written by `whosthat train`")
     p.add_argument("folder", type=Path, help="FOLDER/<person>/<photo>")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")

@@ -70,6 +70,10 @@ class Ensemble(Model):
         """(n, n_classes) mean of the members' probabilities."""
         return self.score(embeddings)[0]
 
+    def learned_keys(self) -> frozenset[str]:
+        """The photos any member learned from."""
+        return frozenset().union(*(m.learned_keys() for m in self.members))
+
     def pipeline(self) -> dict:
         return {"detector": self.detector.as_dict(), "embedder": self.embedder.as_dict(),
                 "head": {"name": "mean of members", "params": {}}}

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Optional
 import numpy as np
 
 from whosthat.cache import EmbeddingCache
-from whosthat.dataset import scan
+from whosthat.dataset import content_keys, scan
 from whosthat.prediction import Predictions
+from whosthat.text import listed
 
 if TYPE_CHECKING:
     from whosthat.model import Model
@@ -34,6 +35,7 @@ class Evaluation:
     rejected: (n,) whether the true class is named on no face while some face was called unknown
         (in a group shot the largest face may be a stranger, rightly unknown, beside the named member).
     boxes: (n, 4) box of the scored (largest) face, NaN where none was found.
+    left_out: photos not scored because they are copies of photos the model learned from.
     """
 
     classes: list[str]
@@ -46,6 +48,7 @@ class Evaluation:
     among: np.ndarray
     rejected: np.ndarray
     boxes: Optional[np.ndarray] = None
+    left_out: tuple[str, ...] = ()
 
     @property
     def members(self) -> np.ndarray:
@@ -117,6 +120,7 @@ class Evaluation:
             "strangers_accepted": self.strangers_accepted, "no_face": self.no_face,
             "per_class": self.per_class(), "confusion": self.confusion().tolist(),
             "confusion_columns": [*self.classes, "unknown", "no face"],
+            "left_out_as_training_copies": list(self.left_out),
         }
 
     def format_text(self) -> str:
@@ -129,6 +133,9 @@ class Evaluation:
                  f"top-2 accuracy: {self.top2_accuracy:.1%}",
                  f"members called unknown: {self.members_rejected:.1%}",
                  f"photos with no face found: {self.no_face}"]
+        if self.left_out:
+            lines.insert(0, f"left out: {len(self.left_out)} photo(s) the model learned from (the same files), which "
+                            f"would flatter it: {listed(self.left_out)}")
         if self.strangers_accepted is not None:
             lines.append(f"strangers named as a member: {self.strangers_accepted:.1%}")
         width = max(len(c) for c in [*self.classes, "no face"]) + 2
@@ -181,13 +188,18 @@ def evaluate_folder(model: Model, folder: str | Path, *, cache: Optional[Embeddi
                     progress: Optional[Callable[[str, int], Callable[[int], None]]] = None) -> Evaluation:
     """Evaluate a model on a folder per class; folders of classes the model does not know are strangers.
 
-    threshold: the stranger threshold to use instead of the calibrated one (another point of the
-    curve the report shows).
+    Photos that are byte-identical copies of photos the model learned from are not scored (they are
+    listed in `left_out`). threshold: the stranger threshold to use instead of the calibrated one
+    (another point of the curve the report shows).
     """
     collection = scan(folder)
-    truth = [model.classes.index(item.label) if item.label in model.classes else UNKNOWN
-             for item in collection.items]
-    callback = progress("predicting", len(collection.items)) if progress else None
-    results = model.extractor(cache).extract_paths([i.path for i in collection.items], callback)
+    learned = model.learned_keys()
+    keys = content_keys(collection.items) if learned else {}
+    items = [item for item in collection.items if keys.get(item.path) not in learned]
+    truth = [model.classes.index(item.label) if item.label in model.classes else UNKNOWN for item in items]
+    callback = progress("predicting", len(items)) if progress else None
+    results = model.extractor(cache).extract_paths([i.path for i in items], callback)
     predictions = [model.name_subjects(s, threshold=threshold) for s in results]
-    return score_predictions(model.classes, [i.path for i in collection.items], truth, predictions)
+    evaluation = score_predictions(model.classes, [i.path for i in items], truth, predictions)
+    evaluation.left_out = tuple(str(item.path) for item in collection.items if keys.get(item.path) in learned)
+    return evaluation

@@ -133,6 +133,13 @@ class Model:
             **self.info,
         }
 
+    def learned_keys(self) -> frozenset[str]:
+        """Content hashes (`cache.content_hash`) of the photos the model learned from, training and
+        validation, so that copies of them can be told from new photos; empty for model files made
+        before they were kept."""
+        digests = self.arrays.get("training/content_keys")
+        return frozenset(bytes(row).hex() for row in digests) if digests is not None else frozenset()
+
     def bundle_arrays(self) -> dict[str, np.ndarray]:
         """The array half of the model file."""
         arrays = {f"head/{k}": v for k, v in self.head.get_state().items()}

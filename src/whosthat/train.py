@@ -25,6 +25,7 @@ from whosthat.openset import DEFAULT_MAX_MEMBER_REJECTION, calibrate, cross_vali
 from whosthat.pipeline import Subjects
 from whosthat.subjects import create_detector
 from whosthat.subjects.choose import FACE_EMBEDDERS, SUBJECTS, SubjectChoice, choose_subject
+from whosthat.text import listed
 from whosthat.whitening import fit_whitening
 
 #: The defaults, chosen by bench/accuracy.py (see the README's table); the detector and embedder
@@ -203,6 +204,8 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
     val_paths = _kept(chosen, split.val, by_path, index)  # the rows of X_val
     reference_paths = _kept(chosen, split.train, by_path, index) + val_paths  # the rows of model.reference
     test_root = test_collection.root if test_collection is not None else collection.root
+    digests = b"".join(bytes.fromhex(keys[item.path]) for item in learn if _is_digest(keys[item.path]))
+    model.arrays["training/content_keys"] = np.frombuffer(digests, np.uint8).reshape(-1, 32)
     model.arrays["report/reference_boxes"] = np.array(
         [_chosen_box(subjects[by_path[p].path], chosen[by_path[p].path]) for p in reference_paths],
         np.float32).reshape(-1, 4)
@@ -268,6 +271,11 @@ def _choose_faces(classes: list[str], items: list[Item], subjects: dict[Path, Su
     return chosen
 
 
+def _is_digest(key: str) -> bool:
+    """Whether a content key is a SHA-256 digest (an unreadable file keys by its path)."""
+    return len(key) == 64 and all(c in "0123456789abcdef" for c in key)
+
+
 def _filed_once(items: list[Item], keys: dict[Path, str]) -> list[Item]:
     """The photos of which no copy is filed under another member (the sample `--subject auto` scores)."""
     labels: dict[str, set[str]] = {}
@@ -288,8 +296,7 @@ def _drop_conflicts(chosen: dict[Path, np.ndarray], items: list[Item], keys: dic
     for same in copies.values():
         if len({item.label for item in same}) > 1:
             for item in same:
-                others = [f"{o.label}/{o.path.name}" for o in same if o.label != item.label]
-                others = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+                others = listed([f"{o.label}/{o.path.name}" for o in same if o.label != item.label])
                 log.note(item.path, "conflicting labels",
                          f"the same file, and face, is also filed as {others}: not used, who it shows is in doubt")
                 del chosen[item.path]
