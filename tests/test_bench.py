@@ -32,3 +32,20 @@ def test_quick_face_benchmark_prints_both_tables(tmp_path: Path) -> None:
     assert ours["accuracy"] >= 0.9 and ours["top1_accuracy"] >= ours["accuracy"]
     assert ours["train_cold_s"] is not None and not ours["warm_reembedded"], "the warm run re-embeds nothing"
     assert 0.0 <= rows["face_recognition knn"]["accuracy"] <= 1.0
+
+
+def test_small_faces_benchmark_prints_its_table() -> None:
+    """bench/small_faces.py runs as bench/README.md shows; on 32 px faces the default finds more than the first pass."""
+    _require(DATASETS / "blackpink")
+    run = subprocess.run([sys.executable, "bench/small_faces.py", "--sizes", "32", "--repeats", "1"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "| photo | search | face px | found | other | ms | extra MB |" in run.stdout
+    found = {}
+    for line in run.stdout.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 7 and cells[2] == "32":
+            found[(cells[0], cells[1])] = int(cells[3].split("/")[0])
+    assert len(found) == 6
+    for photo in ("4032x3024", "6000x4000"):
+        assert found[(photo, "default")] >= found[(photo, "first pass only")] + 15, found
