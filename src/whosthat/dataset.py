@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +103,16 @@ def content_keys(items: Iterable[Item]) -> dict[Path, str]:
     items = list(items)
     with ThreadPoolExecutor(4) as pool:
         return dict(zip((item.path for item in items), pool.map(key, items)))
+
+
+def without_copies(items: Iterable[Item], learned: Container[str], keys: Mapping[Path, str]
+                   ) -> tuple[list[Item], list[Item]]:
+    """(the items that are not byte-identical copies of photos with the content keys `learned`, those that are)."""
+    kept: list[Item] = []
+    copies: list[Item] = []
+    for item in items:
+        (copies if keys.get(item.path) in learned else kept).append(item)
+    return kept, copies
 
 
 #: Photos a class needs before the split holds any out for validation and testing.

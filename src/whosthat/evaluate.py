@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Optional
 import numpy as np
 
 from whosthat.cache import EmbeddingCache
-from whosthat.dataset import content_keys, scan
+from whosthat.dataset import content_keys, scan, without_copies
 from whosthat.prediction import Predictions
 from whosthat.text import listed
 
@@ -195,11 +195,11 @@ def evaluate_folder(model: Model, folder: str | Path, *, cache: Optional[Embeddi
     collection = scan(folder)
     learned = model.learned_keys()
     keys = content_keys(collection.items) if learned else {}
-    items = [item for item in collection.items if keys.get(item.path) not in learned]
+    items, copies = without_copies(collection.items, learned, keys)
     truth = [model.classes.index(item.label) if item.label in model.classes else UNKNOWN for item in items]
     callback = progress("predicting", len(items)) if progress else None
-    results = model.extractor(cache).extract_paths([i.path for i in items], callback)
+    results = model.extractor(cache).extract_paths([i.path for i in items], callback, keys=keys)
     predictions = [model.name_subjects(s, threshold=threshold) for s in results]
     evaluation = score_predictions(model.classes, [i.path for i in items], truth, predictions)
-    evaluation.left_out = tuple(str(item.path) for item in collection.items if keys.get(item.path) in learned)
+    evaluation.left_out = tuple(str(item.path) for item in copies)
     return evaluation

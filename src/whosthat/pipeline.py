@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,17 +72,20 @@ class Extractor:
         return Subjects(_name(source), faces, embeddings, image.shape[1], image.shape[0],
                         image=image if keep_image else None)
 
-    def extract_paths(self, paths: Iterable[Path], progress: Optional[Callable[[int], None]] = None
-                      ) -> Iterator[Subjects]:
+    def extract_paths(self, paths: Iterable[Path], progress: Optional[Callable[[int], None]] = None,
+                      keys: Optional[Mapping[Path, str]] = None) -> Iterator[Subjects]:
         """Subjects of many image files, in order, from the cache where possible.
 
         Unreadable files come out with `error` set; the others go on. `progress(n)` is called as
-        images finish.
+        images finish. `keys`: content hashes already taken (`dataset.content_keys`), so that a
+        cached image is not read again.
         """
         identity = self.identity
         paths = list(paths)
+        keys = keys or {}
         with ThreadPoolExecutor(self.workers) as pool:
-            prepared = _bounded_map(pool, lambda p: self._prepare(p, identity), paths, ahead=4 * self.batch_size)
+            prepared = _bounded_map(pool, lambda p: self._prepare(p, identity, keys.get(p)), paths,
+                                    ahead=4 * self.batch_size)
             pending: list[tuple[Subjects, str, list]] = []
             queued = 0
             for subjects, key, chips in prepared:
@@ -93,16 +96,22 @@ class Extractor:
                     pending, queued = [], 0
             yield from self._flush(pending, identity, progress)
 
-    def _prepare(self, path: Path, identity: str) -> tuple[Subjects, str, list]:
-        """Read, hash, look up; on a miss decode, detect and cut chips (runs in a worker thread)."""
+    def _prepare(self, path: Path, identity: str, key: Optional[str] = None) -> tuple[Subjects, str, list]:
+        """Read and hash (unless `key` is given), look up; on a miss decode, detect and cut chips (runs in a
+        worker thread)."""
+        data = None
         try:
-            data = path.read_bytes()
+            if key is None:
+                data = path.read_bytes()
+                key = content_hash(data)
+            cached = self.cache.get(key, identity) if self.cache else None
+            if cached is not None:
+                return Subjects(str(path), cached[0], cached[1]), "", []
+            if data is None:
+                data = path.read_bytes()
+                key = content_hash(data)
         except OSError as error:
             return Subjects(str(path), [], self._empty(), error=f"{path}: cannot be read ({error.strerror})"), "", []
-        key = content_hash(data)
-        cached = self.cache.get(key, identity) if self.cache else None
-        if cached is not None:
-            return Subjects(str(path), cached[0], cached[1]), "", []
         try:
             image = load_image(data)
         except ImageError as error:

@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 
 from whosthat.cache import EmbeddingCache
-from whosthat.dataset import Item, Split, content_keys, scan, stratified_split
+from whosthat.dataset import Item, Split, content_keys, scan, stratified_split, without_copies
 from whosthat.errors import DatasetError
 from whosthat.evaluate import Evaluation, score_predictions
 from whosthat.finetune import RECIPES, FinetuneResult
@@ -119,7 +119,7 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
         if unknown:
             log.note(test_dir, "strangers",
                      f"test classes not in the training folder are scored as strangers: {', '.join(unknown)}")
-    keys = content_keys(collection.items)
+    keys = content_keys(collection.items + (test_collection.items if test_collection is not None else []))
     if split is None:
         split = stratified_split(collection, val_fraction=val_fraction,
                                  test_fraction=0.0 if test_collection is not None else test_fraction, seed=seed,
@@ -146,7 +146,7 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
                   reference=np.zeros((0, 0)), reference_labels=np.zeros(0), threshold=0.0, arrays=embedder_arrays)
     extractor = model.extractor(cache)
     callback = progress("embedding training photos", len(learn)) if progress else None
-    subjects = dict(zip([i.path for i in learn], extractor.extract_paths([i.path for i in learn], callback)))
+    subjects = dict(zip([i.path for i in learn], extractor.extract_paths([i.path for i in learn], callback, keys)))
     log.seconds["embedding"] = time.perf_counter() - started
 
     chosen = _choose_faces(classes, learn, subjects, log)
@@ -196,7 +196,7 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
                                  else [by_path[p] for p in split.test], learn, keys, log)
     if test_items:
         callback = progress("predicting test photos", len(test_items)) if progress else None
-        results = extractor.extract_paths([i.path for i in test_items], callback)
+        results = extractor.extract_paths([i.path for i in test_items], callback, keys)
         predictions = [model.name_subjects(s) for s in results]
         truth = [index.get(i.label, -1) for i in test_items]
         log.evaluation = score_predictions(classes, [i.path for i in test_items], truth, predictions)
@@ -307,16 +307,12 @@ def _without_copies(test_items: list[Item], learned: list[Item], keys: dict[Path
     """The test photos that are not byte-identical copies of photos the model learned from (those
     would flatter it); each copy left out is noted."""
     seen = {keys[item.path]: item for item in learned}
-    test_keys = keys if all(item.path in keys for item in test_items) else content_keys(test_items)
-    kept = []
-    for item in test_items:
-        original = seen.get(test_keys[item.path])
-        if original is None:
-            kept.append(item)
-        else:
-            log.note(item.path, "copy of a training photo",
-                     f"the same file as {original.label}/{original.path.name}, which the model learned from: "
-                     "left out of the test")
+    kept, copies = without_copies(test_items, seen, keys)
+    for item in copies:
+        original = seen[keys[item.path]]
+        log.note(item.path, "copy of a training photo",
+                 f"the same file as {original.label}/{original.path.name}, which the model learned from: "
+                 "left out of the test")
     return kept
 
 

@@ -194,7 +194,8 @@ def _face_checks(photos: list[Photo], extractor: Extractor, head: str, seed: int
                  progress: Progress) -> list[Finding]:
     """No face, several faces and (cross-validated) suspected mislabels, when the photos hold faces at all."""
     advance = progress("finding faces", len(photos)) if progress else None
-    subjects = list(extractor.extract_paths([p.item.path for p in photos], advance))
+    subjects = list(extractor.extract_paths([p.item.path for p in photos], advance,
+                                            keys={p.item.path: p.sha256 for p in photos}))
     with_face = sum(1 for s in subjects if s.faces)
     if with_face < FACE_SHARE * len(photos):
         result.face_checks = False
