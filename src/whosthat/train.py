@@ -135,7 +135,7 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
 
     cache = EmbeddingCache(Path(cache_dir) if cache_dir else None) if use_cache else None
     learn = [by_path[p] for p in split.train + split.val]
-    detector, embedder = _resolve_subject(subject, detector, embedder, _filed_once(learn, keys), cache, seed, log)
+    detector, embedder = _resolve_subject(subject, detector, embedder, _filed_once(learn, keys), cache, keys, log)
     embedder_component, embedder_arrays = Component(embedder, {"flip": flip}), {}
     if finetune is not None:
         result = _finetune(finetune, detector, classes, split, by_path, epochs=epochs, resume=resume, workers=workers,
@@ -337,7 +337,7 @@ def _stack(chosen: dict[Path, np.ndarray], relative: Sequence[str], by_path: dic
 
 
 def _resolve_subject(subject: str, detector: Optional[str], embedder: Optional[str], items: list[Item],
-                     cache: Optional[EmbeddingCache], seed: int, log: TrainingLog) -> tuple[str, str]:
+                     cache: Optional[EmbeddingCache], keys: dict[Path, str], log: TrainingLog) -> tuple[str, str]:
     """The detector and embedder: as given, else those of the subject (for "auto", the given embedder's kind,
     or the better of the two on a sample)."""
     if detector is not None and embedder is not None:
@@ -345,7 +345,7 @@ def _resolve_subject(subject: str, detector: Optional[str], embedder: Optional[s
     if subject == "auto" and embedder is not None:
         subject = "face" if embedder in FACE_EMBEDDERS else "image"
     if subject == "auto":
-        log.subject = choose_subject(items, cache=cache, seed=seed)
+        log.subject = choose_subject(items, cache=cache, keys=keys)
         log.say(f"subject: {log.subject.reason}")
         subject = log.subject.subject
     if subject not in SUBJECTS:

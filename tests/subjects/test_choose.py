@@ -6,7 +6,7 @@ from pathlib import Path
 
 from whosthat.cache import EmbeddingCache
 from whosthat.dataset import scan
-from whosthat.subjects.choose import choose_subject
+from whosthat.subjects.choose import choose_subject, pick
 
 
 def test_anime_crops_are_seen_as_images(anime_train_dir: Path, session_cache: Path) -> None:
@@ -36,3 +36,20 @@ def test_a_member_with_one_photo_does_not_void_the_choice(kpop_train_dir: Path, 
     choice = choose_subject(scan(root).items, cache=EmbeddingCache(session_cache))
     assert choice.subject == "face", choice.reason
     assert choice.scores["face"] >= 0.8, choice.reason
+
+
+def test_the_sample_does_not_depend_on_the_order_of_the_photos(anime_train_dir: Path, session_cache: Path) -> None:
+    """The sample is drawn by content hash: the same folder listed in another order, or split with
+    another seed, gives the same choice, so that models of several seeds can be ensembled."""
+    items = scan(anime_train_dir).items
+    forward = choose_subject(items, cache=EmbeddingCache(session_cache))
+    backward = choose_subject(items[::-1], cache=EmbeddingCache(session_cache))
+    assert forward.scores == backward.scores
+    assert forward.subject == backward.subject
+
+
+def test_close_scores_go_to_the_kind_listed_first() -> None:
+    assert pick({"face": 0.48, "image": 0.88, "character": 0.90}) == "image"
+    assert pick({"face": 0.15, "image": 0.33, "character": 0.42}) == "character"
+    assert pick({"face": 0.60, "image": 0.62, "character": 0.30}) == "face"
+    assert pick({"face": 0.20, "image": 0.90, "character": 0.30}) == "image"
