@@ -39,8 +39,8 @@ def test_a_member_with_one_photo_does_not_void_the_choice(kpop_train_dir: Path, 
 
 
 def test_the_sample_does_not_depend_on_the_order_of_the_photos(anime_train_dir: Path, session_cache: Path) -> None:
-    """The sample is drawn by content hash: the same folder listed in another order, or split with
-    another seed, gives the same choice, so that models of several seeds can be ensembled."""
+    """The sample is drawn by content hash, not by a seed: the same photos listed in another order
+    give the same sample and choice, so that models of several seeds can be ensembled."""
     items = scan(anime_train_dir).items
     forward = choose_subject(items, cache=EmbeddingCache(session_cache))
     backward = choose_subject(items[::-1], cache=EmbeddingCache(session_cache))

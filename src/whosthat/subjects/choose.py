@@ -34,8 +34,8 @@ CV_FOLDS = 3
 #: A sample whose faces are named this well is taken for people without trying the other kinds.
 CLEARLY_FACES = 0.8
 #: Shares of the sample named right that differ by less than this count as a tie, which goes to the
-#: kind first in `SUBJECTS`: the sample cannot tell them apart (anime_newgame8's crops: 88 to 90 %
-#: as `image` and as `character` across split seeds; its illustrations: 26 to 33 % against 42 to 46 %).
+#: kind first in `SUBJECTS`: the sample cannot tell them apart (anime_newgame8's crops, split seeds
+#: 0 to 4: 88 to 90 % as `image`, 88 to 91 % as `character`; its illustrations: 26 to 33 % against 42 to 46 %).
 TIE = 0.05
 
 
