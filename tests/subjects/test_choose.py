@@ -49,7 +49,9 @@ def test_the_sample_does_not_depend_on_the_order_of_the_photos(anime_train_dir: 
 
 
 def test_close_scores_go_to_the_kind_listed_first() -> None:
-    assert pick({"face": 0.48, "image": 0.88, "character": 0.90}) == "image"
-    assert pick({"face": 0.15, "image": 0.33, "character": 0.42}) == "character"
+    """Face, then character (which also copes with whole scenes), then image."""
+    assert pick({"face": 0.48, "image": 0.90, "character": 0.88}) == "character"
+    assert pick({"face": 0.48, "image": 0.88, "character": 0.90}) == "character"
+    assert pick({"face": 0.15, "image": 0.50, "character": 0.42}) == "image"
     assert pick({"face": 0.60, "image": 0.62, "character": 0.30}) == "face"
     assert pick({"face": 0.20, "image": 0.90, "character": 0.30}) == "image"
