@@ -1,4 +1,4 @@
-"""`--subject auto` on real collections: drawn characters go to the whole-picture pipeline, people to faces."""
+"""`--subject auto` on real collections: drawn characters go to the picture pipelines, people to faces."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from whosthat.dataset import scan
 from whosthat.subjects.choose import choose_subject, pick
 
 
-def test_anime_crops_are_seen_as_images(anime_train_dir: Path, session_cache: Path) -> None:
+def test_anime_crops_are_not_seen_as_faces(anime_train_dir: Path, session_cache: Path) -> None:
     choice = choose_subject(scan(anime_train_dir).items, cache=EmbeddingCache(session_cache))
     assert choice.subject in ("image", "character"), choice.reason
     assert choice.embedder == "mobilenetv2+efficientnet-lite0"
