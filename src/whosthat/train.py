@@ -339,7 +339,7 @@ def _stack(chosen: dict[Path, np.ndarray], relative: Sequence[str], by_path: dic
 def _resolve_subject(subject: str, detector: Optional[str], embedder: Optional[str], items: list[Item],
                      cache: Optional[EmbeddingCache], keys: dict[Path, str], log: TrainingLog) -> tuple[str, str]:
     """The detector and embedder: as given, else those of the subject (for "auto", the given embedder's kind,
-    or the better of the two on a sample)."""
+    or the kind `choose_subject` finds best on a sample of `items`)."""
     if detector is not None and embedder is not None:
         return detector, embedder
     if subject == "auto" and embedder is not None:
