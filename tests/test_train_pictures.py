@@ -1,4 +1,5 @@
-"""`whosthat train` on drawn characters with the defaults: it picks the picture pipeline itself and says why."""
+"""`whosthat train` on drawn characters with the defaults: it picks the picture pipeline (and its head) itself and
+says why."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ def test_default_training_on_anime_crops(anime_train_dir: Path, anime_test_dir: 
     assert "cross-validated" in text
     model = whosthat.load(out)
     assert model.embedder.name == "mobilenetv2+efficientnet-lite0"
+    assert model.head.name == "svm"  # the default head on ImageNet features; on face embeddings, logistic
     assert model.info["subject"]["chosen_by"].startswith(("image", "character"))
     assert model.info["metrics"]["accuracy"] >= 0.9
     assert main(["predict", str(out), str(anime_test_dir / "yagami_kou"), "--json"]) == 0

@@ -26,7 +26,7 @@ from whosthat.openset import DEFAULT_MAX_MEMBER_REJECTION
 from whosthat.prediction import Predictions
 from whosthat.subjects import DETECTORS
 from whosthat.subjects.choose import SUBJECTS
-from whosthat.train import DEFAULT_HEAD, DEFAULT_SUBJECT, TrainingLog, train
+from whosthat.train import DEFAULT_FACE_HEAD, DEFAULT_IMAGE_HEAD, DEFAULT_SUBJECT, TrainingLog, train
 
 EXAMPLES = """examples:
   whosthat train photos/blackpink --out blackpink.wt
@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  whosthat train photos/blackpink --out blackpink.wt\n"
                "  whosthat train photos/train --test-dir photos/test --head svm --out model.wt\n"
-               "  whosthat train anime/train --subject image --finetune efficientnet-lite0 --out anime.wt\n"
+               "  whosthat train anime/train --finetune mobilenetv2 --out anime.wt\n"
                "  whosthat train anime/train --finetune tutorial-cnn --out baseline.wt   # the notebook's CNN\n"
                "  whosthat train anime/train --finetune mobilenetv2 --out anime.wt --resume  # after a stop\n")
     p.add_argument("folder", type=Path, help="FOLDER/<person>/<photo>: one sub-folder per person")
@@ -93,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--detector", choices=DETECTORS.names(), help="override the subject's detector")
     p.add_argument("--embedder", choices=[n for n in EMBEDDERS.names() if n != "finetuned"],
                    help="override the subject's embedder")
-    p.add_argument("--head", default=DEFAULT_HEAD, choices=HEADS.names(), help=f"classifier (default: {DEFAULT_HEAD})")
+    p.add_argument("--head", choices=HEADS.names(),
+                   help=f"classifier (default: {DEFAULT_FACE_HEAD} on face embeddings, {DEFAULT_IMAGE_HEAD} on the "
+                        "ImageNet backbones' features, frozen or fine-tuned)")
     p.add_argument("--finetune", choices=list(RECIPES), metavar="NETWORK",
                    help="train a network end to end on the photos (augmentation, early stopping, a checkpoint per "
                         f"epoch; slow without a GPU): {', '.join(RECIPES)}; the tutorial-* presets are the "
