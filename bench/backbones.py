@@ -11,7 +11,9 @@ is the default for pictures), each fine-tuned end to end (`--finetune`), the tut
 models as presets (`--finetune tutorial-cnn`, `tutorial-mobilenetv2`), and the best ensemble of
 the models trained (two or more): the combination whose averaged probabilities name the validation
 photos best, as `whosthat ensemble --best` chooses it; the test photos play no part in the choice.
-On face sets the backbones see the faces YuNet finds (`--detector yunet`).
+On face sets the backbones see the faces YuNet finds (`--detector yunet`). On anime_newgame8's
+crops the fine-tuned backbones see what `--subject auto` chooses, as `train --finetune` does
+for a user, and the tutorials' presets the whole crop, as the notebooks did.
 
 Splits: anime_newgame8 train -> test (15 % of train for validation); anime_illustrations: the
 same training crops (screenshots of the show) -> anime_newgame8/illustrations (120 full fan-art
@@ -103,13 +105,15 @@ def tasks_of(name: str, folds: int) -> list[Task]:
 
 
 def options_for(method: Method, set_name: str) -> dict:
-    """The method's keywords, with YuNet's faces as the subject on the face sets and drawn faces on
-    the illustrations."""
+    """The method's keywords, with YuNet's faces as the subject on the face sets, drawn faces on
+    the illustrations, and on anime_newgame8's crops the whole picture for the tutorials' presets,
+    as the notebooks had it. Elsewhere `train` decides, as for a user: a fine-tuned backbone takes
+    `--subject auto`'s choice, a frozen one named by `--embedder` the whole picture."""
     if set_name in FACE_SETS and method.backbone:
         return {"detector": "yunet", **method.options}
     if set_name == "anime_illustrations" and method.backbone:
         return {"subject": "character", **method.options}
-    if set_name not in FACE_SETS and method.backbone and "finetune" in method.options:
+    if method.options.get("finetune", "").startswith("tutorial-"):
         return {"subject": "image", **method.options}
     return dict(method.options)
 
