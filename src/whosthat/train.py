@@ -31,9 +31,9 @@ from whosthat.whitening import fit_whitening
 #: The defaults, chosen by bench/accuracy.py (see the README's table); the detector and embedder
 #: follow from the subject (`whosthat.subjects.choose.SUBJECTS`), the head from the embedder.
 DEFAULT_SUBJECT = "auto"
-#: The head on face embeddings (bench/accuracy.py) and on ImageNet features, frozen or fine-tuned:
-#: there a linear SVM named more test photos than logistic regression on anime_newgame8's test
-#: crops, its illustrations and its uncleaned crops, and on blackpink's faces (bench/README.md).
+#: The head on face embeddings (chosen by bench/accuracy.py), and on ImageNet features, frozen or
+#: fine-tuned, where a linear SVM named more test pictures than logistic regression (anime_newgame8's
+#: test crops, illustrations and uncleaned crops, blackpink's faces: bench/README.md).
 DEFAULT_FACE_HEAD, DEFAULT_IMAGE_HEAD = "logistic", "svm"
 #: The face pipeline's detector and embedder.
 DEFAULT_DETECTOR, DEFAULT_EMBEDDER = SUBJECTS["face"]
