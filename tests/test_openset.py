@@ -13,11 +13,13 @@ from whosthat.cache import EmbeddingCache
 from whosthat.evaluate import evaluate_folder
 from whosthat.heads import create_head
 from whosthat.openset import (
+    SUM,
+    StrangerScore,
     calibrate,
     class_similarity,
-    cross_validated_scores,
+    cross_validated_cues,
+    mean_similarity,
     simulate_strangers,
-    stranger_scores,
     threshold_curve,
 )
 
@@ -45,10 +47,49 @@ def test_class_similarity_leave_one_out():
     assert s[2, 1] == -1.0, "the only photo of a class has no other photo to be close to"
 
 
-def test_stranger_scores_range():
-    p = np.array([[1.0, 0.0], [0.0, 1.0]])
-    s = np.array([[1.0, -1.0], [0.5, 0.5]])
-    np.testing.assert_allclose(stranger_scores(p, s), [[2.0, -1.0], [0.5, 1.5]])
+def test_mean_similarity_is_to_the_class_mean():
+    reference = _unit([[1, 0, 0], [0, 1, 0], [0, 0, 1]])
+    labels = np.array([0, 0, 1])
+    m = mean_similarity(_unit([[1, 1, 0], [0, 0, 1]]), reference, labels, 3)
+    np.testing.assert_allclose(m[:, :2], [[1.0, 0.0], [0.0, 1.0]], atol=1e-6)
+    assert (m[:, 2] == -1.0).all(), "a class with no reference photo must score the minimum"
+
+
+def test_mean_similarity_leave_one_out():
+    reference = _unit([[1, 0], [0.6, 0.8], [0, 1]])
+    labels = np.array([0, 0, 1])
+    m = mean_similarity(reference, reference, labels, 2, leave_one_out=True)
+    np.testing.assert_allclose([m[0, 0], m[1, 0]], [0.6, 0.6], atol=1e-6)
+    assert m[2, 1] == -1.0, "the only photo of a class has no other photo to make a mean of"
+    np.testing.assert_allclose(m[2, 0], mean_similarity(reference[2:], reference, labels, 2)[0, 0], atol=1e-6)
+
+
+def test_sum_score_is_probability_plus_closest_photo():
+    cues = np.array([[1.0, 1.0, 0.3], [0.0, -1.0, 0.9], [0.2, 0.5, -0.4]])
+    np.testing.assert_allclose(SUM(cues), [2.0, -1.0, 0.7])
+    assert StrangerScore.from_arrays({}) is SUM, "a model file without a learned score must keep the sum"
+
+
+def test_learned_score_ranks_members_above_strangers_and_round_trips():
+    rng = np.random.default_rng(0)
+    members = np.column_stack([rng.uniform(0.6, 1.0, 300), rng.normal(0.7, 0.1, 300), rng.normal(0.8, 0.1, 300)])
+    strangers = np.column_stack([rng.uniform(0.3, 1.0, 300), rng.normal(0.4, 0.1, 300), rng.normal(0.5, 0.1, 300)])
+    score = StrangerScore.fit(members, strangers)
+    assert (score.weights >= 0).all() and score.weights[1:].min() > 0.5
+    assert ((score(members) > 0).mean() > 0.9) and ((score(strangers) < 0).mean() > 0.9)
+    again = StrangerScore.from_arrays(score.to_arrays())
+    np.testing.assert_allclose(again(strangers), score(strangers))
+
+
+def test_learned_score_never_turns_a_cue_around():
+    """With one class held out of two, the head is sure of every stranger: the probability cue is then
+    higher for strangers, and must get no weight rather than a negative one."""
+    rng = np.random.default_rng(1)
+    members = np.column_stack([rng.uniform(0.5, 1.0, 200), rng.normal(0.7, 0.1, 200), rng.normal(0.8, 0.1, 200)])
+    strangers = np.column_stack([np.ones(200), rng.normal(0.4, 0.1, 200), rng.normal(0.5, 0.1, 200)])
+    score = StrangerScore.fit(members, strangers)
+    assert score.weights[0] == 0.0 and (score.weights[1:] > 0).all()
+    assert StrangerScore.fit(members, strangers[:0]) is SUM
 
 
 @pytest.mark.parametrize("max_rejection", [0.03, 0.10])
@@ -78,12 +119,10 @@ def test_simulated_strangers_score_lower_than_members(kpop_embeddings):
     y_train = np.repeat(np.arange(len(classes)), 10)
     X_val = np.vstack([kpop_embeddings[c][10:14] for c in classes])
     y_val = np.repeat(np.arange(len(classes)), 4)
-    head = create_head("logistic").fit(X_train, y_train, len(classes))
-    members, strangers = simulate_strangers(head, lambda: create_head("logistic"), X_train, y_train, X_val, y_val,
-                                            len(classes))
-    assert len(members) == len(y_val) and len(strangers) == len(y_val)
-    print(f"median stranger score: members {np.median(members):.2f}, simulated strangers {np.median(strangers):.2f}")
-    assert np.median(members) > np.median(strangers) + 0.3
+    members, strangers = simulate_strangers(lambda: create_head("logistic"), X_train, y_train, X_val, y_val,
+                                            len(classes), whiten=True)
+    assert members.shape == strangers.shape == (len(y_val), 3)
+    _assert_members_above_strangers(members, strangers)
 
 
 def test_cross_validated_scores_every_photo_by_a_head_that_never_saw_it(kpop_embeddings):
@@ -92,20 +131,31 @@ def test_cross_validated_scores_every_photo_by_a_head_that_never_saw_it(kpop_emb
     classes = ["Irene", "Jihyo", "Naeun", "Seulgi", "Umji", "Nayeon"]
     X = np.vstack([kpop_embeddings[c][:14] for c in classes])
     y = np.repeat(np.arange(len(classes)), 14)
-    members, strangers = cross_validated_scores(lambda: create_head("logistic"), X, y, len(classes))
-    assert len(members) == len(y) and len(strangers) == len(y)
-    print(f"median stranger score: members {np.median(members):.2f}, strangers {np.median(strangers):.2f}")
-    assert np.median(members) > np.median(strangers) + 0.3
+    members, strangers = cross_validated_cues(lambda: create_head("logistic"), X, y, len(classes), whiten=True)
+    assert members.shape == strangers.shape == (len(y), 3)
+    _assert_members_above_strangers(members, strangers)
 
 
-def test_cross_validated_scores_do_not_leak():
-    """Unrelated random photos: a head or a reference that had seen a photo would score it near 2
-    (probability 1, similarity 1 to itself); held out, it scores near chance."""
+def _assert_members_above_strangers(members: np.ndarray, strangers: np.ndarray) -> None:
+    """Every cue, and the score learned from them, clearly higher for members than for held-out strangers."""
+    score = StrangerScore.fit(members, strangers)
+    print(f"median cues: members {np.median(members, axis=0).round(2)}, strangers "
+          f"{np.median(strangers, axis=0).round(2)}; weights {score.weights.round(2)}; median scores "
+          f"{np.median(score(members)):.2f}, {np.median(score(strangers)):.2f}")
+    assert (np.median(members, axis=0) > np.median(strangers, axis=0) + 0.05).all()
+    assert np.median(score(members)) > np.median(score(strangers)) + 1.5
+
+
+@pytest.mark.parametrize("whiten", [False, True])
+def test_cross_validated_cues_do_not_leak(whiten: bool):
+    """Unrelated random photos: a head, a reference or a whitening that had seen a photo would find it
+    close to itself (similarity near 1, probability near 1); held out, every cue stays near chance."""
     rng = np.random.default_rng(0)
     X = _unit(rng.normal(size=(60, 64)))
     y = np.repeat(np.arange(4), 15)
-    members, strangers = cross_validated_scores(lambda: create_head("knn"), X, y, 4)
-    assert members.max() < 1.2 and strangers.max() < 1.2
+    members, strangers = cross_validated_cues(lambda: create_head("knn"), X, y, 4, whiten=whiten)
+    assert members[:, 1:].max() < 0.6 and strangers[:, 1:].max() < 0.6
+    assert np.median(members[:, 0]) < 0.6
 
 
 def test_a_held_out_celebrity_comes_out_unknown(datasets: Path, tmp_path: Path, session_cache: Path):
@@ -125,13 +175,13 @@ def test_a_held_out_celebrity_comes_out_unknown(datasets: Path, tmp_path: Path, 
     assert evaluation.accuracy >= 0.85
 
 
-@pytest.mark.parametrize("threshold", [2.5, -2.0])
+@pytest.mark.parametrize("threshold", [1e9, -1e9])
 def test_threshold_override(kpop_model, kpop_held_out, threshold: float):
     """Above every score all faces are unknown; below every score none is."""
     photo = kpop_held_out["Jihyo"][0]
     result = kpop_model.predict(photo, threshold=threshold)
     assert len(result) >= 1
-    if threshold > 2:
+    if threshold > 0:
         assert result.labels == ["unknown"] * len(result)
     else:
         assert "unknown" not in result.labels

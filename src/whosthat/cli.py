@@ -40,8 +40,6 @@ EXAMPLES = """examples:
 """
 
 SHOWN_NOTES = 12
-#: The lowest stranger score: a threshold there names every face.
-OPEN_SET_OFF = -1.0
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -139,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate", help="score a model on labelled photos it never saw",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  whosthat evaluate blackpink.wt photos/test\n"
-               "  whosthat evaluate blackpink.wt photos/test --threshold 1.6  # another point of the curve\n\n"
+               "  whosthat evaluate blackpink.wt photos/test --threshold 1.5  # another point of the curve\n\n"
                "Sub-folders named after people the model does not know are scored as strangers. Photos that are\n"
                "copies of the ones the model learned from (the same files) are left out and listed.")
     p.add_argument("model", type=Path, help="model file written by `whosthat train`")
@@ -223,8 +221,8 @@ def _add_cache_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_threshold_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=float,
-                        help="stranger threshold (probability + similarity, -1 to 2) instead of the calibrated one; "
-                             "higher: more faces called unknown (the report lists the points of its curve)")
+                        help="stranger threshold (a log-odds that the face is a member) instead of the calibrated "
+                             "one; higher: more faces called unknown (the report lists the points of its curve)")
 
 
 def _fraction(text: str) -> float:
@@ -276,8 +274,8 @@ def _train(args: argparse.Namespace) -> int:
             print(f"  {note.path}: {note.message}")
         if len(log.notes) > SHOWN_NOTES:
             print(f"  ... and {len(log.notes) - SHOWN_NOTES} more (all of them are in the model file)")
-    print(f"\nstranger threshold: {model.threshold:.3f} (probability + similarity; calibrated on held-out photos)")
-    if model.threshold <= OPEN_SET_OFF:
+    print(f"\nstranger threshold: {model.threshold:.3f} (calibrated on held-out photos)")
+    if model.threshold <= model.arrays["open_set/thresholds"][0]:
         print("  no threshold keeps members first and strangers out on these photos: every face gets a name "
               "(more photos per person, or `predict --threshold`, change that)")
     if log.evaluation is not None:

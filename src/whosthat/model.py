@@ -18,7 +18,7 @@ from whosthat.embedders import create_embedder
 from whosthat.errors import MissingWeightsError, ModelFileError
 from whosthat.heads import Head, create_head
 from whosthat.images import ImageSource
-from whosthat.openset import class_similarity, stranger_scores
+from whosthat.openset import StrangerScore, stranger_cues
 from whosthat.pipeline import Extractor, Subjects
 from whosthat.prediction import UNKNOWN_LABEL, Prediction, Predictions
 from whosthat.subjects import create_detector
@@ -42,8 +42,8 @@ class Model:
 
     classes: the members' names; head: the fitted classifier; reference / reference_labels: the
     training embeddings the stranger test compares faces with; threshold: the stranger threshold
-    (on `openset.stranger_scores`: probability plus similarity); info: split, metrics and
-    training notes kept in the model file.
+    (on the score of `stranger_score`); info: split, metrics and training notes kept in the model
+    file; arrays: what else the model learned (whitening, stranger score, report data).
     """
 
     def __init__(self, classes: list[str], detector: Component, embedder: Component, head: Head,
@@ -83,8 +83,8 @@ class Model:
     def predict(self, image: ImageSource, *, threshold: Optional[float] = None) -> Predictions:
         """Every face in the photo with its name (or "unknown"), largest face first.
 
-        threshold: the stranger threshold to use instead of the calibrated one (a stranger score
-        from -1 to 2: probability plus similarity; higher calls more faces unknown).
+        threshold: the stranger threshold to use instead of the calibrated one (on the scale of
+        `stranger_score`, a log-odds; higher calls more faces unknown).
         Raises `ImageError` for an unreadable image.
         """
         subjects = self.extractor().extract(image, keep_image=True)
@@ -110,12 +110,17 @@ class Model:
                 similarity=float(s[best if label == UNKNOWN else label]), landmarks=face.landmarks))
         return Predictions(predictions, subjects.source, subjects.width, subjects.height, image=subjects.image)
 
+    @property
+    def stranger_score(self) -> StrangerScore:
+        """How a face's cues for a class make its stranger score (`whosthat.openset`), as calibrated in training."""
+        return StrangerScore.from_arrays(self.arrays)
+
     def score(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(n, n_classes) probabilities, similarity to each class's closest training photo, and stranger scores."""
         X = self.features(embeddings)
         probabilities = self.head.predict_proba(X) if len(X) else np.zeros((0, len(self.classes)))
-        similarity = class_similarity(X, self.reference, self.reference_labels, len(self.classes))
-        return probabilities, similarity, stranger_scores(probabilities, similarity)
+        cues = stranger_cues(probabilities, X, self.reference, self.reference_labels)
+        return probabilities, cues[..., 1], self.stranger_score(cues)
 
     def pipeline(self) -> dict:
         """Detector, embedder and head by name with their settings (as the model file records them)."""

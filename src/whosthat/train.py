@@ -21,7 +21,13 @@ from whosthat.finetune.chips import subject_chip
 from whosthat.heads import Head, create_head
 from whosthat.model import Component, Model
 from whosthat.networks import create_network
-from whosthat.openset import DEFAULT_MAX_MEMBER_REJECTION, calibrate, cross_validated_scores, simulate_strangers
+from whosthat.openset import (
+    DEFAULT_MAX_MEMBER_REJECTION,
+    StrangerScore,
+    calibrate,
+    cross_validated_cues,
+    simulate_strangers,
+)
 from whosthat.pipeline import Subjects
 from whosthat.subjects import create_detector
 from whosthat.subjects.choose import FACE_EMBEDDERS, SUBJECTS, SubjectChoice, choose_subject
@@ -104,10 +110,10 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
     whiten: learn a within-class whitening of the embeddings (`whosthat.whitening`) before the
     head; by default for face embedders, where it was measured to help.
     The head learns from the training faces (its validation probabilities are kept for `ensemble
-    --best`), then from both; the stranger threshold is calibrated by cross-validation over both
-    (`whosthat.openset`), and the test photos are predicted as new photos would be; their scores
-    go into the model. `progress(label, total)` returns a callback advanced per photo (the CLI's
-    progress bars). `max_member_rejection` is the share of members, among photos the scoring
+    --best`), then from both; the stranger score and threshold are calibrated by cross-validation
+    over both (`whosthat.openset`), and the test photos are predicted as new photos would be;
+    their scores go into the model. `progress(label, total)` returns a callback advanced per photo
+    (the CLI's progress bars). `max_member_rejection` is the share of members, among photos the scoring
     head never saw, the stranger threshold may call unknown (higher: fewer strangers named).
     `log` collects notes about
     photos that were skipped or that held several faces.
@@ -177,25 +183,27 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
     def make_head() -> Head:
         return create_head(head, **trained_head.get_params())
 
+    everything = np.vstack([raw_train, raw_val]) if len(y_val) else raw_train
     if len(y_val):
         # What the head made of the validation photos before seeing them: `ensemble --best` compares on these.
         model.arrays["validation/probabilities"] = trained_head.predict_proba(X_val).astype(np.float32)
         model.arrays["validation/labels"] = y_val
         # Now the whitening, the head and the reference learn from the validation photos too.
-        everything, model.reference_labels = np.vstack([raw_train, raw_val]), np.concatenate([y_train, y_val])
+        model.reference_labels = np.concatenate([y_train, y_val])
         if whiten:
             model.arrays["whitening/matrix"] = fit_whitening(everything, model.reference_labels)
         model.reference = model.features(everything)
         model.head = make_head().fit(model.reference, model.reference_labels, len(classes))
-    if finetune is None:  # the whitening, learned from all these photos, stays fixed across the folds
-        member, stranger = cross_validated_scores(make_head, model.reference, model.reference_labels, len(classes),
-                                                  seed=seed)
+    if finetune is None:  # each photo scored by a head, a reference and a whitening fitted without it
+        member, stranger = cross_validated_cues(make_head, everything, model.reference_labels, len(classes),
+                                                whiten=whiten, seed=seed)
     else:  # the network learned from the training photos: only validation photos are unseen
-        member, stranger = simulate_strangers(trained_head, make_head, X_train, y_train, X_val, y_val, len(classes),
-                                              seed=seed)
-    model.threshold, curve = calibrate(member, stranger, max_member_rejection)
+        member, stranger = simulate_strangers(make_head, raw_train, y_train, raw_val, y_val, len(classes),
+                                              whiten=whiten, seed=seed)
+    score = StrangerScore.fit(member, stranger)
+    model.threshold, curve = calibrate(score(member), score(stranger), max_member_rejection)
     log.seconds["fit"] = time.perf_counter() - fit_started
-    model.arrays.update({"open_set/thresholds": curve.thresholds,
+    model.arrays.update({**score.to_arrays(), "open_set/thresholds": curve.thresholds,
                          "open_set/strangers_accepted": curve.strangers_accepted,
                          "open_set/members_rejected": curve.members_rejected})
 

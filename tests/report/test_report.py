@@ -17,6 +17,7 @@ from conftest import KPOP15, images_of, link_tree
 from whosthat.cli import main
 from whosthat.evaluate import NO_FACE, UNKNOWN
 from whosthat.model import Model
+from whosthat.openset import DEFAULT_MAX_MEMBER_REJECTION
 from whosthat.report import HEADINGS, write_report
 from whosthat.report.build import MAX_GALLERY, recorded_outcomes
 
@@ -67,12 +68,12 @@ def test_the_model_records_what_the_report_needs(kpop_model: Model) -> None:
 
 
 def test_threshold_section_lists_other_operating_points(kpop_report: str, kpop_model: Model) -> None:
-    """The default point (0.02) is the model's own threshold; asking fewer members to be lost lowers it."""
+    """The default point is the model's own threshold; asking fewer members to be lost lowers it."""
     rows = re.findall(r"<tr><td[^>]*>([\d.]+)</td><td[^>]*>(-?[\d.]+)</td><td[^>]*>([\d.]+)%</td>"
                       r"<td[^>]*>([\d.]+)%</td></tr>", section(kpop_report, "threshold"))
     points = {float(share): (float(t), float(members), float(strangers)) for share, t, members, strangers in rows}
     assert sorted(points) == [0.01, 0.02, 0.03, 0.05, 0.1, 0.2]
-    assert f"{points[0.02][0]:.3f}" == f"{kpop_model.threshold:.3f}"
+    assert f"{points[DEFAULT_MAX_MEMBER_REJECTION][0]:.3f}" == f"{kpop_model.threshold:.3f}"
     thresholds = [points[k][0] for k in sorted(points)]
     assert thresholds == sorted(thresholds)
     assert all(points[k][1] <= 100 * k + 1e-9 for k in points), "members called unknown within each share"

@@ -111,8 +111,8 @@ def create_app(model: Model, limits: Optional[Limits] = None) -> FastAPI:
     async def predict(
         request: Request,
         threshold: Annotated[Optional[float], Query(
-            ge=-1.0, le=2.0, description="stranger threshold instead of the calibrated one "
-                                         "(probability + similarity; higher: more faces unknown)")] = None,
+            allow_inf_nan=False, description="stranger threshold instead of the calibrated one "
+                                             "(a log-odds; higher: more faces unknown)")] = None,
         annotate: Annotated[bool, Query(description="add the photo with boxes and names as a JPEG data URL")] = False,
     ) -> ImageResult:
         """Every face in the uploaded photo with its name, as `whosthat predict --json` prints it.

@@ -44,7 +44,8 @@ class ModelInfo(BaseModel):
     members: list[Member]
     pipeline: dict[str, Any] = Field(description="detector, embedder and head with their settings")
     weights: dict[str, Any] = Field(description="weight package versions the model was trained with")
-    threshold: float = Field(description="calibrated stranger threshold (probability + similarity)")
+    threshold: float = Field(description="calibrated stranger threshold (on the stranger score, a log-odds that "
+                                         "a face is a member)")
     metrics: Optional[dict[str, Any]] = Field(description="test figures from training; null without a test split")
 
 
