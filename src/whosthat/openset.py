@@ -62,9 +62,8 @@ def mean_similarity(X: np.ndarray, reference: np.ndarray, reference_labels: np.n
 
     leave_one_out: X is the reference itself, and each row's own class mean leaves the row out.
     """
-    sums = np.zeros((n_classes, reference.shape[1]), np.float64)
-    np.add.at(sums, reference_labels, reference)
     counts = np.bincount(reference_labels, minlength=n_classes)
+    sums = np.stack([reference[reference_labels == c].sum(axis=0) for c in range(n_classes)])
     out = (X @ normalise(sums).T).astype(np.float32)
     out[:, counts == 0] = -1.0
     if leave_one_out:
