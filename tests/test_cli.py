@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from PIL import Image
 import whosthat
 from conftest import BLACKPINK_GROUP, BLACKPINK_MEMBERS
 from whosthat.cli import main
+from whosthat.openset import DEFAULT_MAX_MEMBER_REJECTION
 
 FACE_KEYS = {"box", "detection_score", "label", "confidence", "probabilities"}
 
@@ -94,6 +96,8 @@ def test_train_writes_model_and_prints_evaluation(kpop_train_dir: Path, kpop_hel
     for words in ["classes: 11", "Newcomer (1 photo)", "too few photos: Newcomer (1)", "split:", "stranger threshold",
                   "accuracy", "confusion", "model written to"]:
         assert words in text, f"{words!r} not in the training summary:\n{text}"
+    rejected = float(re.search(r"called ([\d.]+)% of the members unknown", text).group(1))
+    assert rejected <= 100 * DEFAULT_MAX_MEMBER_REJECTION, "the calibrated point keeps the promised share of members"
 
 
 @pytest.fixture

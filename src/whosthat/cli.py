@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
+
 from whosthat import __version__
 from whosthat.audit.checks import AUDIT_DETECTOR, AUDIT_EMBEDDER
 from whosthat.cache import EmbeddingCache, default_cache_dir
@@ -137,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate", help="score a model on labelled photos it never saw",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  whosthat evaluate blackpink.wt photos/test\n"
-               "  whosthat evaluate blackpink.wt photos/test --threshold 1.5  # another point of the curve\n\n"
+               "  whosthat evaluate blackpink.wt photos/test --threshold 0  # another point (0: even odds)\n\n"
                "Sub-folders named after people the model does not know are scored as strangers. Photos that are\n"
                "copies of the ones the model learned from (the same files) are left out and listed.")
     p.add_argument("model", type=Path, help="model file written by `whosthat train`")
@@ -274,8 +276,12 @@ def _train(args: argparse.Namespace) -> int:
             print(f"  {note.path}: {note.message}")
         if len(log.notes) > SHOWN_NOTES:
             print(f"  ... and {len(log.notes) - SHOWN_NOTES} more (all of them are in the model file)")
-    print(f"\nstranger threshold: {model.threshold:.3f} (calibrated on held-out photos)")
-    if model.threshold <= model.arrays["open_set/thresholds"][0]:
+    thresholds = model.arrays["open_set/thresholds"]
+    at = int(np.argmin(np.abs(thresholds - model.threshold)))
+    print(f"\nstranger threshold: {model.threshold:.3f} (calibrated on held-out photos: it called "
+          f"{model.arrays['open_set/members_rejected'][at]:.1%} of the members unknown and named "
+          f"{model.arrays['open_set/strangers_accepted'][at]:.1%} of the members held out as strangers)")
+    if model.threshold <= thresholds[0]:
         print("  no threshold keeps members first and strangers out on these photos: every face gets a name "
               "(more photos per person, or `predict --threshold`, change that)")
     if log.evaluation is not None:
