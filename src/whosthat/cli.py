@@ -11,8 +11,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
-
 from whosthat import __version__
 from whosthat.audit.checks import AUDIT_DETECTOR, AUDIT_EMBEDDER
 from whosthat.cache import EmbeddingCache, default_cache_dir
@@ -276,12 +274,12 @@ def _train(args: argparse.Namespace) -> int:
             print(f"  {note.path}: {note.message}")
         if len(log.notes) > SHOWN_NOTES:
             print(f"  ... and {len(log.notes) - SHOWN_NOTES} more (all of them are in the model file)")
-    thresholds = model.arrays["open_set/thresholds"]
-    at = int(np.argmin(np.abs(thresholds - model.threshold)))
+    curve = model.threshold_curve()
+    at = curve.index_at(model.threshold)
     print(f"\nstranger threshold: {model.threshold:.3f} (calibrated on held-out photos: it called "
-          f"{model.arrays['open_set/members_rejected'][at]:.1%} of the members unknown and named "
-          f"{model.arrays['open_set/strangers_accepted'][at]:.1%} of the members held out as strangers)")
-    if model.threshold <= thresholds[0]:
+          f"{curve.members_rejected[at]:.1%} of the members unknown and named "
+          f"{curve.strangers_accepted[at]:.1%} of the members held out as strangers)")
+    if at == 0:
         print("  no threshold keeps members first and strangers out on these photos: every face gets a name "
               "(more photos per person, or `predict --threshold`, change that)")
     if log.evaluation is not None:

@@ -18,7 +18,7 @@ from whosthat.embedders import create_embedder
 from whosthat.errors import MissingWeightsError, ModelFileError
 from whosthat.heads import Head, create_head
 from whosthat.images import ImageSource
-from whosthat.openset import StrangerScore, stranger_cues
+from whosthat.openset import StrangerScore, ThresholdCurve, stranger_cues
 from whosthat.pipeline import Extractor, Subjects
 from whosthat.prediction import UNKNOWN_LABEL, Prediction, Predictions
 from whosthat.subjects import create_detector
@@ -114,6 +114,11 @@ class Model:
     def stranger_score(self) -> StrangerScore:
         """How a face's cues for a class make its stranger score (`whosthat.openset`), as calibrated in training."""
         return StrangerScore.from_arrays(self.arrays)
+
+    def threshold_curve(self) -> Optional[ThresholdCurve]:
+        """The stranger curve the threshold was chosen from in training; None for files without one."""
+        counts = self.info.get("open_set_calibration") or {}
+        return ThresholdCurve.from_arrays(self.arrays, counts.get("members", 0), counts.get("simulated_strangers", 0))
 
     def score(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(n, n_classes) probabilities, similarity to each class's closest training photo, and stranger scores."""

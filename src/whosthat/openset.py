@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 from scipy.optimize import minimize
@@ -166,6 +167,24 @@ class ThresholdCurve:
     def threshold_for(self, max_member_rejection: float) -> float:
         """The threshold at `index_for(max_member_rejection)`."""
         return float(self.thresholds[self.index_for(max_member_rejection)])
+
+    def index_at(self, threshold: float) -> int:
+        """The point of the curve nearest `threshold` (the rates a model's own threshold was chosen at)."""
+        return int(np.argmin(np.abs(self.thresholds - threshold)))
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The curve as model-file arrays (`from_arrays` reads them back)."""
+        return {"open_set/thresholds": self.thresholds, "open_set/strangers_accepted": self.strangers_accepted,
+                "open_set/members_rejected": self.members_rejected}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], n_members: int, n_strangers: int
+                    ) -> Optional[ThresholdCurve]:
+        """The curve a model file holds, None when it holds none."""
+        keys = ("open_set/thresholds", "open_set/strangers_accepted", "open_set/members_rejected")
+        if not all(k in arrays for k in keys):
+            return None
+        return cls(*(arrays[k] for k in keys), n_members, n_strangers)
 
 
 def threshold_curve(member_scores: np.ndarray, stranger_scores: np.ndarray) -> ThresholdCurve:

@@ -203,9 +203,7 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
     score = StrangerScore.fit(member, stranger)
     model.threshold, curve = calibrate(score(member), score(stranger), max_member_rejection)
     log.seconds["fit"] = time.perf_counter() - fit_started
-    model.arrays.update({**score.to_arrays(), "open_set/thresholds": curve.thresholds,
-                         "open_set/strangers_accepted": curve.strangers_accepted,
-                         "open_set/members_rejected": curve.members_rejected})
+    model.arrays.update({**score.to_arrays(), **curve.to_arrays()})
 
     test_items = _without_copies(test_collection.items if test_collection is not None
                                  else [by_path[p] for p in split.test], learn, keys, log)

@@ -13,7 +13,6 @@ import numpy as np
 from whosthat.dataset import class_name
 from whosthat.evaluate import NO_FACE, UNKNOWN
 from whosthat.model import Model
-from whosthat.openset import ThresholdCurve
 from whosthat.report import plots
 from whosthat.report.html import Section, card, cards, figure, paragraph, render_page, table, write_text_atomically
 from whosthat.report.images import boxed_thumbnail, face_crop, jpeg_url, open_photo
@@ -179,14 +178,11 @@ def _gallery(model: Model, outcomes: list[PhotoOutcome]) -> str:
 
 
 def _threshold(model: Model) -> str:
-    keys = ("open_set/thresholds", "open_set/strangers_accepted", "open_set/members_rejected")
-    if not all(k in model.arrays for k in keys):
+    curve = model.threshold_curve()
+    if curve is None:
         return paragraph("This model file does not record the stranger curve.", "note")
-    thresholds, accepted, rejected = (model.arrays[k] for k in keys)
-    at = int(np.argmin(np.abs(thresholds - model.threshold)))
-    counts = model.info.get("open_set_calibration") or {}
-    curve = ThresholdCurve(thresholds, accepted, rejected, counts.get("members", 0),
-                           counts.get("simulated_strangers", 0))
+    thresholds, accepted, rejected = curve.thresholds, curve.strangers_accepted, curve.members_rejected
+    at = curve.index_at(model.threshold)
     rows = []
     for share in OPERATING_POINTS:
         k = curve.index_for(share)
