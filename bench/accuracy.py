@@ -467,7 +467,7 @@ def markdown(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
-def _pct(value: Optional[float]) -> Optional[str]:
+def percent(value: Optional[float]) -> Optional[str]:
     return None if value is None or math.isnan(value) else f"{value:.1%}"
 
 
@@ -483,16 +483,16 @@ def _json_row(row: Row | StrangerRow) -> dict:
 def accuracy_table(rows: Sequence[Row]) -> str:
     header = ["set", "method", "accuracy", "top-1", "member among names", "members rejected", "strangers accepted",
               "train cold s", "train warm s", "ms per photo"]
-    return markdown(header, [[r.set, r.method, _pct(r.accuracy), _pct(r.top1_accuracy), _pct(r.member_among_names),
-                              _pct(r.members_rejected), _pct(r.strangers_accepted), _secs(r.train_cold_s),
-                              _secs(r.train_warm_s), f"{r.ms_per_photo:.0f}"] for r in rows])
+    return markdown(header, [[r.set, r.method, percent(r.accuracy), percent(r.top1_accuracy),
+                              percent(r.member_among_names), percent(r.members_rejected), percent(r.strangers_accepted),
+                              _secs(r.train_cold_s), _secs(r.train_warm_s), f"{r.ms_per_photo:.0f}"] for r in rows])
 
 
 def stranger_table(rows: Sequence[StrangerRow]) -> str:
     header = ["set", "method", "held-out classes", "stranger photos", "strangers accepted", "member photos",
               "members rejected", "member accuracy"]
-    return markdown(header, [[r.set, r.method, r.held_out_classes, r.stranger_photos, _pct(r.strangers_accepted),
-                              r.member_photos, _pct(r.members_rejected), _pct(r.member_accuracy)] for r in rows])
+    return markdown(header, [[r.set, r.method, r.held_out_classes, r.stranger_photos, percent(r.strangers_accepted),
+                              r.member_photos, percent(r.members_rejected), percent(r.member_accuracy)] for r in rows])
 
 
 # --------------------------------------------------------------------------------------------- main

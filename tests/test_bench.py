@@ -49,3 +49,18 @@ def test_small_faces_benchmark_prints_its_table() -> None:
     assert len(found) == 6
     for photo in ("4032x3024", "6000x4000"):
         assert found[(photo, "default")] >= found[(photo, "first pass only")] + 15, found
+
+
+def test_stranger_limit_benchmark_prints_its_table() -> None:
+    """bench/strangers.py runs as bench/README.md shows; rejecting more members names fewer strangers."""
+    _require(DATASETS / "celebrity5")
+    run = subprocess.run([sys.executable, "bench/strangers.py", "--quick", "--sets", "celebrity5", "--embedder",
+                          "facenet", "--datasets", str(DATASETS)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    rows = [line.strip("|").split("|") for line in run.stdout.splitlines() if line.startswith("| celebrity5 |")]
+    assert len(rows) == 1, run.stdout
+    cells = [c.strip() for c in rows[0]]
+    assert cells[1] == "2" and int(cells[2]) > 0 and int(cells[3]) > 0, cells  # two held-out classes, photos of each
+    at_2, at_3, at_5 = (float(c.rstrip("%")) for c in cells[6:9])
+    assert at_2 >= at_3 >= at_5, cells

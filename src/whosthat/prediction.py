@@ -20,7 +20,8 @@ class Prediction:
     (or its best name went to another face of the same photo).
     confidence: the head's probability of `label`; for "unknown", 1 minus the best probability.
     probabilities: every class's probability, as the head gave them.
-    similarity: cosine similarity to the closest training photo of the best class (the stranger score).
+    similarity: cosine similarity to the closest training photo of `label` (of the most probable class
+    for "unknown"), one of the cues of the stranger score (`whosthat.openset`).
     """
 
     box: np.ndarray

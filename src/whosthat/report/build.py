@@ -187,7 +187,7 @@ def _threshold(model: Model) -> str:
     for share in OPERATING_POINTS:
         k = curve.index_for(share)
         rows.append([f"{share:g}", f"{thresholds[k]:.3f}", f"{rejected[k]:.1%}", f"{accepted[k]:.1%}"])
-    return (figure(plots.stranger_curve(thresholds, accepted, rejected, model.threshold), "stranger threshold curve")
+    return (figure(plots.stranger_curve(curve, model.threshold), "stranger threshold curve")
             + paragraph(f"At the chosen threshold {model.threshold:.3f}, {rejected[at]:.1%} of the members "
                         f"are called unknown and {accepted[at]:.1%} of the simulated strangers (each member held out "
                         "in turn) are given a name, each photo scored by a head that had not seen it. "

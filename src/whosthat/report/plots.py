@@ -17,6 +17,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.offsetbox import AnnotationBbox, OffsetImage  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from whosthat.openset import ThresholdCurve  # noqa: E402
 from whosthat.report.images import data_url  # noqa: E402
 
 SPLIT_COLOURS = {"train": "#4878d0", "validation": "#ee854a", "test": "#6acc64"}
@@ -129,10 +130,11 @@ def class_scores(rows: Sequence[dict]) -> str:
     return png_url(figure)
 
 
-def stranger_curve(thresholds: np.ndarray, strangers_accepted: np.ndarray, members_rejected: np.ndarray,
-                   chosen: float) -> str:
-    """Both error rates against the threshold, and their trade-off, with the calibrated point marked."""
-    at = int(np.argmin(np.abs(thresholds - chosen)))
+def stranger_curve(curve: ThresholdCurve, chosen: float) -> str:
+    """Both error rates against the threshold, and their trade-off, with the point of threshold `chosen` marked."""
+    thresholds, strangers_accepted = curve.thresholds, curve.strangers_accepted
+    members_rejected = curve.members_rejected
+    at = curve.index_at(chosen)
     spread = np.flatnonzero((strangers_accepted > 0) & (strangers_accepted < 1)
                             | (members_rejected > 0) & (members_rejected < 1))
     margin = 0.05 * (thresholds[-1] - thresholds[0])
