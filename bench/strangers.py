@@ -50,22 +50,23 @@ class Margins:
         return cells
 
 
-def best_margins(model: Model, cache_dir: Path, items: Sequence[Item], faces: Sequence[int]) -> list[float]:
-    """Each photo's chosen face (by size, 0 the largest): its stranger score for its most probable class,
-    less the model's threshold. Photos without that face are left out."""
+def scored_faces(model: Model, cache_dir: Path, items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray]:
+    """The embedding of each photo's face, the one `model` names as the photo's class, else the largest,
+    and the photos' labels (photos without a face are left out)."""
     cache = EmbeddingCache(cache_dir)
     try:
         found = list(model.extractor(cache).extract_paths([i.path for i in items]))
     finally:
         cache.close()
-    margins = []
-    for subjects, face in zip(found, faces):
-        if subjects.error is not None or face >= len(subjects.faces):
+    rows, labels = [], []
+    for item, subjects in zip(items, found):
+        if subjects.error is not None or not subjects.faces:
             continue
+        names = model.name_subjects(subjects).labels  # largest face first
         order = np.argsort([-f.area for f in subjects.faces], kind="stable")
-        probabilities, _, scores = model.score(subjects.embeddings[order[face:face + 1]])
-        margins.append(float(scores[0, probabilities[0].argmax()] - model.threshold))
-    return margins
+        rows.append(subjects.embeddings[order[names.index(item.label) if item.label in names else 0]])
+        labels.append(item.label)
+    return np.array(rows), np.array(labels)
 
 
 def measure(set_name: str, datasets: Path, method: Whosthat, quick: bool) -> list[object]:
@@ -74,16 +75,14 @@ def measure(set_name: str, datasets: Path, method: Whosthat, quick: bool) -> lis
     pooled = Margins()
     models = 0
     for number, task in enumerate(benchmark.tasks, 1):
-        known = method.run(task)[0]
-        items = task.test_items()
-        known_names = method.names_of(known, items)
-        faces = [names.index(i.label) if i.label in names else 0 for i, names in zip(items, known_names)]
+        embeddings, labels = scored_faces(method.run(task)[0], method.cache_dir, task.test_items())
         for label in benchmark.held_out:
             model = method.run(task.without(label))[0]
             models += 1
-            for side, is_stranger in ((pooled.members, False), (pooled.strangers, True)):
-                chosen = [k for k, item in enumerate(items) if (item.label == label) == is_stranger]
-                side += best_margins(model, method.cache_dir, [items[k] for k in chosen], [faces[k] for k in chosen])
+            probabilities, _, scores = model.score(embeddings)
+            margins = scores[np.arange(len(scores)), probabilities.argmax(axis=1)] - model.threshold
+            pooled.members += margins[labels != label].tolist()
+            pooled.strangers += margins[labels == label].tolist()
         print(f"{set_name}: task {number} of {len(benchmark.tasks)} done", flush=True)
     return pooled.row(set_name, models)
 
