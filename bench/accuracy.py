@@ -337,7 +337,7 @@ class Whosthat:
         """The names the model gives each photo's faces, largest first (embeddings from the cache)."""
         cache = EmbeddingCache(self.cache_dir)
         try:
-            found = model.extractor(cache).extract_paths([i.path for i in items])
+            found = model.extract_paths([i.path for i in items], cache=cache)
             return [model.name_subjects(s).labels for s in found]
         finally:
             cache.close()

@@ -133,7 +133,7 @@ def evaluate_task(model: Model, task: Task) -> Evaluation:
     """`model` scored on the task's test photos (for the ensemble, which is not trained)."""
     items: list[Item] = task.test_items()
     truth = [model.classes.index(i.label) if i.label in model.classes else -1 for i in items]
-    results = model.extractor().extract_paths([i.path for i in items])
+    results = model.extract_paths([i.path for i in items])
     return score_predictions(model.classes, [i.path for i in items], truth,
                              [model.name_subjects(s) for s in results])
 

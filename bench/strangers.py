@@ -55,7 +55,7 @@ def scored_faces(model: Model, cache_dir: Path, items: Sequence[Item]) -> tuple[
     and the photos' labels (photos without a face are left out)."""
     cache = EmbeddingCache(cache_dir)
     try:
-        found = list(model.extractor(cache).extract_paths([i.path for i in items]))
+        found = list(model.extract_paths([i.path for i in items], cache=cache))
     finally:
         cache.close()
     rows, labels = [], []

@@ -192,11 +192,10 @@ def kpop_embeddings(session_cache: Path) -> dict[str, np.ndarray]:
     from whosthat.subjects import create_detector
 
     _require(KPOP15)
-    extractor = Extractor(create_detector("yunet"), create_embedder("facenet", flip=True),
-                          cache=EmbeddingCache(session_cache))
+    extractor = Extractor(create_detector("yunet"), create_embedder("facenet", flip=True))
     out = {}
     for folder in sorted(p for p in KPOP15.iterdir() if p.is_dir()):
-        found = list(extractor.extract_paths(images_of(folder)))
+        found = list(extractor.extract_paths(images_of(folder), cache=EmbeddingCache(session_cache)))
         out[folder.name] = np.stack([s.embeddings[0] for s in found if len(s.faces)])
     return out
 

@@ -90,7 +90,7 @@ def kpop_audit_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def kpop_audit(kpop_audit_tree: Path, session_cache: Path) -> AuditResult:
-    return audit(kpop_audit_tree, extractor=audit_extractor("yunet", "facenet", EmbeddingCache(session_cache)))
+    return audit(kpop_audit_tree, extractor=audit_extractor("yunet", "facenet"), cache=EmbeddingCache(session_cache))
 
 
 def test_kpop15_copies_are_found_as_duplicates(kpop_audit: AuditResult, kpop_audit_tree: Path) -> None:
@@ -139,7 +139,7 @@ def test_anime_files_under_several_characters_are_cross_class_duplicates(tmp_pat
     root = link_tree(tmp_path / "anime", {c: sorted((source / c).iterdir()) for c in ("ahagon_umiko", "sakura_nene")})
     expected = identical_across_classes(root)
     assert len(expected) >= 10
-    result = audit(root, extractor=audit_extractor("yunet", "facenet", EmbeddingCache(session_cache)))
+    result = audit(root, extractor=audit_extractor("yunet", "facenet"), cache=EmbeddingCache(session_cache))
     found = [set(f.paths) for f in result.of_kind(CROSS_CLASS)]
     for group in expected:
         assert any(group <= paths for paths in found), sorted(p.name for p in group)
@@ -151,7 +151,7 @@ def test_anime_files_under_several_characters_are_cross_class_duplicates(tmp_pat
 @pytest.mark.slow
 def test_anime_uncleaned_whole_set(session_cache: Path) -> None:
     source = _require(ANIME_UNCLEANED)
-    result = audit(source, extractor=audit_extractor("yunet", "facenet", EmbeddingCache(session_cache)))
+    result = audit(source, extractor=audit_extractor("yunet", "facenet"), cache=EmbeddingCache(session_cache))
     found = [set(f.paths) for f in result.of_kind(CROSS_CLASS)]
     expected = identical_across_classes(source)
     assert sum(len(g) for g in expected) >= 75
@@ -164,7 +164,8 @@ def test_blackpink_group_photos_are_reported(blackpink_model, blackpink_train_di
     """The photos training found several faces in (notes of the blackpink model) are those the audit reports."""
     notes = {Path(n["path"]) for n in blackpink_model.info["training"]["notes"] if n["kind"] == "several faces"}
     assert notes, "the subset holds group shots"
-    result = audit(blackpink_train_dir, extractor=audit_extractor("yunet", "facenet", EmbeddingCache(session_cache)))
+    result = audit(blackpink_train_dir, extractor=audit_extractor("yunet", "facenet"),
+                   cache=EmbeddingCache(session_cache))
     several = {f.paths[0]: f for f in result.of_kind(SEVERAL_FACES)}
     assert set(several) == notes
     assert all(len(f.boxes) >= 2 for f in several.values())
@@ -173,19 +174,20 @@ def test_blackpink_group_photos_are_reported(blackpink_model, blackpink_train_di
 @pytest.mark.slow
 def test_blackpink_whole_collection(session_cache: Path) -> None:
     """All 773 photos: group shots filed under one member, Lisa's surplus."""
-    result = audit(_require(BLACKPINK), extractor=audit_extractor("yunet", "facenet", EmbeddingCache(session_cache)))
+    result = audit(_require(BLACKPINK), extractor=audit_extractor("yunet", "facenet"),
+                   cache=EmbeddingCache(session_cache))
     assert len(result.of_kind(SEVERAL_FACES)) >= 10
     assert "lisa_manoban 284 photos" in result.of_kind(IMBALANCE)[0].message
 
 
 @pytest.mark.slow
 def test_kpop15_whole_set(session_cache: Path) -> None:
-    result = audit(_require(KPOP15), extractor=audit_extractor("yunet", "facenet", EmbeddingCache(session_cache)))
+    result = audit(_require(KPOP15), extractor=audit_extractor("yunet", "facenet"), cache=EmbeddingCache(session_cache))
     copies = {copy for c in KPOP15.iterdir() for copy, _ in copy_pairs(c)}
     suspects = {p for f in result.of_kind(DUPLICATE) for p in f.suspects}
     assert copies <= suspects
     assert KPOP15 / SCREENSHOT in [f.paths[0] for f in result.of_kind(NO_FACE)]
-    warm = audit(KPOP15, extractor=audit_extractor("yunet", "facenet", EmbeddingCache(session_cache)))
+    warm = audit(KPOP15, extractor=audit_extractor("yunet", "facenet"), cache=EmbeddingCache(session_cache))
     assert warm.seconds < 20, "a second audit reads the faces from the cache"
     assert warm.to_dict()["findings"] == result.to_dict()["findings"]
 

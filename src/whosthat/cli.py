@@ -377,8 +377,9 @@ def _audit(args: argparse.Namespace) -> int:
         return 1 if log.problems else 0
     if args.folder is None:
         raise WhosthatError("audit needs a FOLDER (or --undo MANIFEST)")
-    extractor = None if args.no_faces else audit_extractor(args.detector, args.embedder, _cache(args))
-    result = audit(args.folder, test_dir=args.test_dir, extractor=extractor, progress=_progress_bars)
+    extractor = None if args.no_faces else audit_extractor(args.detector, args.embedder)
+    result = audit(args.folder, test_dir=args.test_dir, extractor=extractor, cache=_cache(args),
+                   progress=_progress_bars)
     sheet = write_contact_sheet(result, args.out or Path(f"{result.root.resolve().name}-audit.html"))
     notes = sys.stderr if args.json else sys.stdout
     print(json.dumps(result.to_dict(), ensure_ascii=False) if args.json else result.format_text())

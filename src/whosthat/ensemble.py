@@ -44,13 +44,12 @@ class Ensemble(Model):
         super().__init__(classes, members[0].detector, Component("ensemble", {"members": len(members)}), head=None,
                          reference=np.zeros((0, 0)), reference_labels=np.zeros(0), threshold=threshold, info=info)
 
-    def extractor(self, cache: Optional[EmbeddingCache] = None) -> Extractor:
+    def extractor(self) -> Extractor:
         """The shared detector, and every member's embedder side by side."""
         if self._extractor is None:
             parts = [m.extractor().embedder for m in self.members]
             self._extractor = Extractor(create_detector(self.detector.name, **self.detector.params),
                                         Concatenated(parts, renormalise=False))
-        self._extractor.cache = cache
         return self._extractor
 
     def score(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -115,7 +114,7 @@ def evaluate_shared_test(ensemble: Ensemble, cache: Optional[EmbeddingCache] = N
         return None
     truth = [ensemble.classes.index(c) if (c := class_name(Path(p).parent.name)) in ensemble.classes else -1
              for p in paths]
-    results = ensemble.extractor(cache).extract_paths(paths)
+    results = ensemble.extract_paths(paths, cache=cache)
     return score_predictions(ensemble.classes, paths, truth, [ensemble.name_subjects(s) for s in results])
 
 

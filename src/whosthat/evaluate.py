@@ -198,7 +198,7 @@ def evaluate_folder(model: Model, folder: str | Path, *, cache: Optional[Embeddi
     items, copies = without_copies(collection.items, learned, keys)
     truth = [model.classes.index(item.label) if item.label in model.classes else UNKNOWN for item in items]
     callback = progress("predicting", len(items)) if progress else None
-    results = model.extractor(cache).extract_paths([i.path for i in items], callback, keys=keys)
+    results = model.extract_paths([i.path for i in items], cache=cache, progress=callback, keys=keys)
     predictions = [model.name_subjects(s, threshold=threshold) for s in results]
     evaluation = score_predictions(model.classes, [i.path for i in items], truth, predictions)
     evaluation.left_out = tuple(str(item.path) for item in copies)

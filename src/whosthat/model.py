@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -21,6 +22,7 @@ from whosthat.images import ImageSource
 from whosthat.openset import StrangerScore, ThresholdCurve, stranger_cues
 from whosthat.pipeline import Extractor, Subjects
 from whosthat.prediction import UNKNOWN_LABEL, Prediction, Predictions
+from whosthat.recogniser import Evidence
 from whosthat.subjects import create_detector
 from whosthat.weights import WEIGHT_PACKAGES
 from whosthat.whitening import whiten
@@ -60,15 +62,31 @@ class Model:
         self.arrays = arrays or {}
         self._extractor: Optional[Extractor] = None
 
-    def extractor(self, cache: Optional[EmbeddingCache] = None) -> Extractor:
+    def extractor(self) -> Extractor:
         """The detector and embedder this model was trained with (built once, weights loaded lazily)."""
         if self._extractor is None:
             trained = {k.split("/", 1)[1]: v for k, v in self.arrays.items() if k.startswith("embedder/")}
             params = {**self.embedder.params, **({"state": trained} if trained else {})}
             self._extractor = Extractor(create_detector(self.detector.name, **self.detector.params),
                                         create_embedder(self.embedder.name, **params))
-        self._extractor.cache = cache
         return self._extractor
+
+    @property
+    def pipeline_identity(self) -> str:
+        """What this model's faces and embeddings depend on (detector and embedder with their settings and
+        versions): the key under which caches and indexes keep them."""
+        return self.extractor().identity
+
+    def extract(self, image: ImageSource, *, keep_image: bool = False) -> Subjects:
+        """The subjects of one image and their embeddings (no cache). Raises `ImageError`."""
+        return self.extractor().extract(image, keep_image=keep_image)
+
+    def extract_paths(self, paths: Iterable[Path], *, cache: Optional[EmbeddingCache] = None,
+                      progress: Optional[Callable[[int], None]] = None,
+                      keys: Optional[Mapping[Path, str]] = None) -> Iterator[Subjects]:
+        """The subjects of many image files, in order (`Extractor.extract_paths`: unreadable files come out
+        with `error` set, `cache` is read and written, `keys` are content hashes already taken)."""
+        return self.extractor().extract_paths(paths, cache=cache, progress=progress, keys=keys)
 
     def features(self, embeddings: np.ndarray) -> np.ndarray:
         """Embeddings in the space the head and the reference live in: whitened when the model learned a
@@ -87,7 +105,7 @@ class Model:
         `stranger_score`, a log-odds; higher calls more faces unknown).
         Raises `ImageError` for an unreadable image.
         """
-        subjects = self.extractor().extract(image, keep_image=True)
+        subjects = self.extract(image, keep_image=True)
         return self.name_subjects(subjects, threshold=threshold)
 
     def name_subjects(self, subjects: Subjects, *, threshold: Optional[float] = None) -> Predictions:
@@ -119,6 +137,10 @@ class Model:
         """The stranger curve the threshold was chosen from in training; None for files without one."""
         counts = self.info.get("open_set_calibration") or {}
         return ThresholdCurve.from_arrays(self.arrays, counts.get("members", 0), counts.get("simulated_strangers", 0))
+
+    def evidence(self, embeddings: np.ndarray) -> Evidence:
+        """What the model makes of (n, dim) embeddings for each class: probabilities, similarities, stranger scores."""
+        return Evidence(*self.score(embeddings))
 
     def score(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(n, n_classes) probabilities, similarity to each class's closest training photo, and stranger scores."""

@@ -51,11 +51,10 @@ def detect_cached(detector: Detector, image: np.ndarray, key: str, cache: Option
 class Extractor:
     """Runs a detector and an embedder over images; decoding and detection run in worker threads."""
 
-    def __init__(self, detector: Detector, embedder: Embedder, cache: Optional[EmbeddingCache] = None,
-                 workers: Optional[int] = None, batch_size: int = 32) -> None:
+    def __init__(self, detector: Detector, embedder: Embedder, workers: Optional[int] = None,
+                 batch_size: int = 32) -> None:
         self.detector = detector
         self.embedder = embedder
-        self.cache = cache
         self.workers = workers or min(4, os.cpu_count() or 1)
         self.batch_size = batch_size
 
@@ -72,9 +71,10 @@ class Extractor:
         return Subjects(_name(source), faces, embeddings, image.shape[1], image.shape[0],
                         image=image if keep_image else None)
 
-    def extract_paths(self, paths: Iterable[Path], progress: Optional[Callable[[int], None]] = None,
+    def extract_paths(self, paths: Iterable[Path], *, cache: Optional[EmbeddingCache] = None,
+                      progress: Optional[Callable[[int], None]] = None,
                       keys: Optional[Mapping[Path, str]] = None) -> Iterator[Subjects]:
-        """Subjects of many image files, in order, from the cache where possible.
+        """Subjects of many image files, in order, from `cache` where possible (and stored in it).
 
         Unreadable files come out with `error` set; the others go on. `progress(n)` is called as
         images finish. `keys`: content hashes already taken (`dataset.content_keys`), so that a
@@ -84,7 +84,7 @@ class Extractor:
         paths = list(paths)
         keys = keys or {}
         with ThreadPoolExecutor(self.workers) as pool:
-            prepared = _bounded_map(pool, lambda p: self._prepare(p, identity, keys.get(p)), paths,
+            prepared = _bounded_map(pool, lambda p: self._prepare(p, identity, cache, keys.get(p)), paths,
                                     ahead=4 * self.batch_size)
             pending: list[tuple[Subjects, str, list]] = []
             queued = 0
@@ -92,11 +92,12 @@ class Extractor:
                 pending.append((subjects, key, chips))
                 queued += len(chips)
                 if queued >= self.batch_size:
-                    yield from self._flush(pending, identity, progress)
+                    yield from self._flush(pending, identity, cache, progress)
                     pending, queued = [], 0
-            yield from self._flush(pending, identity, progress)
+            yield from self._flush(pending, identity, cache, progress)
 
-    def _prepare(self, path: Path, identity: str, key: Optional[str] = None) -> tuple[Subjects, str, list]:
+    def _prepare(self, path: Path, identity: str, cache: Optional[EmbeddingCache], key: Optional[str] = None
+                 ) -> tuple[Subjects, str, list]:
         """Read and hash (unless `key` is given), look up; on a miss decode, detect and cut chips (runs in a
         worker thread)."""
         data = None
@@ -104,7 +105,7 @@ class Extractor:
             if key is None:
                 data = path.read_bytes()
                 key = content_hash(data)
-            cached = self.cache.get(key, identity) if self.cache else None
+            cached = cache.get(key, identity) if cache else None
             if cached is not None:
                 return Subjects(str(path), cached[0], cached[1]), "", []
             if data is None:
@@ -117,11 +118,11 @@ class Extractor:
         except ImageError as error:
             reason = str(error).removeprefix("<bytes>: ")
             return Subjects(str(path), [], self._empty(), error=f"{path}: {reason}"), "", []
-        faces = detect_cached(self.detector, image, key, self.cache)
+        faces = detect_cached(self.detector, image, key, cache)
         chips = self.embedder.chips(image, faces)
         return Subjects(str(path), faces, self._empty(), image.shape[1], image.shape[0]), key, chips
 
-    def _flush(self, pending: list[tuple[Subjects, str, list]], identity: str,
+    def _flush(self, pending: list[tuple[Subjects, str, list]], identity: str, cache: Optional[EmbeddingCache],
                progress: Optional[Callable[[int], None]]) -> Iterator[Subjects]:
         """Embed the queued chips in one batch, fill in and cache each image, and yield them."""
         chips = [chip for _, _, image_chips in pending for chip in image_chips]
@@ -131,8 +132,8 @@ class Extractor:
             if key:
                 subjects.embeddings = vectors[start:start + len(image_chips)]
                 start += len(image_chips)
-                if self.cache is not None:
-                    self.cache.put(key, identity, subjects.faces, subjects.embeddings)
+                if cache is not None:
+                    cache.put(key, identity, subjects.faces, subjects.embeddings)
             if progress:
                 progress(1)
             yield subjects

@@ -157,9 +157,9 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
     head = head or (DEFAULT_FACE_HEAD if faces else DEFAULT_IMAGE_HEAD)
     model = Model(classes, Component(detector), embedder_component, create_head(head),
                   reference=np.zeros((0, 0)), reference_labels=np.zeros(0), threshold=0.0, arrays=embedder_arrays)
-    extractor = model.extractor(cache)
     callback = progress("embedding training photos", len(learn)) if progress else None
-    subjects = dict(zip([i.path for i in learn], extractor.extract_paths([i.path for i in learn], callback, keys)))
+    subjects = dict(zip([i.path for i in learn],
+                        model.extract_paths([i.path for i in learn], cache=cache, progress=callback, keys=keys)))
     log.seconds["embedding"] = time.perf_counter() - started
 
     chosen = _choose_faces(classes, learn, subjects, log)
@@ -209,7 +209,7 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
                                  else [by_path[p] for p in split.test], learn, keys, log)
     if test_items:
         callback = progress("predicting test photos", len(test_items)) if progress else None
-        results = extractor.extract_paths([i.path for i in test_items], callback, keys)
+        results = model.extract_paths([i.path for i in test_items], cache=cache, progress=callback, keys=keys)
         predictions = [model.name_subjects(s) for s in results]
         truth = [index.get(i.label, -1) for i in test_items]
         log.evaluation = score_predictions(classes, [i.path for i in test_items], truth, predictions)

@@ -66,13 +66,13 @@ class Photo:
 
 
 def audit(folder: str | os.PathLike, *, test_dir: Optional[str | os.PathLike] = None,
-          extractor: Optional[Extractor] = None, head: str = "logistic", seed: int = 0,
-          progress: Progress = None) -> AuditResult:
+          extractor: Optional[Extractor] = None, cache: Optional[EmbeddingCache] = None, head: str = "logistic",
+          seed: int = 0, progress: Progress = None) -> AuditResult:
     """Audit `folder/<class>/<photo>` (and duplicates between it and `test_dir`).
 
     The face checks (no face, several faces, suspected mislabels) run when an `extractor` is given
-    (a detector and an embedder, usually with a cache); mislabels are found with cross-validated
-    predictions of a `head` over the photos with exactly one face.
+    (a detector and an embedder; their results are read from and kept in `cache`); mislabels are
+    found with cross-validated predictions of a `head` over the photos with exactly one face.
     """
     started = time.perf_counter()
     collection = scan(folder)
@@ -90,8 +90,8 @@ def audit(folder: str | os.PathLike, *, test_dir: Optional[str | os.PathLike] = 
     if extractor is None:
         result.face_checks, result.face_note = False, "skipped on request"
     else:
-        result.findings += _face_checks([p for p in readable if not p.in_test], extractor, head, seed, result,
-                                        progress)
+        result.findings += _face_checks([p for p in readable if not p.in_test], extractor, cache, head, seed,
+                                        result, progress)
     imbalance = _imbalance(result.counts)
     if imbalance:
         result.findings.append(imbalance)
@@ -190,11 +190,11 @@ def _duplicates(photos: list[Photo], result: AuditResult) -> list[Finding]:
     return findings
 
 
-def _face_checks(photos: list[Photo], extractor: Extractor, head: str, seed: int, result: AuditResult,
-                 progress: Progress) -> list[Finding]:
+def _face_checks(photos: list[Photo], extractor: Extractor, cache: Optional[EmbeddingCache], head: str, seed: int,
+                 result: AuditResult, progress: Progress) -> list[Finding]:
     """No face, several faces and (cross-validated) suspected mislabels, when the photos hold faces at all."""
     advance = progress("finding faces", len(photos)) if progress else None
-    subjects = list(extractor.extract_paths([p.item.path for p in photos], advance,
+    subjects = list(extractor.extract_paths([p.item.path for p in photos], cache=cache, progress=advance,
                                             keys={p.item.path: p.sha256 for p in photos}))
     with_face = sum(1 for s in subjects if s.faces)
     if with_face < FACE_SHARE * len(photos):
@@ -271,9 +271,9 @@ def _imbalance(counts: dict[str, int]) -> Optional[Finding]:
     return Finding(IMBALANCE, (), "; ".join(parts) + ". " + advice + ".")
 
 
-def audit_extractor(detector: str, embedder: str, cache: Optional[EmbeddingCache]) -> Extractor:
-    """The detector and embedder the face checks use, with the cache."""
+def audit_extractor(detector: str, embedder: str) -> Extractor:
+    """The detector and embedder the face checks use."""
     from whosthat.embedders import create_embedder
     from whosthat.subjects import create_detector
 
-    return Extractor(create_detector(detector), create_embedder(embedder), cache=cache)
+    return Extractor(create_detector(detector), create_embedder(embedder))

@@ -80,8 +80,8 @@ def choose_subject(items: Sequence[Item], *, cache: Optional[EmbeddingCache] = N
     scores = {}
     embedders = {name: create_embedder(name) for name in {e for _, e in SUBJECTS.values()}}  # each network loaded once
     for subject, (detector, embedder) in SUBJECTS.items():
-        extractor = Extractor(create_detector(detector), embedders[embedder], cache=cache)
-        found = list(extractor.extract_paths([i.path for i in sample], keys=keys))
+        extractor = Extractor(create_detector(detector), embedders[embedder])
+        found = list(extractor.extract_paths([i.path for i in sample], cache=cache, keys=keys))
         has = np.array([s.error is None and len(s.faces) > 0 for s in found])
         vectors = [s.embeddings[int(np.argmax([f.area for f in s.faces]))] if h else None for s, h in zip(found, has)]
         scores[subject] = _cross_validated(vectors, y, has, len(labels))
