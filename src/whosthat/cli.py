@@ -14,6 +14,7 @@ from typing import Optional
 from whosthat import __version__
 from whosthat.audit.checks import AUDIT_DETECTOR, AUDIT_EMBEDDER
 from whosthat.cache import EmbeddingCache, default_cache_dir
+from whosthat.collection.cli import add_collection_commands
 from whosthat.dataset import HELD_OUT_FROM
 from whosthat.embedders import EMBEDDERS
 from whosthat.errors import ImageError, WhosthatError
@@ -37,6 +38,10 @@ EXAMPLES = """examples:
   whosthat audit photos/blackpink --test-dir photos/test --move-to suspects/
   whosthat serve blackpink.wt --port 8000
   whosthat ensemble frozen.wt finetuned.wt --out both.wt
+  whosthat index blackpink.wt ~/Pictures
+  whosthat find ~/Pictures --name jennie_kim --with lisa_manoban
+  whosthat sort ~/Pictures --into ~/sorted
+  whosthat people ~/Pictures --export new_members/
 """
 
 SHOWN_NOTES = 12
@@ -210,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-dir", type=Path, help="labelled photos to score it on (default: the models' test split)")
     _add_cache_options(p)
     p.set_defaults(run=_ensemble)
+    add_collection_commands(commands)
     return parser
 
 

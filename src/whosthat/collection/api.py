@@ -1,0 +1,153 @@
+"""The Python face of the collection tools: `index(model, collection)` builds or updates an index and returns an
+`Index`, whose methods find, sort and group what it holds.
+
+>>> import whosthat
+>>> photos = whosthat.index("blackpink.wt", "~/Pictures")            # doctest: +SKIP
+>>> [hit.path for hit in photos.find(name="jennie_kim", limit=3)]     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Union
+
+from whosthat.collection.engines import Engine
+from whosthat.collection.export import ExportReport, export_people
+from whosthat.collection.find import DEFAULT_UNSURE_BELOW, Hit, find_like, find_named, find_unsure
+from whosthat.collection.indexer import DEFAULT_BATCH, IndexReport, build_index, index_location
+from whosthat.collection.lock import IndexLock
+from whosthat.collection.people import DEFAULT_MIN_FACES, PeopleReport, group_people
+from whosthat.collection.recognition import ModelSource, largest_face
+from whosthat.collection.schema import Labeller, Manifest
+from whosthat.collection.sort import SortReport, sort_index
+from whosthat.collection.store import IndexStore
+from whosthat.errors import WhosthatError
+
+PathLike = Union[str, os.PathLike]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What an index holds: photos, faces, faces per name, unreadable photos, the model that named them."""
+
+    directory: Path
+    collection: Path
+    photos: int
+    faces: int
+    no_face: int
+    unreadable: int
+    names: dict[str, int]
+    labeller: Labeller
+    manifest: Manifest
+
+    def to_dict(self) -> dict:
+        return {"index": str(self.directory), "collection": str(self.collection), "photos": self.photos,
+                "faces": self.faces, "photos_without_faces": self.no_face, "unreadable": self.unreadable,
+                "faces_per_name": self.names, "model": self.labeller.source, "labelled": self.labeller.labelled,
+                "members": list(self.labeller.classes), "pipeline": self.manifest.pipeline}
+
+
+class Index:
+    """An index of a collection's faces (`whosthat index`): open it by its folder, or by the collection folder
+    that holds the default one."""
+
+    def __init__(self, path: PathLike) -> None:
+        self.store = IndexStore.open(Path(path).expanduser())
+        self.last_run: Optional[IndexReport] = None
+
+    @property
+    def directory(self) -> Path:
+        return self.store.directory
+
+    @property
+    def collection(self) -> Path:
+        return Path(self.store.manifest.collection)
+
+    @property
+    def members(self) -> list[str]:
+        """The names the index's model gives."""
+        return list(self.store.labeller.classes)
+
+    def summary(self) -> Summary:
+        rows = self.store.scan(["face", "label", "error"]).to_pylist()
+        names = Counter(r["label"] for r in rows if r["face"] >= 0)
+        return Summary(self.directory, self.collection, photos=sum(r["face"] <= 0 for r in rows),
+                       faces=sum(names.values()), no_face=sum(r["face"] < 0 and r["error"] is None for r in rows),
+                       unreadable=sum(r["error"] is not None for r in rows), names=dict(names.most_common()),
+                       labeller=self.store.labeller, manifest=self.store.manifest)
+
+    def unreadable(self) -> list[str]:
+        """The index's photos that could not be read, with why."""
+        return self.store.scan(["error"], "error IS NOT NULL")["error"].to_pylist()
+
+    def find(self, name: Union[str, Sequence[str], None] = None, *, unsure: bool = False,
+             below: float = DEFAULT_UNSURE_BELOW, like: Optional[PathLike] = None,
+             limit: Optional[int] = 20) -> list[Hit]:
+        """Photos where `name` is named (a list: all of them in one photo), most confident first; with `unsure`,
+        names with a probability under `below` (of `name` only, when given), least sure first; with `like`, the
+        faces most like the largest face in that photo, whoever they are. limit: the most hits (None: all)."""
+        names = [name] if isinstance(name, str) else list(name or [])
+        if like is not None:
+            if names or unsure:
+                raise WhosthatError("find: `like` goes alone (not with a name or unsure)")
+            return find_like(self.store, self._face_vector(Path(like)), limit or 20)
+        if unsure:
+            return find_unsure(self.store, below, names, limit)
+        if not names:
+            raise WhosthatError("find: say what to find (a name, unsure, or like)")
+        return find_named(self.store, names, limit)
+
+    def sort(self, into: PathLike, mode: str = "link") -> SortReport:
+        """A folder per member and unknown/ in `into`, of links to (or copies of) the photos."""
+        return sort_index(self.store, Path(into), mode)
+
+    def people(self, *, distance: Optional[float] = None, min_faces: int = DEFAULT_MIN_FACES,
+               restart: bool = False, wait: float = 0.0) -> PeopleReport:
+        """Group the faces named as nobody of the group into candidate people (incrementally; `restart` groups
+        them afresh). distance: cosine distance within which faces are neighbours (default: chosen from the
+        index's own named faces)."""
+        with IndexLock(self.directory, wait=wait):
+            return group_people(self.store, distance, min_faces, restart)
+
+    def export_people(self, report: PeopleReport, into: PathLike, min_faces: int = 1) -> ExportReport:
+        """Each person of `report` as a folder of face crops in `into` (person_001/...), to rename and train on."""
+        return export_people(report, Path(into), self.collection, min_faces)
+
+    def _face_vector(self, photo: Path):
+        import whosthat
+
+        model = whosthat.load(self.store.model_path())
+        vector = largest_face(model, photo)
+        if vector is None:
+            raise WhosthatError(f"{photo}: no face found to look for")
+        return vector
+
+    def __repr__(self) -> str:
+        return f"Index({str(self.directory)!r}, collection={str(self.collection)!r})"
+
+
+def index(model: ModelSource, collection: Optional[PathLike] = None, *, index: Optional[PathLike] = None,
+          relabel: bool = False, engine: Union[str, Engine] = "local", cache_dir: Optional[PathLike] = None,
+          use_cache: bool = True, batch: int = DEFAULT_BATCH, wait: float = 0.0,
+          progress: Optional[Callable[[int], Callable[[int], None]]] = None) -> Index:
+    """Index the faces of every photo under `collection` with `model` (a model file or a loaded model), or bring
+    the index up to date, and return it (`Index.last_run` says what the run did). See `whosthat index --help`.
+
+    index: the index folder (default: COLLECTION/.whosthat-index; with an existing index, `collection` may be
+    left out). relabel: name the stored faces with this model if another one labelled them. engine: "local" or
+    "ray". cache_dir / use_cache: the embedding cache shared with training (default: the user's cache folder).
+    """
+    from whosthat.cache import default_cache_dir
+
+    collection_path = Path(collection).expanduser() if collection is not None else None
+    directory = index_location(collection_path, Path(index).expanduser() if index is not None else None)
+    cache = (Path(cache_dir) if cache_dir is not None else default_cache_dir()) if use_cache else None
+    report = build_index(model, collection_path, directory, relabel=relabel, engine=engine, cache_dir=cache,
+                         batch=batch, wait=wait, progress=progress)
+    opened = Index(directory)
+    opened.last_run = report
+    return opened

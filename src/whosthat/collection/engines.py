@@ -1,0 +1,83 @@
+"""Engines that recognise the photos of a collection: `local` (this process, batched, decoding in threads)
+and `ray` (a Ray Data job, on this machine or a cluster), by name from `ENGINES`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Protocol
+
+from whosthat.cache import EmbeddingCache, content_hash
+from whosthat.collection.recognition import LoadedModel, extract_files, name_faces
+from whosthat.collection.records import recognised_rows
+from whosthat.collection.scan import PhotoFile
+from whosthat.registry import Registry
+
+
+@dataclass(frozen=True)
+class EngineJob:
+    """What to recognise and how: the photos, the model and its embedding size, the cache folder (None: no
+    cache), photos per commit, and a callback told of every photo done."""
+
+    model: LoadedModel
+    dim: int
+    photos: Sequence[PhotoFile]
+    cache_dir: Optional[Path]
+    batch: int
+    progress: Optional[Callable[[int], None]] = None
+
+
+class Engine(Protocol):
+    """Recognises photos and yields their rows (`records.recognised_rows`), a list of whole photos at a time:
+    the indexer commits each list, so a run stopped midway loses at most one."""
+
+    name: str
+
+    def recognise(self, job: EngineJob) -> Iterator[list[dict]]: ...
+
+
+ENGINES: Registry[Engine] = Registry("engine")
+
+
+@ENGINES.register("local")
+class LocalEngine:
+    """In this process: the model's batched extraction (decoding and detection in threads), `batch` photos a commit."""
+
+    name = "local"
+
+    def __init__(self, threads: Optional[int] = None) -> None:
+        self.threads = threads or min(4, os.cpu_count() or 1)
+
+    def recognise(self, job: EngineJob) -> Iterator[list[dict]]:
+        model = job.model.model
+        cache = EmbeddingCache(job.cache_dir) if job.cache_dir is not None else None
+        with ThreadPoolExecutor(self.threads) as pool:
+            for start in range(0, len(job.photos), job.batch):
+                paths = [p.path for p in job.photos[start:start + job.batch]]
+                keys = {path: key for path, key in zip(paths, pool.map(_hash, paths)) if key}
+                rows: list[dict] = []
+                for subjects in extract_files(model, paths, keys, cache, job.progress):
+                    named = name_faces(model, subjects.source, subjects.faces, subjects.embeddings)
+                    key = keys.get(Path(subjects.source), "")
+                    rows += recognised_rows(subjects.source, key, named, subjects.error)
+                yield rows
+
+
+@ENGINES.register("ray")
+def ray_engine(address: Optional[str] = None, concurrency: Optional[int] = None,
+               num_gpus: Optional[float] = None) -> Engine:
+    """The Ray Data engine (`whosthat.collection.ray_engine`; needs `pip install whosthat[ray]`)."""
+    from whosthat.collection.ray_engine import RayEngine
+
+    return RayEngine(address=address, concurrency=concurrency, num_gpus=num_gpus)
+
+
+def _hash(path: Path) -> str:
+    """The content hash of a file, or "" when it cannot be read (the extraction then says why)."""
+    try:
+        return content_hash(path.read_bytes())
+    except OSError:
+        return ""

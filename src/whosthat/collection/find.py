@@ -1,0 +1,108 @@
+"""Questions to an index: photos where members are named, the least sure names, faces like a given one."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from whosthat.collection.store import IndexStore, sql_text
+from whosthat.errors import WhosthatError
+from whosthat.prediction import UNKNOWN_LABEL
+
+#: `--unsure`: named faces whose probability is below this.
+DEFAULT_UNSURE_BELOW = 0.7
+FACE_COLUMNS = ["path", "face", "box", "label", "confidence"]
+
+
+@dataclass(frozen=True)
+class FaceHit:
+    """One face of a photo found: which face, its box, its name and that name's probability."""
+
+    face: int
+    box: tuple[float, float, float, float]
+    label: str
+    confidence: float
+
+    def to_dict(self) -> dict:
+        return {"face": self.face, "box": [round(v, 1) for v in self.box], "label": self.label,
+                "confidence": round(self.confidence, 4)}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A photo found: its file, its path in the index, the faces that made it a hit, and the score ranked by
+    (the lowest probability of the names asked for; for `like`, the cosine similarity)."""
+
+    path: Path
+    name: str
+    score: float
+    faces: tuple[FaceHit, ...]
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path), "name": self.name, "score": round(self.score, 4),
+                "faces": [f.to_dict() for f in self.faces]}
+
+
+def find_named(store: IndexStore, names: Sequence[str], limit: Optional[int] = None) -> list[Hit]:
+    """Photos where every one of `names` is named ("unknown" too), most confident first."""
+    _check_names(store, names)
+    wanted = ", ".join(sql_text(n) for n in dict.fromkeys(names))
+    rows = store.scan(FACE_COLUMNS, f"face >= 0 AND label IN ({wanted})").to_pylist()
+    by_photo: dict[str, dict[str, dict]] = defaultdict(dict)
+    for row in rows:
+        best = by_photo[row["path"]].get(row["label"])
+        if best is None or row["confidence"] > best["confidence"]:
+            by_photo[row["path"]][row["label"]] = row
+    hits = []
+    for path, faces in by_photo.items():
+        if all(n in faces for n in names):
+            chosen = [faces[n] for n in dict.fromkeys(names)]
+            hits.append(_hit(store, path, min(f["confidence"] for f in chosen), chosen))
+    return _ranked(hits, limit, descending=True)
+
+
+def find_unsure(store: IndexStore, below: float = DEFAULT_UNSURE_BELOW, names: Sequence[str] = (),
+                limit: Optional[int] = None) -> list[Hit]:
+    """Photos with a face named with a probability under `below` (of `names` only, when given), least sure first:
+    the names worth a look."""
+    _check_names(store, names)
+    where = f"face >= 0 AND label != {sql_text(UNKNOWN_LABEL)} AND confidence < {float(below)}"
+    if names:
+        where += f" AND label IN ({', '.join(sql_text(n) for n in names)})"
+    by_photo: dict[str, list[dict]] = defaultdict(list)
+    for row in store.scan(FACE_COLUMNS, where).to_pylist():
+        by_photo[row["path"]].append(row)
+    hits = [_hit(store, path, min(r["confidence"] for r in rows), sorted(rows, key=lambda r: r["confidence"]))
+            for path, rows in by_photo.items()]
+    return _ranked(hits, limit, descending=False)
+
+
+def find_like(store: IndexStore, vector: np.ndarray, limit: int = 20) -> list[Hit]:
+    """The faces most like `vector` (cosine similarity), whoever they are, most alike first; a hit per face."""
+    rows = store.nearest(vector, limit, FACE_COLUMNS).to_pylist()
+    return [_hit(store, row["path"], 1.0 - float(row["_distance"]), [row]) for row in rows]
+
+
+def _hit(store: IndexStore, path: str, score: float, rows: Sequence[dict]) -> Hit:
+    root = Path(store.manifest.collection)
+    faces = tuple(FaceHit(int(r["face"]), tuple(float(v) for v in r["box"]), r["label"], float(r["confidence"]))
+                  for r in rows)
+    return Hit(root / path, path, float(score), faces)
+
+
+def _ranked(hits: list[Hit], limit: Optional[int], descending: bool) -> list[Hit]:
+    hits.sort(key=lambda h: (-h.score if descending else h.score, h.name))
+    return hits[:limit] if limit else hits
+
+
+def _check_names(store: IndexStore, names: Sequence[str]) -> None:
+    known = list(store.labeller.classes)
+    for name in names:
+        if name != UNKNOWN_LABEL and name not in known:
+            raise WhosthatError(f"no member named {name!r} in {store.directory} (members: {', '.join(known)}, "
+                                f"and {UNKNOWN_LABEL})")

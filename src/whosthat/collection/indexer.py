@@ -1,0 +1,242 @@
+"""`build_index`: bring a collection's index up to date with a model, incrementally and resumably.
+
+A run compares the collection with the index by path, size and modification time: unchanged photos are
+not read, deleted and changed ones are dropped, and the new and changed ones are recognised by an
+engine and committed a batch of whole photos at a time. The embedding cache (the training cache) is
+read and filled on the way, so photos a model was trained on, or that were moved, are not embedded
+again. A model that is not the one that labelled the index names the stored faces again from their
+vectors (`relabel`), without detecting or embedding, when its detector and embedder are the same.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pyarrow as pa
+
+from whosthat.collection.engines import ENGINES, Engine, EngineJob
+from whosthat.collection.lock import IndexLock
+from whosthat.collection.recognition import LoadedModel, ModelSource, load_model, name_faces
+from whosthat.collection.records import complete_rows
+from whosthat.collection.scan import PhotoFile, scan_collection
+from whosthat.collection.schema import (
+    DEFAULT_FOLDER,
+    MANIFEST,
+    NO_FACE,
+    IndexFileError,
+    Labeller,
+    Manifest,
+    model_file_name,
+)
+from whosthat.collection.store import IndexStore, check_new_folder, now
+from whosthat.errors import WhosthatError
+from whosthat.face import Face
+
+#: Photos per commit: what a run stopped midway can lose.
+DEFAULT_BATCH = 128
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What one run did, and what the index holds after it."""
+
+    directory: Path
+    collection: Path
+    engine: str
+    photos: int
+    faces: int
+    added: int
+    changed: int
+    removed: int
+    unchanged: int
+    relabelled: int
+    seconds: float
+    unreadable: tuple[str, ...] = ()
+    vanished: tuple[str, ...] = ()
+    unreadable_in_index: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def photos_per_second(self) -> float:
+        """Photos recognised per second of the recognising (0 when none were)."""
+        spent = self.timings.get("recognise", 0.0)
+        return (self.added + self.changed) / spent if spent > 0 else 0.0
+
+
+def index_location(collection: Optional[Path], index: Optional[Path]) -> Path:
+    """The index folder: `index`, else the default one inside the collection."""
+    if index is not None:
+        return Path(index)
+    if collection is None:
+        raise WhosthatError("say which collection to index (COLLECTION) or which index (--index DIR)")
+    return Path(collection) / DEFAULT_FOLDER
+
+
+def build_index(model: ModelSource, collection: Optional[Path] = None, index: Optional[Path] = None, *,
+                relabel: bool = False, engine: str | Engine = "local", cache_dir: Optional[Path] = None,
+                batch: int = DEFAULT_BATCH, wait: float = 0.0, progress: Optional[Callable[[int], Callable]] = None,
+                ) -> IndexReport:
+    """Index (or bring up to date) the faces of every photo under `collection` in the index folder `index`
+    (default: COLLECTION/.whosthat-index). See the module for what a run does.
+
+    model: a model file or a loaded model. relabel: let a model other than the index's name its stored
+    faces again (same detector and embedder). engine: "local", "ray" or an engine object. cache_dir: the
+    embedding cache (None: none). wait: seconds to wait for another run writing the index (0: refuse).
+    progress(total) returns a callback called with the number of photos done as they finish.
+    Raises `WhosthatError` subclasses for every problem a user can cause, before writing anything.
+    """
+    started = time.perf_counter()
+    directory = index_location(collection, index)
+    engine = ENGINES.create(engine) if isinstance(engine, str) else engine
+    timings: dict[str, float] = {}
+    is_index = (directory / MANIFEST).is_file()
+    if not is_index:
+        check_new_folder(directory)
+    with IndexLock(directory, wait=wait):
+        store = IndexStore(directory) if is_index else None
+        root = _collection_root(collection, store)
+        loaded = load_model(model)
+        relabelled = 0
+        if store is None:
+            store = _create(directory, root, loaded)
+        else:
+            _check_pipeline(store, loaded)
+            if store.labeller.fingerprint != loaded.fingerprint:
+                if not relabel:
+                    raise IndexFileError(
+                        f"{directory}: labelled by another model ({store.labeller.source}); to name its faces with "
+                        f"this one, add --relabel (its faces and vectors are kept, only the names change)")
+                tick = time.perf_counter()
+                relabelled = relabel_index(store, loaded)
+                timings["relabel"] = time.perf_counter() - tick
+        tick = time.perf_counter()
+        files = scan_collection(root, skip=(directory,))
+        stored = {row["path"]: row for row in store.photos().to_pylist()}
+        on_disk = {photo.name for photo in files}
+        removed = [name for name in stored if name not in on_disk]
+        changed = [p for p in files if p.name in stored and _changed(stored[p.name], p)]
+        new = [p for p in files if p.name not in stored]
+        store.delete(removed + [p.name for p in changed])
+        timings["scan"] = time.perf_counter() - tick
+        tick = time.perf_counter()
+        todo = changed + new
+        unreadable, vanished = [], []
+        if todo:
+            job = EngineJob(loaded, store.manifest.dim, todo, cache_dir, batch,
+                            progress(len(todo)) if progress else None)
+            for rows, errors, gone in _recognised(engine, job, store.table.schema):
+                if rows.num_rows:
+                    store.append(rows)
+                unreadable += errors
+                vanished += gone
+        timings["recognise"] = time.perf_counter() - tick
+        if todo or removed or relabelled:
+            tick = time.perf_counter()
+            store.tidy()
+            timings["tidy"] = time.perf_counter() - tick
+        return IndexReport(
+            directory=directory, collection=root, engine=engine.name, photos=store.count("face <= 0"),
+            faces=store.count("face >= 0"), added=len(new), changed=len(changed), removed=len(removed),
+            unchanged=len(files) - len(todo), relabelled=relabelled, seconds=time.perf_counter() - started,
+            unreadable=tuple(unreadable), vanished=tuple(vanished),
+            unreadable_in_index=store.count("error IS NOT NULL"), timings=timings)
+
+
+def relabel_index(store: IndexStore, loaded: LoadedModel) -> int:
+    """Name every stored face again with `loaded` (from the stored vectors) and record it as the index's model,
+    in one commit; returns the number of photos."""
+    model_file = store.save_model(loaded.data, loaded.fingerprint)
+    labeller = _labeller(loaded, model_file)
+    columns = list(store.table.schema.names)
+    count = 0
+
+    def relabelled() -> Iterator[pa.RecordBatch]:
+        nonlocal count
+        schema = store.table.schema
+        for photo_rows in _photos_in_order(store.batches(columns)):
+            count += 1
+            if photo_rows[0]["face"] != NO_FACE:
+                faces = [Face(np.array(r["box"], np.float32), _landmarks(r["landmarks"]), r["detection_score"])
+                         for r in photo_rows]
+                vectors = np.array([r["vector"] for r in photo_rows], np.float32)
+                for row, named in zip(photo_rows, name_faces(loaded.model, photo_rows[0]["path"], faces, vectors)):
+                    row.update(label=named.label, confidence=named.confidence,
+                               probabilities=named.probabilities.tolist())
+            yield from pa.Table.from_pylist(photo_rows, schema=schema).to_batches()
+
+    store.replace_all(relabelled(), labeller)
+    store.forget_models()
+    return count
+
+
+def _photos_in_order(batches: Iterator[pa.RecordBatch]) -> Iterator[list[dict]]:
+    """The rows of each photo together (they are stored together, but a batch may end inside a photo)."""
+    current: list[dict] = []
+    for batch in batches:
+        for row in batch.to_pylist():
+            if current and row["path"] != current[0]["path"]:
+                yield current
+                current = []
+            current.append(row)
+    if current:
+        yield current
+
+
+def _recognised(engine: Engine, job: EngineJob, schema: pa.Schema) -> Iterator[tuple[pa.Table, list[str], list[str]]]:
+    """Each engine batch as faces-table rows, with the errors met and the photos deleted while the run went on
+    (those get no row: the next run does not find them either)."""
+    files = {str(p.path): p for p in job.photos}
+    for rows in engine.recognise(job):
+        failed = [r for r in rows if r["error"] is not None]
+        gone = {r["source"] for r in failed if not Path(r["source"]).exists()}
+        kept = [r for r in rows if r["source"] not in gone]
+        errors = [r["error"] for r in failed if r["source"] not in gone]
+        yield complete_rows(kept, files, schema), errors, sorted(files[g].name for g in gone)
+
+
+def _collection_root(collection: Optional[Path], store: Optional[IndexStore]) -> Path:
+    if store is None:
+        if collection is None:
+            raise WhosthatError("a new index needs the COLLECTION folder it indexes")
+        root = Path(collection)
+        if root.exists() and not root.is_dir():
+            raise IndexFileError(f"{root}: is a file, not a folder of photos")
+        return root.resolve()
+    recorded = Path(store.manifest.collection)
+    if collection is not None and Path(collection).resolve() != recorded:
+        raise IndexFileError(f"{store.directory}: is the index of {recorded}, not of {Path(collection).resolve()}; "
+                             "give another --index for this collection")
+    return recorded
+
+
+def _create(directory: Path, root: Path, loaded: LoadedModel) -> IndexStore:
+    if not root.is_dir():
+        raise IndexFileError(f"{root}: no such collection folder")
+    manifest = Manifest(collection=str(root), pipeline=loaded.pipeline, dim=loaded.dim(), created=now())
+    labeller = _labeller(loaded, model_file_name(loaded.fingerprint))
+    return IndexStore.create(directory, manifest, labeller, loaded.data)
+
+
+def _check_pipeline(store: IndexStore, loaded: LoadedModel) -> None:
+    if store.manifest.pipeline != loaded.pipeline:
+        raise IndexFileError(
+            f"{store.directory}: its faces were found and embedded by another pipeline ({store.manifest.pipeline}) "
+            f"than this model's ({loaded.pipeline}): they cannot be relabelled; index into a new --index folder")
+
+
+def _labeller(loaded: LoadedModel, model_file: str) -> Labeller:
+    return Labeller(fingerprint=loaded.fingerprint, model_file=model_file, source=loaded.source,
+                    classes=loaded.classes, threshold=loaded.threshold, labelled=now())
+
+
+def _changed(stored: dict, photo: PhotoFile) -> bool:
+    return stored["size"] != photo.size or stored["mtime_ns"] != photo.mtime_ns
+
+
+def _landmarks(values: Optional[list]) -> Optional[np.ndarray]:
+    return None if values is None else np.array(values, np.float32).reshape(5, 2)

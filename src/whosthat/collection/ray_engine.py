@@ -1,0 +1,141 @@
+"""The Ray engine: a Ray Data job reads the photos (`read_binary_files`, paths included), and `concurrency`
+actors, each holding the model once, detect, embed and name them in `map_batches`. The rows stream back to
+this process, which commits them to the index a batch of whole photos at a time, as the local engine does:
+one writer, the same resumable commits, and the index may sit on a disk the workers cannot see.
+
+With no address a local Ray is started on this machine (and stopped after); with one, the job joins that
+cluster, whose machines must reach the photos at the same paths (a shared file system) and have whosthat
+installed (`pip install whosthat[ray]`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, Optional
+
+from whosthat.collection.engines import EngineJob
+from whosthat.errors import WhosthatError
+
+#: Photos handed to an actor at once.
+ACTOR_BATCH = 8
+#: Object store of a local Ray (bytes): the photos in flight, not the whole collection.
+LOCAL_OBJECT_STORE = 1 << 30
+
+
+class Recognise:
+    """A Ray Data actor: the model loaded once, then every batch of (bytes, path) rows recognised."""
+
+    def __init__(self, model: bytes, cache_dir: Optional[str], dim: int) -> None:
+        from whosthat.cache import EmbeddingCache
+        from whosthat.collection.recognition import load_model_bytes
+        from whosthat.collection.schema import recognised_schema
+
+        self.model = load_model_bytes(model)
+        self.schema = recognised_schema(dim)
+        try:
+            self.cache = EmbeddingCache(Path(cache_dir)) if cache_dir else None
+        except OSError:  # a worker machine without that folder: no cache there
+            self.cache = None
+
+    def __call__(self, batch: Any) -> Any:
+        import pyarrow as pa
+
+        from whosthat.collection.recognition import extract_bytes, name_faces
+        from whosthat.collection.records import recognised_rows
+
+        rows: list[dict] = []
+        for data, path in zip(batch["bytes"].to_pylist(), batch["path"].to_pylist()):
+            key, subjects = extract_bytes(self.model, data, path, self.cache)
+            named = name_faces(self.model, path, subjects.faces, subjects.embeddings) if subjects.error is None else []
+            rows += recognised_rows(path, key, named, subjects.error)
+        return pa.Table.from_pylist(rows, schema=self.schema)
+
+
+class RayEngine:
+    """Recognises photos with Ray Data (see the module); `num_gpus` per actor defaults to 1 where the cluster has
+    GPUs, and `concurrency` (actors) to one per CPU, or per GPU."""
+
+    name = "ray"
+
+    def __init__(self, address: Optional[str] = None, concurrency: Optional[int] = None,
+                 num_gpus: Optional[float] = None) -> None:
+        self.address = address
+        self.concurrency = concurrency
+        self.num_gpus = num_gpus
+
+    def recognise(self, job: EngineJob) -> Iterator[list[dict]]:
+        try:
+            import ray
+            import ray.data
+        except ImportError:
+            raise WhosthatError("--engine ray needs Ray: pip install 'whosthat[ray]'") from None
+        started = not ray.is_initialized()
+        if started:
+            _start(ray, self.address)
+        try:
+            yield from self._run(ray, job)
+        finally:
+            if started:
+                ray.shutdown()
+
+    def _run(self, ray: Any, job: EngineJob) -> Iterator[list[dict]]:
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False
+        context.print_on_execution_start = False
+        resources = ray.cluster_resources()
+        gpus = self.num_gpus if self.num_gpus is not None else (1.0 if resources.get("GPU") else 0.0)
+        actors = self.concurrency or max(1, int(resources.get("GPU", 0) // gpus if gpus else resources.get("CPU", 1)))
+        files = {str(p.path): p for p in job.photos}
+        dataset = ray.data.read_binary_files(list(files), include_paths=True, ignore_missing_paths=True)
+        dataset = dataset.map_batches(
+            Recognise, batch_format="pyarrow", batch_size=ACTOR_BATCH, concurrency=actors, num_gpus=gpus,
+            num_cpus=0 if gpus else 1,
+            fn_constructor_kwargs={"model": job.model.data, "dim": job.dim,
+                                   "cache_dir": str(job.cache_dir) if job.cache_dir else None})
+        batches = (batch.to_pylist() for batch in dataset.iter_batches(batch_size=job.batch, batch_format="pyarrow"))
+        for rows in whole_photos(batches):
+            for row in rows:
+                row["source"] = _local_name(row["source"], files)
+            if job.progress:
+                job.progress(sum(1 for row in rows if row["face"] <= 0))
+            yield rows
+
+
+def whole_photos(batches: Iterable[list[dict]]) -> Iterator[list[dict]]:
+    """Batches of rows regrouped so that no photo's rows are split between two (a batch boundary of Ray's
+    can fall inside a photo; the rest of its rows come in the next)."""
+    held: list[dict] = []
+    for rows in batches:
+        rows = held + rows
+        if not rows:
+            continue
+        last = rows[-1]["source"]
+        cut = len(rows)
+        while cut > 0 and rows[cut - 1]["source"] == last:
+            cut -= 1
+        held = rows[cut:]
+        if cut:
+            yield rows[:cut]
+    if held:
+        yield held
+
+
+def _start(ray: Any, address: Optional[str]) -> None:
+    """Join the cluster at `address`, or start a local Ray on this machine's cores (quietly)."""
+    options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
+    try:
+        if address:
+            ray.init(address=address, **options)
+        else:
+            ray.init(num_cpus=os.cpu_count(), object_store_memory=LOCAL_OBJECT_STORE, **options)
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        where = f"the Ray cluster at {address}" if address else "a local Ray"
+        raise WhosthatError(f"cannot start {where} ({str(error).splitlines()[0][:200]})") from None
+
+
+def _local_name(path: str, files: dict[str, Any]) -> str:
+    """The scan's path of a file Ray read (Ray may drop the leading / of a local path)."""
+    return path if path in files else "/" + path.lstrip("/")

@@ -1,0 +1,144 @@
+"""Every call the collection tools make into a model, in one place: load, fingerprint, extract, name, relabel.
+
+A model here is whatever `whosthat.load` returns (a `Model` or an `Ensemble`); only the stable model
+API is used (`pipeline_identity`, `extract`, `extract_paths`, `name_subjects`, `classes`, `threshold`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+
+import whosthat
+from whosthat.bundle import read_bundle
+from whosthat.cache import EmbeddingCache, content_hash
+from whosthat.errors import ImageError
+from whosthat.face import Face
+from whosthat.pipeline import Subjects
+
+#: A model file's path, or a model already loaded (a `Model` or an `Ensemble`).
+ModelSource = Union[str, os.PathLike, Any]
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model with the bytes of its file (shipped to Ray workers, copied into the index) and their fingerprint."""
+
+    model: Any
+    data: bytes
+    fingerprint: str
+    source: str
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return tuple(self.model.classes)
+
+    @property
+    def threshold(self) -> float:
+        return float(self.model.threshold)
+
+    @property
+    def pipeline(self) -> str:
+        """What the faces and vectors depend on: equal strings, equal faces and vectors."""
+        return self.model.pipeline_identity
+
+    def dim(self) -> int:
+        """The embedding's size (of the vectors an empty picture gives: none, but shaped)."""
+        return int(self.model.extract(np.zeros((32, 32, 3), np.uint8)).embeddings.shape[1])
+
+
+@dataclass(frozen=True)
+class NamedFace:
+    """One face of a photo with its vector and the name the model gives it."""
+
+    face: Face
+    vector: np.ndarray
+    label: str
+    confidence: float
+    probabilities: np.ndarray
+
+
+def load_model(source: ModelSource) -> LoadedModel:
+    """A model file's path, or a model already loaded (saved to a temporary file to take its bytes)."""
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        model = whosthat.load(path)
+        return LoadedModel(model, path.read_bytes(), fingerprint(path), str(path.resolve()))
+    with tempfile.TemporaryDirectory() as folder:
+        path = source.save(Path(folder) / "model.wt")
+        return LoadedModel(source, path.read_bytes(), fingerprint(path), "(a model in memory)")
+
+
+def load_model_bytes(data: bytes) -> Any:
+    """A model from the bytes of its file (how Ray workers get it)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.wt"
+        path.write_bytes(data)
+        return whosthat.load(path)
+
+
+def fingerprint(path: Path) -> str:
+    """SHA-256 of a model file's manifest and arrays: the same for the same model saved twice (a zip's
+    bytes differ with its timestamps), different for any change of what it learned."""
+    manifest, arrays = read_bundle(path)
+    digest = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode())
+    for key in sorted(arrays):
+        array = np.ascontiguousarray(arrays[key])
+        digest.update(f"{key}:{array.dtype.str}:{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def extract_files(model: Any, paths: Iterable[Path], keys: Mapping[Path, str], cache: Optional[EmbeddingCache],
+                  progress: Optional[Callable[[int], None]] = None) -> Iterator[Subjects]:
+    """Faces and vectors of many files, in order, batched (unreadable ones come out with `error` set)."""
+    return model.extract_paths(paths, cache=cache, progress=progress, keys=keys)
+
+
+def extract_bytes(model: Any, data: bytes, source: str, cache: Optional[EmbeddingCache]) -> tuple[str, Subjects]:
+    """(content hash, faces and vectors) of one file's bytes, through the cache when there is one."""
+    key = content_hash(data)
+    identity = model.pipeline_identity
+    cached = cache.get(key, identity) if cache is not None else None
+    if cached is not None:
+        return key, Subjects(source, cached[0], cached[1])
+    try:
+        subjects = model.extract(data)
+    except ImageError as error:
+        reason = str(error).removeprefix("<bytes>: ")
+        return key, Subjects(source, [], np.zeros((0, 0), np.float32), error=f"{source}: {reason}")
+    if cache is not None:
+        cache.put(key, identity, subjects.faces, subjects.embeddings)
+    return key, Subjects(source, subjects.faces, subjects.embeddings)
+
+
+def name_faces(model: Any, source: str, faces: list[Face], vectors: np.ndarray) -> list[NamedFace]:
+    """The faces of one photo named, largest first (the order the model names them in and the index keeps)."""
+    if not faces:
+        return []
+    order = np.argsort([-face.area for face in faces], kind="stable")
+    faces = [faces[i] for i in order]
+    vectors = np.asarray(vectors, np.float32)[order]
+    predictions = model.name_subjects(Subjects(source, faces, vectors))
+    classes = list(model.classes)
+    named = []
+    for face, vector, prediction in zip(faces, vectors, predictions):
+        probabilities = np.array([prediction.probabilities[c] for c in classes], np.float32)
+        named.append(NamedFace(face, vector, prediction.label, float(prediction.confidence), probabilities))
+    return named
+
+
+def largest_face(model: Any, photo: Path) -> Optional[np.ndarray]:
+    """The vector of the largest face in a photo, or None when it has none. Raises `ImageError`."""
+    subjects = model.extract(photo)
+    if not subjects.faces:
+        return None
+    return np.asarray(subjects.embeddings[int(np.argmax([f.area for f in subjects.faces]))], np.float32)

@@ -1,0 +1,37 @@
+"""Rows of the faces table: built from what an engine recognised in one photo, completed with the scan's file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Optional
+
+import numpy as np
+import pyarrow as pa
+
+from whosthat.collection.recognition import NamedFace
+from whosthat.collection.scan import PhotoFile
+from whosthat.collection.schema import NO_FACE
+
+
+def recognised_rows(source: str, key: str, named: Sequence[NamedFace], error: Optional[str]) -> list[dict]:
+    """A row per face (largest first), or one row with `face = -1` for a photo with none or an error."""
+    if error is not None or not named:
+        return [{"source": source, "content_hash": key, "face": NO_FACE, "faces": 0, "box": None, "landmarks": None,
+                 "detection_score": None, "vector": None, "label": None, "confidence": None, "probabilities": None,
+                 "error": error}]
+    return [{"source": source, "content_hash": key, "face": i, "faces": len(named),
+             "box": n.face.box.tolist(),
+             "landmarks": None if n.face.landmarks is None else n.face.landmarks.reshape(10).tolist(),
+             "detection_score": n.face.score, "vector": np.asarray(n.vector, np.float32).tolist(),
+             "label": n.label, "confidence": n.confidence, "probabilities": n.probabilities.tolist(), "error": None}
+            for i, n in enumerate(named)]
+
+
+def complete_rows(rows: Sequence[dict], files: Mapping[str, PhotoFile], schema: pa.Schema) -> pa.Table:
+    """The engine's rows as faces-table rows: `source` becomes the photo's name, size and mtime from the scan."""
+    out = []
+    for row in rows:
+        photo = files[row["source"]]
+        out.append({**{k: v for k, v in row.items() if k != "source"}, "path": photo.name, "size": photo.size,
+                    "mtime_ns": photo.mtime_ns})
+    return pa.Table.from_pylist(out, schema=schema)

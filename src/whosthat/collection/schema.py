@@ -1,0 +1,111 @@
+"""What a collection index holds: its format version, its manifest, the labelling model's record and the face rows.
+
+An index is a folder: `index.json` (the manifest: format, collection, pipeline), the LanceDB table
+`faces` (one row per face, and one row with `face = -1` per photo where none was found or that could
+not be read), `models/` (a copy of each model that labelled it) and `.lock`. The model that labelled
+the rows is recorded in the table's own schema metadata, so that a relabelling commits the new labels
+and the record of who gave them in one step.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+import pyarrow as pa
+
+from whosthat.errors import WhosthatError
+
+FORMAT = "whosthat-index"
+FORMAT_VERSION = 1
+MANIFEST = "index.json"
+FACES = "faces"
+PEOPLE = "people"
+#: Schema metadata key of the faces table that holds the `Labeller` record (JSON).
+LABELLER_KEY = b"whosthat.labeller"
+#: `face` of the row kept for a photo with no face, or one that could not be read.
+NO_FACE = -1
+#: Default index folder inside a collection (hidden: the scan skips hidden folders).
+DEFAULT_FOLDER = ".whosthat-index"
+
+
+def model_file_name(fingerprint: str) -> str:
+    """Where an index keeps its copy of a model (inside the index folder)."""
+    return f"models/{fingerprint[:16]}.wt"
+
+
+class IndexFileError(WhosthatError):
+    """A folder that is not a collection index, or one this whosthat cannot use (newer, of another pipeline)."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """index.json: what the index is of, and the detector + embedder its faces and vectors come from."""
+
+    collection: str
+    pipeline: str
+    dim: int
+    created: str
+    format: str = FORMAT
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Labeller:
+    """The model that named the faces: its fingerprint, its copy under models/, where it came from, its classes."""
+
+    fingerprint: str
+    model_file: str
+    source: str
+    classes: tuple[str, ...]
+    threshold: float
+    labelled: str
+
+    def to_metadata(self) -> dict[bytes, bytes]:
+        return {LABELLER_KEY: json.dumps({**asdict(self), "classes": list(self.classes)}).encode()}
+
+    @classmethod
+    def from_metadata(cls, metadata: Optional[dict[bytes, bytes]]) -> Labeller:
+        try:
+            record = json.loads((metadata or {})[LABELLER_KEY])
+            return cls(**{**record, "classes": tuple(record["classes"])})
+        except (KeyError, TypeError, ValueError) as error:
+            raise IndexFileError(f"the faces table has no readable record of its model ({error})") from None
+
+
+def face_schema(dim: int, labeller: Labeller) -> pa.Schema:
+    """The faces table: the photo (relative path, content hash, size, mtime), the face, its vector and its name."""
+    return pa.schema([
+        pa.field("path", pa.string(), nullable=False),
+        pa.field("content_hash", pa.string(), nullable=False),
+        pa.field("size", pa.int64(), nullable=False),
+        pa.field("mtime_ns", pa.int64(), nullable=False),
+        pa.field("face", pa.int32(), nullable=False),
+        pa.field("faces", pa.int32(), nullable=False),
+        pa.field("box", pa.list_(pa.float32(), 4)),
+        pa.field("landmarks", pa.list_(pa.float32(), 10)),
+        pa.field("detection_score", pa.float32()),
+        pa.field("vector", pa.list_(pa.float32(), dim)),
+        pa.field("label", pa.string()),
+        pa.field("confidence", pa.float32()),
+        pa.field("probabilities", pa.list_(pa.float32())),
+        pa.field("error", pa.string()),
+    ], metadata=labeller.to_metadata())
+
+
+def recognised_schema(dim: int) -> pa.Schema:
+    """The rows an engine gives: the faces table's without path, size and mtime_ns (the scan adds those), with
+    `source`, the file as the engine read it."""
+    fields = [f for f in face_schema(dim, Labeller("", "", "", (), 0.0, "")) if f.name not in ("path", "size",
+                                                                                                 "mtime_ns")]
+    return pa.schema([pa.field("source", pa.string(), nullable=False), *fields])
+
+PEOPLE_SCHEMA = pa.schema([
+    pa.field("content_hash", pa.string(), nullable=False),
+    pa.field("face", pa.int32(), nullable=False),
+    pa.field("person", pa.int32(), nullable=False),
+])

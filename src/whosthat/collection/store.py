@@ -1,0 +1,278 @@
+"""`IndexStore`: the index folder on disk, its manifest and its LanceDB faces table, read and written safely.
+
+Every write is one LanceDB commit (a new table version): an append of whole photos, a delete, or a
+relabelling that replaces every row. A run killed or out of disk space midway leaves the table at its
+last commit, which readers keep seeing; the files of the unfinished write are never referenced.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import pyarrow as pa
+
+from whosthat.collection.lock import LOCK_FILE
+from whosthat.collection.schema import (
+    DEFAULT_FOLDER,
+    FACES,
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    IndexFileError,
+    Labeller,
+    Manifest,
+    face_schema,
+    model_file_name,
+)
+from whosthat.errors import WhosthatError
+
+#: Rows from which the vector column gets an approximate-nearest-neighbour index (below: exact search).
+ANN_MIN_ROWS = 100_000
+#: IVF_PQ probes and refinement: recall@10 of at least 0.95 against exact search (bench/collections.py).
+NPROBES = 40
+REFINE_FACTOR = 10
+#: Names per delete commit (the predicate is a SQL IN list).
+DELETE_CHUNK = 1000
+#: Old table versions are kept this long after a newer one, for readers that opened them.
+KEEP_VERSIONS = timedelta(minutes=10)
+PHOTO_COLUMNS = ["path", "content_hash", "size", "mtime_ns", "faces", "error"]
+#: The rows that stand for a photo, one each: its first face, or its no-face row.
+PHOTO_ROWS = "face <= 0"
+
+
+class IndexWriteError(WhosthatError):
+    """The index could not be written (disk full, permissions); it keeps its last complete state."""
+
+
+def now() -> str:
+    """The time, for the records of an index (UTC, ISO 8601, seconds)."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def locate(path: Path) -> Path:
+    """The index folder `path` names: the folder itself, or the default index inside a collection folder."""
+    path = Path(path)
+    if (path / MANIFEST).is_file():
+        return path
+    if (path / DEFAULT_FOLDER / MANIFEST).is_file():
+        return path / DEFAULT_FOLDER
+    if not path.exists():
+        raise IndexFileError(f"{path}: no such index (build one with `whosthat index MODEL COLLECTION`)")
+    if not path.is_dir():
+        raise IndexFileError(f"{path}: is a file, not an index folder")
+    raise IndexFileError(f"{path}: not a whosthat index (no {MANIFEST}, and no {DEFAULT_FOLDER}/ inside): "
+                         "build one with `whosthat index MODEL COLLECTION`")
+
+
+def read_manifest(directory: Path) -> Manifest:
+    """index.json, checked: a foreign or newer file is one clear error."""
+    path = directory / MANIFEST
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexFileError(f"{directory}: not a whosthat index (no {MANIFEST})") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise IndexFileError(f"{path}: unreadable index manifest ({error})") from None
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise IndexFileError(f"{directory}: not a whosthat index ({MANIFEST} is not of format {FORMAT!r})")
+    version = record.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise IndexFileError(f"{directory}: index format {version} is newer than this whosthat reads "
+                             f"({FORMAT_VERSION}): upgrade whosthat")
+    try:
+        return Manifest(**record)
+    except TypeError as error:
+        raise IndexFileError(f"{path}: corrupt index manifest ({error})") from None
+
+
+def check_new_folder(directory: Path) -> None:
+    """A folder a new index may be made in: new, empty, or left by an interrupted creation."""
+    if directory.is_file():
+        raise IndexFileError(f"{directory}: is a file, not an index folder")
+    if directory.is_dir() and any(p.name not in {LOCK_FILE, "models", f"{FACES}.lance"} for p in directory.iterdir()):
+        raise IndexFileError(f"{directory}: exists and is not a whosthat index; choose a new or empty folder")
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """A file written through a temporary file beside it, synced, then renamed over the old one."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def sql_text(value: str) -> str:
+    """A string literal for a LanceDB filter."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+class IndexStore:
+    """An open index: `manifest`, `labeller`, the faces table, and the model copies under `models/`."""
+
+    def __init__(self, directory: Path) -> None:
+        lancedb = _lancedb()
+
+        self.directory = Path(directory)
+        self.manifest = read_manifest(self.directory)
+        try:
+            self._db = lancedb.connect(str(self.directory))
+            self.table = self._db.open_table(FACES)
+            self.labeller = Labeller.from_metadata(self.table.schema.metadata)
+        except (OSError, RuntimeError, ValueError) as error:
+            raise IndexFileError(f"{self.directory}: the faces table cannot be read ({_reason(error)})") from None
+
+    @classmethod
+    def open(cls, path: Path) -> IndexStore:
+        """The index at `path` (an index folder, or a collection folder holding the default one)."""
+        return cls(locate(path))
+
+    @classmethod
+    def create(cls, directory: Path, manifest: Manifest, labeller: Labeller, model: bytes) -> IndexStore:
+        """A new, empty index in `directory` (new or empty), with a copy of the model that labels it. The
+        manifest is written last: a folder without it is not an index, and an interrupted creation is made again."""
+        lancedb = _lancedb()
+        check_new_folder(directory)
+        try:
+            (directory / "models").mkdir(parents=True, exist_ok=True)
+            write_atomically(directory / labeller.model_file, model)
+            lancedb.connect(str(directory)).create_table(FACES, schema=face_schema(manifest.dim, labeller),
+                                                         mode="overwrite")
+            write_atomically(directory / MANIFEST, manifest.to_json().encode())
+        except (OSError, RuntimeError, ValueError) as error:
+            raise IndexWriteError(f"{directory}: cannot create the index ({_reason(error)})") from None
+        return cls(directory)
+
+    # Reading.
+
+    def scan(self, columns: Sequence[str], where: Optional[str] = None) -> pa.Table:
+        """Columns of the rows that match a LanceDB filter (all rows without one)."""
+        return self.table.to_lance().to_table(columns=list(columns), filter=where)
+
+    def batches(self, columns: Sequence[str], batch_size: int = 8192) -> Iterator[pa.RecordBatch]:
+        """Every row, in the order written (so a photo's rows come together), a batch at a time."""
+        yield from self.table.to_lance().to_batches(columns=list(columns), batch_size=batch_size, scan_in_order=True)
+
+    def photos(self) -> pa.Table:
+        """One row per photo: path, content hash, size, mtime, number of faces, error."""
+        return self.scan(PHOTO_COLUMNS, PHOTO_ROWS)
+
+    def count(self, where: Optional[str] = None) -> int:
+        return self.table.count_rows(where)
+
+    def nearest(self, vector: np.ndarray, k: int, columns: Sequence[str], where: str = "face >= 0") -> pa.Table:
+        """The k faces closest to `vector` by cosine distance (exact below ANN_MIN_ROWS rows, else IVF-PQ
+        with refinement), with a `_distance` column."""
+        query = (self.table.search(np.asarray(vector, np.float32), vector_column_name="vector").metric("cosine")
+                 .where(where, prefilter=True).select([*columns, "_distance"]).limit(k))
+        if self._has_vector_index():
+            query = query.nprobes(NPROBES).refine_factor(REFINE_FACTOR)
+        return query.to_arrow()
+
+    def tables(self) -> list[str]:
+        """The tables of the index (faces, and people once grouped)."""
+        return list(self._db.list_tables().tables)
+
+    def other_table(self, name: str) -> Any:
+        """Another table of the index (people)."""
+        return self._db.open_table(name)
+
+    def model_path(self) -> Path:
+        """The copy of the model that labelled the index."""
+        return self.directory / self.labeller.model_file
+
+    # Writing (hold an IndexLock).
+
+    def append(self, rows: pa.Table) -> None:
+        """Add whole photos' rows in one commit."""
+        self._write(lambda: self.table.add(rows.cast(self.table.schema)))
+
+    def delete(self, paths: Iterable[str]) -> None:
+        """Drop every row of these photos (a commit per DELETE_CHUNK photos)."""
+        paths = list(paths)
+        for start in range(0, len(paths), DELETE_CHUNK):
+            chunk = ", ".join(sql_text(p) for p in paths[start:start + DELETE_CHUNK])
+            self._write(lambda chunk=chunk: self.table.delete(f"path IN ({chunk})"))
+
+    def replace_all(self, batches: Iterable[pa.RecordBatch], labeller: Labeller) -> None:
+        """Every row replaced by `batches` and the labeller record with them, in one commit (relabelling)."""
+        schema = face_schema(self.manifest.dim, labeller)
+        reader = pa.RecordBatchReader.from_batches(schema, (b.cast(schema) for b in batches))
+        self._write(lambda: self._db.create_table(FACES, data=reader, mode="overwrite"))
+        self.table = self._db.open_table(FACES)
+        self.labeller = labeller
+
+    def write_other_table(self, name: str, rows: pa.Table, schema: pa.Schema, replace: bool = False) -> None:
+        """Append rows to another table of the index (made when missing), or replace its rows, in one commit."""
+        def work() -> None:
+            if name in self.tables() and not replace:
+                self._db.open_table(name).add(rows)
+            else:
+                self._db.create_table(name, data=rows, schema=schema, mode="overwrite")
+        self._write(work)
+
+    def save_model(self, data: bytes, fingerprint: str) -> str:
+        """Keep a copy of a model file under models/ (named by its fingerprint); its path inside the index."""
+        name = model_file_name(fingerprint)
+        target = self.directory / name
+        if not target.exists():
+            self._write(lambda: (target.parent.mkdir(exist_ok=True), write_atomically(target, data)))
+        return name
+
+    def forget_models(self) -> None:
+        """Remove model copies that no longer label the index."""
+        for path in (self.directory / "models").glob("*.wt"):
+            if f"models/{path.name}" != self.labeller.model_file:
+                path.unlink(missing_ok=True)
+
+    def tidy(self) -> None:
+        """After a run: merge small files, bring indexes up to date (an ANN index on the vectors and a bitmap
+        on the labels once the table is large), and drop versions no reader needs any more."""
+        def work() -> None:
+            rows = self.table.count_rows()
+            if rows >= ANN_MIN_ROWS and not self._has_vector_index():
+                self.table.create_index(metric="cosine", vector_column_name="vector", index_type="IVF_PQ",
+                                        num_partitions=max(1, int(np.sqrt(rows))),
+                                        num_sub_vectors=self.manifest.dim // 8)
+                self.table.create_scalar_index("label", index_type="BITMAP")
+                self.table.create_scalar_index("path", index_type="BTREE")
+            self.table.optimize(cleanup_older_than=KEEP_VERSIONS)
+        self._write(work)
+
+    def _has_vector_index(self) -> bool:
+        return any(index.columns == ["vector"] for index in self.table.list_indices())
+
+    def _write(self, operation: Any) -> None:
+        try:
+            operation()
+        except (OSError, RuntimeError, ValueError) as error:
+            raise IndexWriteError(f"{self.directory}: cannot write the index ({_reason(error)}); it keeps its last "
+                                  f"complete state ({self.count(PHOTO_ROWS):,} photos)") from None
+
+
+def _lancedb() -> Any:
+    """LanceDB, imported when an index is opened (it takes a second or two); its Rust log keeps to errors."""
+    os.environ.setdefault("LANCE_LOG", "error")
+    import lancedb
+
+    return lancedb
+
+
+def _reason(error: Exception) -> str:
+    """The first line of a LanceDB / OS error, with the usual cause named plainly."""
+    text = str(error)
+    if "No space left" in text or getattr(error, "errno", None) == 28:
+        return "no space left on the device"
+    return (text.strip().splitlines() or [type(error).__name__])[0][:200]
