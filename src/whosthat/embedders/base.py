@@ -24,7 +24,15 @@ class Embedder(Protocol):
     dim: int
 
     @property
-    def identity(self) -> str: ...
+    def identity(self) -> str:
+        """What its vectors depend on (weights, alignment, settings): the key of caches and indexes."""
+        ...
+
+    @property
+    def settings(self) -> dict:
+        """JSON keywords such that `create_embedder(name, **settings)` builds it again (what a model file
+        keeps; a fine-tuned network's weights, `state`, are kept apart, in the model file's arrays)."""
+        ...
 
     def chips(self, image: np.ndarray, faces: Sequence[Face]) -> list[Any]:
         """One aligned chip per face, in this embedder's own form."""
@@ -39,7 +47,12 @@ EMBEDDERS: Registry[Embedder] = Registry("embedder")
 
 
 def create_embedder(name: str, **kwargs: object) -> Embedder:
-    """Build a registered embedder by name (see `EMBEDDERS.names()`)."""
+    """Build a registered embedder by name (see `EMBEDDERS.names()`), or registered ones side by side by
+    their names joined with '+' (`combined.concatenate`: the same keywords for each, or `parts=[...]`)."""
+    if "+" in name and name not in EMBEDDERS.names():
+        from whosthat.embedders.combined import concatenate  # combined.py builds on this module
+
+        return concatenate(name.split("+"), **kwargs)
     return EMBEDDERS.create(name, **kwargs)
 
 

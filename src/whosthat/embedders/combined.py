@@ -1,12 +1,18 @@
-"""Several embedders side by side: their unit vectors concatenated and scaled back to unit length."""
+"""Several embedders side by side: their unit vectors concatenated and scaled back to unit length.
+
+Any registered names joined by '+' make one (`create_embedder("arcface+facenet+dlib")`); the pairs
+that are defaults are also registered by name.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Optional
 
 import numpy as np
 
-from whosthat.embedders.base import EMBEDDERS, Embedder, normalise
+from whosthat.embedders.base import EMBEDDERS, Embedder, create_embedder, normalise
+from whosthat.errors import WhosthatError
 from whosthat.face import Face
 
 
@@ -28,6 +34,14 @@ class Concatenated:
         joined = "+".join(p.identity for p in self.parts)
         return joined if self.renormalise else f"[{joined}]"
 
+    @property
+    def settings(self) -> dict:
+        """The parts' settings when they are all the same (`{"flip": False}` for facenet+dlib), else each part's
+        in order under "parts"; with "renormalise": False for an ensemble's (which its member models rebuild)."""
+        each = [p.settings for p in self.parts]
+        settings = dict(each[0]) if all(s == each[0] for s in each) else {"parts": each}
+        return settings if self.renormalise else {**settings, "renormalise": False}
+
     def chips(self, image: np.ndarray, faces: Sequence[Face]) -> list[tuple]:
         """Per face, the tuple of every part's chip."""
         return list(zip(*(p.chips(image, faces) for p in self.parts)))
@@ -40,7 +54,17 @@ class Concatenated:
         return normalise(joined) if self.renormalise else joined.astype(np.float32)
 
 
+def concatenate(names: Sequence[str], parts: Optional[Sequence[Mapping]] = None, renormalise: bool = True,
+                **shared: object) -> Concatenated:
+    """The registered embedders `names` side by side, each built with the same keywords (`shared`, e.g.
+    flip=True) or with its own (`parts`, in order; `shared` fills in what a part leaves out)."""
+    if parts is not None and len(parts) != len(names):
+        raise WhosthatError(f"embedder {'+'.join(names)}: {len(parts)} parts' settings for {len(names)} parts")
+    keywords = [{**shared, **part} for part in parts] if parts is not None else [shared] * len(names)
+    return Concatenated([create_embedder(name, **k) for name, k in zip(names, keywords)], renormalise)
+
+
 @EMBEDDERS.register("facenet+dlib")
-def facenet_dlib(flip: bool = False) -> Concatenated:
+def facenet_dlib(**settings: object) -> Concatenated:
     """FaceNet and dlib's ResNet together (256-d)."""
-    return Concatenated([EMBEDDERS.create("facenet", flip=flip), EMBEDDERS.create("dlib", flip=flip)])
+    return concatenate(["facenet", "dlib"], **settings)

