@@ -7,6 +7,7 @@ import pytest
 
 from conftest import KPOP15, images_of
 from whosthat.embedders import EMBEDDERS, create_embedder
+from whosthat.errors import MissingWeightsError
 from whosthat.images import load_image
 from whosthat.networks import create_network
 from whosthat.subjects import create_detector
@@ -31,7 +32,13 @@ def chips_input():
 
 
 def _build(name: str):
-    """A registered embedder; the fine-tuned kind with the untrained weights of the tutorial CNN (shapes only)."""
+    """A registered embedder; the fine-tuned kind with the untrained weights of the tutorial CNN (shapes only);
+    arcface with the user's InsightFace model when there is one (test_arcface.py checks it with a made network)."""
+    if name == "arcface":
+        try:
+            return create_embedder(name)
+        except MissingWeightsError as missing:
+            pytest.skip(str(missing))
     if name != "finetuned":
         return create_embedder(name)
     state = create_network("tutorial-cnn", n_classes=3, pretrained=False).state_dict()

@@ -1,0 +1,141 @@
+"""What an ONNX file's graph says about its input, output and first nodes, read from the protobuf without
+loading the weights: enough to tell a face recognition model from the other files of an InsightFace pack
+(detector, landmarks, gender and age) and how InsightFace normalises its input, without the `onnx` package.
+
+The reader walks the protobuf wire format over a memory map, skipping the weights by their lengths; the
+field numbers are those of onnx.proto (ModelProto.graph 7; GraphProto node 1, initializer 5, input 11,
+output 12; NodeProto name 3; ValueInfoProto name 1, type 2; TypeProto tensor_type 1; its shape 2;
+TensorShapeProto dim 1; a dimension's dim_value 1 or dim_param 2; TensorProto name 8).
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Optional, Union
+
+#: A dimension: its size, or its symbolic name ("" when the file gives neither).
+Dim = Union[int, str]
+#: How many of the first nodes are kept: those InsightFace's ArcFaceONNX looks at.
+NODES_READ = 8
+
+_VARINT, _FIXED64, _BYTES, _FIXED32 = 0, 1, 2, 5
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A graph input or output: its name and shape (empty when the file gives none)."""
+
+    name: str
+    shape: tuple[Dim, ...]
+
+
+@dataclass(frozen=True)
+class GraphSummary:
+    """The graph's inputs (its weights left out) and outputs, and the names of its first nodes."""
+
+    inputs: tuple[Tensor, ...]
+    outputs: tuple[Tensor, ...]
+    node_names: tuple[str, ...]
+
+
+def read_graph_summary(path: Union[str, os.PathLike]) -> GraphSummary:
+    """The summary of the ONNX file at `path`. Raises ValueError when it is not an ONNX model (OSError when
+    it cannot be read)."""
+    with open(path, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        graph = next((span for number, wire, span in _fields(data, 0, len(data)) if number == 7 and wire == _BYTES),
+                     None)
+        if graph is None:
+            raise ValueError("no graph")
+        nodes: list[str] = []
+        weights: set[str] = set()
+        inputs: list[Tensor] = []
+        outputs: list[Tensor] = []
+        for number, wire, span in _fields(data, *graph):
+            if wire != _BYTES:
+                continue
+            if number == 1 and len(nodes) < NODES_READ:
+                nodes.append(_string_field(data, span, 3))
+            elif number == 5:
+                weights.add(_string_field(data, span, 8))
+            elif number == 11:
+                inputs.append(_value_info(data, span))
+            elif number == 12:
+                outputs.append(_value_info(data, span))
+    return GraphSummary(tuple(i for i in inputs if i.name not in weights), tuple(outputs), tuple(nodes))
+
+
+def _value_info(data: mmap.mmap, span: tuple[int, int]) -> Tensor:
+    """A ValueInfoProto's name and tensor shape."""
+    name, dims = "", []
+    for number, wire, value in _fields(data, *span):
+        if number == 1 and wire == _BYTES:
+            name = _text(data, value)
+        elif number == 2 and wire == _BYTES:
+            shape = _message_field(data, _message_field(data, value, 1), 2)
+            for dim_number, dim_wire, dim in _fields(data, *shape) if shape else ():
+                if dim_number == 1 and dim_wire == _BYTES:
+                    dims.append(_dimension(data, dim))
+    return Tensor(name, tuple(dims))
+
+
+def _dimension(data: mmap.mmap, span: tuple[int, int]) -> Dim:
+    for number, wire, value in _fields(data, *span):
+        if number == 1 and wire == _VARINT:
+            return value
+        if number == 2 and wire == _BYTES:
+            return _text(data, value)
+    return ""
+
+
+def _message_field(data: mmap.mmap, span: Optional[tuple[int, int]], wanted: int) -> Optional[tuple[int, int]]:
+    """The span of the first length-delimited field numbered `wanted` of the message in `span`."""
+    if span is None:
+        return None
+    return next((value for number, wire, value in _fields(data, *span) if number == wanted and wire == _BYTES), None)
+
+
+def _string_field(data: mmap.mmap, span: tuple[int, int], wanted: int) -> str:
+    found = _message_field(data, span, wanted)
+    return _text(data, found) if found else ""
+
+
+def _text(data: mmap.mmap, span: tuple[int, int]) -> str:
+    return data[span[0]:span[1]].decode("utf-8", errors="replace")
+
+
+def _fields(data: mmap.mmap, start: int, end: int) -> Iterator[tuple[int, int, object]]:
+    """(field number, wire type, value) of each field of the message in data[start:end]: the integer of a
+    varint, the (start, end) span of a length-delimited field, None for fixed-width ones."""
+    position = start
+    while position < end:
+        key, position = _varint(data, position)
+        number, wire = key >> 3, key & 7
+        if wire == _VARINT:
+            value, position = _varint(data, position)
+        elif wire == _BYTES:
+            length, position = _varint(data, position)
+            value = (position, position + length)
+            position += length
+        elif wire in (_FIXED64, _FIXED32):
+            value, position = None, position + (8 if wire == _FIXED64 else 4)
+        else:
+            raise ValueError(f"protobuf wire type {wire} at byte {position}")
+        if number == 0 or position > end:
+            raise ValueError(f"protobuf field past the end of its message at byte {position}")
+        yield number, wire, value
+
+
+def _varint(data: mmap.mmap, position: int) -> tuple[int, int]:
+    value, shift = 0, 0
+    while True:
+        if position >= len(data) or shift > 63:
+            raise ValueError(f"broken protobuf varint at byte {position}")
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, position
+        shift += 7
