@@ -30,6 +30,8 @@ Run from the repository root (several minutes cold, the first time every photo i
     .venv/bin/python bench/accuracy.py
     .venv/bin/python bench/accuracy.py --embedder facenet+dlib --head svm --head knn --no-reference
     .venv/bin/python bench/accuracy.py --quick          # smoke run: fewer folds and photos
+    .venv/bin/python bench/accuracy.py --embedder arcface:~/.insightface/models/buffalo_l/w600k_r50.onnx \
+        --embedder facenet+dlib --no-reference      # with an InsightFace model of your own (not shipped)
     .venv/bin/python bench/accuracy.py --embedder facenet+dlib --no-reference \
         --max-member-rejection 0.02 --max-member-rejection 0.1    # two operating points of the threshold
 
@@ -59,6 +61,7 @@ from PIL import Image
 
 from whosthat.cache import EmbeddingCache
 from whosthat.dataset import Collection, Item, Split, class_name, content_keys, scan, stratified_split
+from whosthat.embedders.spec import spec_argument
 from whosthat.evaluate import UNKNOWN, Evaluation, score_predictions
 from whosthat.images import load_image
 from whosthat.model import Model
@@ -499,7 +502,9 @@ def stranger_table(rows: Sequence[StrangerRow]) -> str:
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--embedder", action="append", choices=EMBEDDERS, help="repeatable; default: all three")
+    parser.add_argument("--embedder", action="append", type=spec_argument, metavar="SPEC",
+                        help="repeatable: what train --embedder takes (arcface:PATH, arcface+facenet+dlib, ...); "
+                             f"default: {', '.join(EMBEDDERS)}")
     parser.add_argument("--head", action="append", help="repeatable; default: logistic")
     parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
     parser.add_argument("--no-reference", action="store_true", help="skip the face_recognition library")

@@ -17,6 +17,7 @@ from whosthat.cache import EmbeddingCache, default_cache_dir
 from whosthat.collection.cli import add_collection_commands
 from whosthat.dataset import HELD_OUT_FROM
 from whosthat.embedders import EMBEDDERS
+from whosthat.embedders.spec import spec_argument, spec_names
 from whosthat.errors import ImageError, WhosthatError
 from whosthat.evaluate import evaluate_folder
 from whosthat.finetune import RECIPES
@@ -94,8 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "(drawn characters: the anime face YuNet finds, else the whole picture) or 'auto' (default: "
                         "each tried on a sample of the photos, the best kept)")
     p.add_argument("--detector", choices=DETECTORS.names(), help="override the subject's detector")
-    p.add_argument("--embedder", choices=[n for n in EMBEDDERS.names() if n != "finetuned"],
-                   help="override the subject's embedder")
+    p.add_argument("--embedder", type=spec_argument, metavar="SPEC",
+                   help=f"override the subject's embedder: {', '.join(spec_names())}, or several side by side joined "
+                        "by '+' (arcface+facenet+dlib); arcface:PATH takes an InsightFace recognition model (.onnx, or "
+                        "a pack folder), which whosthat does not ship (default: $WHOSTHAT_ARCFACE, else "
+                        "~/.insightface/models/)")
     p.add_argument("--head", choices=HEADS.names(),
                    help=f"classifier (default: {DEFAULT_FACE_HEAD} on face embeddings, {DEFAULT_IMAGE_HEAD} on the "
                         "ImageNet backbones' features, frozen or fine-tuned)")
