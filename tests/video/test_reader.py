@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import av
@@ -66,6 +67,9 @@ def test_the_writer_writes_every_frame_and_pads_odd_sizes(tmp_path: Path) -> Non
     with VideoReader(tmp_path / "odd.mkv") as reader:
         read = list(reader.frames())
     assert len(read) == 12 and read[0].image.shape == (50, 66, 3)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert (tmp_path / "odd.mkv").stat().st_mode & 0o777 == 0o666 & ~mask
     assert read[-1].time == pytest.approx(11 / 12, abs=0.01)
 
 

@@ -88,6 +88,7 @@ class VideoReader:
                                  "container declares could be decoded")
             raise VideoError(f"{self.path}: no video frame in it (an empty video stream, or a truncated file)")
         self.info = self._describe(self._first)
+        self.decoded, self.end = 0, 0.0
 
     def __enter__(self) -> VideoReader:
         return self
@@ -99,16 +100,20 @@ class VideoReader:
         """Release the file."""
         self._container.close()
 
-    def frames(self) -> Iterator[Frame]:
-        """Every frame in display order, upright (the container's rotation applied); only once."""
+    def frames(self, step: int = 1) -> Iterator[Frame]:
+        """Every `step`-th frame (the first included) in display order, upright (the container's rotation
+        applied); the others are decoded but not converted. Only once. `decoded` and `end` then say how many
+        frames were decoded and the time (seconds) at the end of the last one."""
         frame, index, start, time = self._first, 0, None, 0.0
         while frame is not None:
             stamp = frame.time if frame.time is not None else index / self.info.fps
             start = stamp if start is None else start
             time = stamp - start
-            image = frame.to_ndarray(format="rgb24")
-            turns = round(frame.rotation / 90) % 4
-            yield Frame(index, time, np.ascontiguousarray(np.rot90(image, turns)) if turns else image)
+            self.decoded, self.end = index + 1, time + 1 / self.info.fps
+            if index % step == 0:
+                image = frame.to_ndarray(format="rgb24")
+                turns = round(frame.rotation / 90) % 4
+                yield Frame(index, time, np.ascontiguousarray(np.rot90(image, turns)) if turns else image)
             index += 1
             frame = self._next(index, time)
         if self.info.frames and index < self.info.frames - max(2, self.info.frames // 100):

@@ -68,6 +68,7 @@ class VideoWriter:
         try:
             self._container.mux(self._stream.encode(None))
             self._container.close()
+            os.chmod(self._temporary, 0o666 & ~_umask())
             os.replace(self._temporary, self.path)
         except BaseException:
             self.discard()
@@ -78,3 +79,10 @@ class VideoWriter:
         """Drop what was written (the target path is left as it was)."""
         self._container.close()
         self._temporary.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    """The process's file creation mask (the temporary file is private until it takes its place)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

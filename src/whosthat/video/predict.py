@@ -1,0 +1,112 @@
+"""A video's timeline: faces found and embedded in every k-th frame, tracked, and each track named once."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Optional
+
+import cv2
+import numpy as np
+
+from whosthat.face import Face
+from whosthat.video.naming import TrackName, name_tracks
+from whosthat.video.reader import VideoInfo, VideoReader
+from whosthat.video.shots import CutDetector
+from whosthat.video.timeline import Timeline, TimelineTrack, TrackBox
+from whosthat.video.tracking import Track, Tracker
+
+if TYPE_CHECKING:
+    from whosthat.protocol import Namer
+
+#: Faces are looked for in every DEFAULT_EVERY-th frame (the first included): the default that keeps a 1080p
+#: clip at 30 frames a second at least three times faster than real time on two CPU cores (bench/video.py).
+DEFAULT_EVERY = 10
+#: Frames larger than this (longer side, pixels) are scaled down to it before faces are looked for and
+#: embedded: a 1080p frame to 1280x720, where the detector's own limit would search it twice.
+DETECTION_SIDE = 1280
+#: A track whose face is not found again for this long (seconds of analysed frames) ends.
+MAX_GAP_SECONDS = 1.0
+
+Progress = Callable[[str, int], Callable[[int], None]]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What was found in a video before naming: the container's description, the tracks, how many frames were
+    decoded, the seconds up to the end of the last one, and `every` (faces looked for in every every-th)."""
+
+    info: VideoInfo
+    tracks: list[Track]
+    frames: int
+    duration: float
+    every: int
+
+
+def analyse(model: Namer, path: str | os.PathLike, *, every: int = DEFAULT_EVERY,
+            progress: Optional[Progress] = None) -> Analysis:
+    """Decode the video, find and embed the faces of every `every`-th frame with `model`, and track them.
+
+    Raises `VideoError` for a video that cannot be read (`whosthat.video.reader`). `progress(label,
+    total)` returns a callback advanced per decoded frame (the CLI's progress bars).
+    """
+    if every < 1:
+        raise ValueError(f"every must be 1 or more, not {every}")
+    with VideoReader(path) as reader:
+        info = reader.info
+        tracker = Tracker(max_gap=max(every, math.ceil(MAX_GAP_SECONDS * info.fps / every) * every))
+        is_cut = CutDetector()
+        advance = progress(os.fspath(path), info.frames or round(info.duration * info.fps)) if progress else None
+        done = 0
+        for frame in reader.frames(every):
+            image, scale = _for_detection(frame.image)
+            subjects = model.extract(image)
+            faces = [_scaled(face, 1 / scale) for face in subjects.faces]
+            tracker.update(frame.index, frame.time, faces, subjects.embeddings, cut=is_cut(image))
+            if advance is not None:
+                advance(reader.decoded - done)
+                done = reader.decoded
+        if advance is not None:
+            advance(reader.decoded - done)
+        decoded, end = reader.decoded, reader.end
+    return Analysis(info, tracker.finish(), decoded, end, every)
+
+
+def predict_video(model: Namer, path: str | os.PathLike, *, every: int = DEFAULT_EVERY,
+                  threshold: Optional[float] = None, progress: Optional[Progress] = None) -> Timeline:
+    """The timeline of a video: every face tracked and each track named by pooling its frames
+    (`whosthat.video.naming.name_tracks`; `threshold` replaces the model's stranger threshold).
+
+    Raises `VideoError` for a video that cannot be read.
+    """
+    analysis = analyse(model, path, every=every, progress=progress)
+    return timeline(analysis, name_tracks(model, analysis.tracks, threshold))
+
+
+def timeline(analysis: Analysis, names: Sequence[TrackName]) -> Timeline:
+    """The timeline of an analysed video whose tracks got `names` (`TrackName`s, in the order of the tracks)."""
+    tracks = tuple(
+        TimelineTrack(track.id, name.label, name.confidence, name.probabilities,
+                      tuple(TrackBox(s.frame, s.time, s.face.box, s.face.score) for s in track.sightings))
+        for track, name in zip(analysis.tracks, names))
+    info = analysis.info
+    return Timeline(info.source, info.width, info.height, info.fps, analysis.duration, analysis.frames,
+                    analysis.every, tracks)
+
+
+def _for_detection(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """The frame at most DETECTION_SIDE pixels on its longer side, and the scale it was brought to."""
+    height, width = image.shape[:2]
+    scale = min(1.0, DETECTION_SIDE / max(height, width))
+    if scale == 1.0:
+        return image, 1.0
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+
+
+def _scaled(face: Face, factor: float) -> Face:
+    """The face with its box and landmarks multiplied by `factor` (back to the frame's own pixels)."""
+    landmarks = None if face.landmarks is None else face.landmarks * factor
+    return Face(box=face.box * factor, landmarks=landmarks, score=face.score)
