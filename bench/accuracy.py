@@ -68,7 +68,7 @@ from whosthat.model import Model
 from whosthat.openset import DEFAULT_MAX_MEMBER_REJECTION
 from whosthat.prediction import UNKNOWN_LABEL, Prediction, Predictions
 from whosthat.subjects import create_detector
-from whosthat.train import TrainingLog, train
+from whosthat.training import TrainingLog, train
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 EMBEDDERS = ("facenet", "dlib", "facenet+dlib")

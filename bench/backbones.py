@@ -46,7 +46,7 @@ from whosthat.dataset import Item, scan
 from whosthat.ensemble import Ensemble, rank_combinations
 from whosthat.evaluate import Evaluation, score_predictions
 from whosthat.model import Model
-from whosthat.train import TrainingLog, train
+from whosthat.training import TrainingLog, train
 
 SETS = ("anime_newgame8", "anime_illustrations", "celebrity5", "blackpink", "kpop15")
 FACE_SETS = ("celebrity5", "blackpink", "kpop15")

@@ -79,8 +79,9 @@ def measure(set_name: str, datasets: Path, method: Whosthat, quick: bool) -> lis
         for label in benchmark.held_out:
             model = method.run(task.without(label))[0]
             models += 1
-            probabilities, _, scores = model.score(embeddings)
-            margins = scores[np.arange(len(scores)), probabilities.argmax(axis=1)] - model.threshold
+            evidence = model.evidence(embeddings)
+            best = evidence.probabilities.argmax(axis=1)
+            margins = evidence.stranger[np.arange(len(best)), best] - model.threshold
             pooled.members += margins[labels != label].tolist()
             pooled.strangers += margins[labels == label].tolist()
         print(f"{set_name}: task {number} of {len(benchmark.tasks)} done", flush=True)

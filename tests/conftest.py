@@ -25,6 +25,7 @@ from whosthat.model import Model
 DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 KPOP15 = DATASETS / "kpop15" / "train"
 BLACKPINK = DATASETS / "blackpink" / "photos"
+CELEBRITY5 = DATASETS / "celebrity5"
 BLACKPINK_GROUP = DATASETS / "blackpink" / "unlabeled" / "blackpink.jpg"
 BLACKPINK_MEMBERS = ["jennie_kim", "jisoo_kim", "lisa_manoban", "rose_park"]
 #: Left to right in blackpink.jpg (checked by eye): Lisa, Jennie, Jisoo, Rosé.

@@ -162,7 +162,7 @@ def test_anime_uncleaned_whole_set(session_cache: Path) -> None:
 def test_blackpink_group_photos_are_reported(blackpink_model, blackpink_train_dir: Path, session_cache: Path
                                              ) -> None:
     """The photos training found several faces in (notes of the blackpink model) are those the audit reports."""
-    notes = {Path(n["path"]) for n in blackpink_model.info["training"]["notes"] if n["kind"] == "several faces"}
+    notes = {Path(n.path) for n in blackpink_model.training.notes if n.kind == "several faces"}
     assert notes, "the subset holds group shots"
     result = audit(blackpink_train_dir, extractor=audit_extractor("yunet", "facenet"),
                    cache=EmbeddingCache(session_cache))

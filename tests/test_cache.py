@@ -74,7 +74,7 @@ def test_second_training_embeds_nothing(warm, embed_calls: list[int]):
     photos, cache, first, _ = warm
     second = whosthat.train(photos, embedder="facenet", cache_dir=cache, test_fraction=0.0)
     assert sum(embed_calls) == 0, f"the second training embedded {sum(embed_calls)} faces again"
-    np.testing.assert_array_equal(first.reference, second.reference)
+    np.testing.assert_array_equal(first.reference.X, second.reference.X)
 
 
 def test_moved_and_renamed_photos_stay_cached(warm, tmp_path: Path, embed_calls: list[int]):
@@ -92,7 +92,7 @@ def test_another_embedder_reuses_the_faces_found(warm, monkeypatch: pytest.Monke
     monkeypatch.setattr(YuNet, "detect", lambda self, image: detected.append(1) or real(self, image))
     model = whosthat.train(root, embedder="dlib", cache_dir=cache, test_fraction=0.0)
     assert detected == []
-    assert model.embedder.name == "dlib" and len(model.reference) == len(first.reference)
+    assert model.embedder.name == "dlib" and len(model.reference.X) == len(first.reference.X)
 
 
 def test_changed_photo_is_embedded_again(warm, tmp_path: Path, embed_calls: list[int]):

@@ -127,17 +127,17 @@ def test_evaluate_leaves_out_what_the_model_learned_from(kpop_model_file: Path, 
                                                          session_cache: Path, capsys):
     """Evaluated on the folder it was trained on, the model scores only the photos its split held out for the
     test, and says which it left out."""
-    split = whosthat.load(kpop_model_file).info["split"]
+    split = whosthat.load(kpop_model_file).training.split.split
     args = ["evaluate", str(kpop_model_file), str(kpop_train_dir), "--cache-dir", str(session_cache)]
     assert main(args) == 0
     text = capsys.readouterr().out
-    learned = len(split["train"]) + len(split["val"])
+    learned = len(split.train) + len(split.val)
     assert f"left out: {learned} photo(s) the model learned from" in text
     assert main([*args, "--json"]) == 0
     figures = json.loads(capsys.readouterr().out)
-    assert figures["photos"] == len(split["test"]) and len(figures["left_out_as_training_copies"]) == learned
+    assert figures["photos"] == len(split.test) and len(figures["left_out_as_training_copies"]) == learned
     assert {Path(p).relative_to(kpop_train_dir).as_posix() for p in figures["left_out_as_training_copies"]} == {
-        *split["train"], *split["val"]}
+        *split.train, *split.val}
 
 
 def test_evaluate_at_another_threshold(kpop_model_file: Path, held_out_folder: Path, session_cache: Path, capsys):

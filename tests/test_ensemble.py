@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -49,8 +50,8 @@ def test_ensemble_command_scores_on_the_held_out_photos(anime_models: list[Path]
     assert main(["ensemble", *map(str, anime_models), "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "ensemble on the test photos the models held out" in text
-    assert whosthat.load(out).info["metrics"]["accuracy"] >= 0.8
-    assert main(["evaluate", str(out), str(whosthat.load(anime_models[0]).info["split"]["test_dir"])]) == 0
+    assert whosthat.load(out).test.metrics.accuracy >= 0.8
+    assert main(["evaluate", str(out), str(whosthat.load(anime_models[0]).training.split.test_dir)]) == 0
 
 
 def test_models_of_other_subjects_or_people_are_refused(anime_models: list[Path], kpop_model) -> None:
@@ -85,9 +86,9 @@ def test_best_combination_is_chosen_on_validation_photos_the_heads_had_not_learn
         anime_models: list[Path], knn_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     paths = [*anime_models, knn_model]
     models = [whosthat.load(p) for p in paths]
-    split = models[0].info["split"]
-    validation = models[0].info["validation"]["paths"]
-    assert validation and set(validation) <= set(split["val"]) and not set(validation) & set(split["train"])
+    split = models[0].training.split.split
+    validation = models[0].training.validation.paths
+    assert validation and set(validation) <= set(split.val) and not set(validation) & set(split.train)
     ranked = rank_combinations(models)
     assert [len(c.members) for c in ranked].count(2) == 3 and [len(c.members) for c in ranked].count(3) == 1
     assert [c.accuracy for c in ranked] == sorted((c.accuracy for c in ranked), reverse=True)
@@ -100,12 +101,12 @@ def test_best_combination_is_chosen_on_validation_photos_the_heads_had_not_learn
     kept = next(line for line in text.splitlines() if line.startswith("keeping "))
     best = whosthat.load(out)
     assert len(best.members) == len(ranked[0].members) == kept.count(".wt")
-    assert best.info["metrics"]["accuracy"] >= 0.8
+    assert best.test.metrics.accuracy >= 0.8
 
 
 def test_best_needs_the_validation_predictions(anime_models: list[Path]) -> None:
     older = whosthat.load(anime_models[0])
-    del older.arrays["validation/probabilities"]  # as in a model file written before they were kept
+    older.training = replace(older.training, validation=None)  # as in a model trained without validation photos
     with pytest.raises(WhosthatError, match="no validation predictions kept"):
         rank_combinations([older, whosthat.load(anime_models[1])])
 

@@ -39,10 +39,10 @@ def test_train_returns_a_model(kpop_trained):
     model, path = kpop_trained
     assert isinstance(model, whosthat.Model) and path.is_file()
     assert len(model.classes) == 10
-    metrics = model.info["metrics"]
-    print(f"\nkpop model: test accuracy {metrics['accuracy']:.1%} on {metrics['photos']} photos, "
+    metrics = model.test.metrics
+    print(f"\nkpop model: test accuracy {metrics.accuracy:.1%} on {metrics.photos} photos, "
           f"threshold {model.threshold:.3f}")
-    assert metrics["accuracy"] >= 0.7
+    assert metrics.accuracy >= 0.7
 
 
 def test_predictions_api(kpop_model: whosthat.Model, kpop_held_out):

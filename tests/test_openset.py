@@ -14,8 +14,8 @@ from whosthat.evaluate import evaluate_folder
 from whosthat.heads import create_head
 from whosthat.openset import (
     SUM,
+    Calibration,
     StrangerScore,
-    calibrate,
     class_similarity,
     cross_validated_cues,
     mean_similarity,
@@ -67,7 +67,6 @@ def test_mean_similarity_leave_one_out():
 def test_sum_score_is_probability_plus_closest_photo():
     cues = np.array([[1.0, 1.0, 0.3], [0.0, -1.0, 0.9], [0.2, 0.5, -0.4]])
     np.testing.assert_allclose(SUM(cues), [2.0, -1.0, 0.7])
-    assert StrangerScore.from_arrays({}) is SUM, "a model file without a learned score must keep the sum"
 
 
 def test_learned_score_ranks_members_above_strangers_and_round_trips():
@@ -97,13 +96,30 @@ def test_calibrate_respects_member_rejection(max_rejection: float):
     rng = np.random.default_rng(0)
     members = rng.normal(1.5, 0.1, 500)
     strangers = rng.normal(0.8, 0.2, 500)
-    threshold, curve = calibrate(members, strangers, max_member_rejection=max_rejection)
+    curve = threshold_curve(members, strangers)
+    threshold = curve.thresholds[curve.index_for(max_rejection)]
     assert (members < threshold).mean() <= max_rejection
     allowed = curve.members_rejected <= max_rejection
     assert (strangers >= threshold).mean() <= curve.strangers_accepted[allowed].min() + 1e-9
     assert (strangers >= threshold).mean() < 0.1
     assert curve.n_members == 500 and curve.n_strangers == 500
     assert np.all(np.diff(curve.strangers_accepted) <= 0) and np.all(np.diff(curve.members_rejected) >= 0)
+
+
+def test_calibration_keeps_its_chosen_point_and_round_trips():
+    """The calibration records the point it chose: its threshold, and the rates there, without searching again."""
+    rng = np.random.default_rng(2)
+    members = np.column_stack([rng.uniform(0.6, 1.0, 200), rng.normal(0.7, 0.1, 200), rng.normal(0.8, 0.1, 200)])
+    strangers = np.column_stack([rng.uniform(0.3, 1.0, 200), rng.normal(0.4, 0.1, 200), rng.normal(0.5, 0.1, 200)])
+    calibration = Calibration.fit(members, strangers, max_member_rejection=0.05)
+    scores = calibration.score(members)
+    assert calibration.threshold == calibration.curve.thresholds[calibration.index]
+    assert calibration.members_rejected == pytest.approx((scores < calibration.threshold).mean())
+    assert calibration.members_rejected <= 0.05 and calibration.strangers_accepted < 0.2
+    again = Calibration.from_bundle(*calibration.to_bundle())
+    assert again.index == calibration.index and again.threshold == calibration.threshold
+    assert again.max_member_rejection == 0.05 and again.curve.n_strangers == 200
+    np.testing.assert_array_equal(again.score(strangers), calibration.score(strangers))
 
 
 def test_threshold_curve_ends():

@@ -13,7 +13,7 @@ from conftest import BLACKPINK_GROUP, KPOP_KNOWN, kpop_split, link_tree
 
 
 def _notes(model: whosthat.Model, kind: str) -> dict[str, str]:
-    return {note["path"]: note["message"] for note in model.info["training"]["notes"] if note["kind"] == kind}
+    return {note.path: note.message for note in model.training.notes if note.kind == kind}
 
 
 def test_copies_across_members_and_into_the_test_folder(tmp_path: Path, session_cache: Path):
@@ -32,11 +32,11 @@ def test_copies_across_members_and_into_the_test_folder(tmp_path: Path, session_
     assert set(conflicting) == {str(root / first / train[first][0].name), str(doubtful)}
     assert f"{second}/filed-twice.jpg" in conflicting[str(root / first / train[first][0].name)]
     photos = sum(len(paths) for paths in train.values()) + 1
-    assert model.info["training"]["photos_used"] == photos - 2 - len(_notes(model, "no face"))
+    assert model.training.photos_used == photos - 2 - len(_notes(model, "no face"))
     leaked = _notes(model, "copy of a training photo")
     assert list(leaked) == [str(copy)] and f"{first}/{train[first][1].name}" in leaked[str(copy)]
-    assert "seen.jpg" not in " ".join(model.info["report"]["test_paths"])
-    assert model.info["metrics"]["photos"] == 6
+    assert "seen.jpg" not in " ".join(model.test.paths)
+    assert model.test.metrics.photos == 6
 
 
 def test_a_group_shot_filed_under_two_members_is_kept(blackpink_train_dir: Path, session_cache: Path, tmp_path: Path):
@@ -48,7 +48,7 @@ def test_a_group_shot_filed_under_two_members_is_kept(blackpink_train_dir: Path,
     model = whosthat.train(root, embedder="facenet", test_fraction=0.0, cache_dir=session_cache)
 
     assert not _notes(model, "conflicting labels")
-    used = model.info["report"]["reference_paths"]
+    used = model.training.reference_photos.paths
     rows = [used.index(f"{name}/{BLACKPINK_GROUP.name}") for name in ("jennie_kim", "lisa_manoban")]
-    boxes = model.arrays["report/reference_boxes"][rows]
+    boxes = model.training.reference_photos.boxes[rows]
     assert not np.allclose(boxes[0], boxes[1]), "both members were given the same face of the group shot"

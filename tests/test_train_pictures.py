@@ -21,9 +21,9 @@ def test_default_training_on_anime_crops(anime_train_dir: Path, anime_test_dir: 
     assert "cross-validated" in text
     model = whosthat.load(out)
     assert model.embedder.name == "mobilenetv2+efficientnet-lite0"
-    assert model.head.name == "svm"  # the default head on ImageNet features; on face embeddings, logistic
-    assert model.info["subject"]["chosen_by"].startswith(("image", "character"))
-    assert model.info["metrics"]["accuracy"] >= 0.9
+    assert model.recogniser.head == "svm"  # the default head on ImageNet features; on face embeddings, logistic
+    assert model.training.subject_chosen_by.startswith(("image", "character"))
+    assert model.test.metrics.accuracy >= 0.9
     assert main(["predict", str(out), str(anime_test_dir / "yagami_kou"), "--json"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert sum('"label": "yagami_kou"' in line for line in lines) >= len(lines) - 1

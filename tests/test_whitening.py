@@ -44,12 +44,12 @@ def test_whitened_faces_are_named_at_least_as_well_on_new_photos(kpop_embeddings
 
 def test_face_models_carry_their_whitening_and_no_whiten_leaves_it_out(kpop_model: whosthat.Model,
                                                                       kpop_train_dir: Path, tmp_path: Path) -> None:
-    matrix = kpop_model.arrays["whitening/matrix"]
+    matrix = kpop_model.recogniser.whitening_
     assert matrix.shape == (128, 128)
-    np.testing.assert_allclose(np.linalg.norm(kpop_model.reference, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(kpop_model.reference.X, axis=1), 1.0, atol=1e-5)
     out = tmp_path / "plain.wt"
     assert main(["train", str(kpop_train_dir), "--embedder", "facenet", "--no-whiten", "--no-report",
                  "--out", str(out)]) == 0
     plain = whosthat.load(out)
-    assert "whitening/matrix" not in plain.arrays
-    assert plain.info["metrics"]["accuracy"] >= 0.7
+    assert plain.recogniser.whitening_ is None and not plain.recogniser.whiten
+    assert plain.test.metrics.accuracy >= 0.7

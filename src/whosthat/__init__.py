@@ -4,16 +4,45 @@
 >>> model = whosthat.train("photos/blackpink", out="blackpink.wt")   # doctest: +SKIP
 >>> model.predict("concert.jpg").labels                               # doctest: +SKIP
 ['jennie_kim', 'lisa_manoban', 'unknown']
+
+The public names are imported on first use, so that `import whosthat.whitening` (or any other
+NumPy-only module) does not load PyTorch.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from whosthat.errors import DatasetError, ImageError, ModelFileError, WhosthatError  # noqa: E402
-from whosthat.face import Face  # noqa: E402
-from whosthat.images import load_image  # noqa: E402
-from whosthat.model import Model, load  # noqa: E402
-from whosthat.prediction import Prediction, Predictions  # noqa: E402
-from whosthat.train import train  # noqa: E402
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["DatasetError", "Face", "ImageError", "Model", "ModelFileError", "Prediction", "Predictions",
-           "WhosthatError", "__version__", "load", "load_image", "train"]
+from whosthat.version import __version__
+
+#: Public name -> the module that defines it.
+_PUBLIC = {
+    "DatasetError": "whosthat.errors", "ImageError": "whosthat.errors", "ModelFileError": "whosthat.errors",
+    "WhosthatError": "whosthat.errors", "Face": "whosthat.face", "load_image": "whosthat.images",
+    "Model": "whosthat.model", "Ensemble": "whosthat.ensemble", "load": "whosthat.loading",
+    "Prediction": "whosthat.prediction", "Predictions": "whosthat.prediction", "Recogniser": "whosthat.recogniser",
+    "train": "whosthat.training", "TrainingLog": "whosthat.training",
+}
+
+__all__ = ["DatasetError", "Ensemble", "Face", "ImageError", "Model", "ModelFileError", "Prediction", "Predictions",
+           "Recogniser", "TrainingLog", "WhosthatError", "__version__", "load", "load_image", "train"]
+
+if TYPE_CHECKING:
+    from whosthat.ensemble import Ensemble
+    from whosthat.errors import DatasetError, ImageError, ModelFileError, WhosthatError
+    from whosthat.face import Face
+    from whosthat.images import load_image
+    from whosthat.loading import load
+    from whosthat.model import Model
+    from whosthat.prediction import Prediction, Predictions
+    from whosthat.recogniser import Recogniser
+    from whosthat.training import TrainingLog, train
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'whosthat' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    globals()[name] = value
+    return value

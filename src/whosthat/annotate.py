@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable
+from typing import Protocol
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from whosthat.prediction import Prediction
+from whosthat.labels import UNKNOWN_LABEL
+
+
+class Drawable(Protocol):
+    """What is drawn of a face: its box (x1, y1, x2, y2 in pixels), name and the confidence in it
+    (a `whosthat.Prediction`, or a video track's pooled name)."""
+
+    box: np.ndarray
+    label: str
+    confidence: float
 
 _PALETTE = [(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180), (70, 240, 240),
             (240, 50, 230), (210, 245, 60), (0, 128, 128), (170, 110, 40), (128, 0, 0), (0, 0, 128)]
@@ -17,12 +27,12 @@ _UNKNOWN_COLOUR = (160, 160, 160)
 
 def colour(label: str) -> tuple[int, int, int]:
     """A stable colour per name (grey for unknown)."""
-    if label == "unknown":
+    if label == UNKNOWN_LABEL:
         return _UNKNOWN_COLOUR
     return _PALETTE[zlib.crc32(label.encode()) % len(_PALETTE)]
 
 
-def draw_predictions(image: np.ndarray, predictions: Iterable[Prediction]) -> Image.Image:
+def draw_predictions(image: np.ndarray, predictions: Iterable[Drawable]) -> Image.Image:
     """A copy of the RGB image with every prediction drawn.
 
     Text is sized to the face (so neighbours in a group photo do not cover each other) and a
@@ -36,7 +46,8 @@ def draw_predictions(image: np.ndarray, predictions: Iterable[Prediction]) -> Im
         x1, y1, x2, y2 = (float(v) for v in prediction.box)
         tint = colour(prediction.label)
         draw.rectangle([x1, y1, x2, y2], outline=tint, width=line)
-        text = prediction.label if prediction.is_unknown else f"{prediction.label} {prediction.confidence:.0%}"
+        unknown = prediction.label == UNKNOWN_LABEL
+        text = prediction.label if unknown else f"{prediction.label} {prediction.confidence:.0%}"
         size = int(np.clip(2.0 * (x2 - x1) / max(len(text), 1), 14, max(14, max(picture.size) / 40)))
         font = ImageFont.load_default(size=size)
         left, top, right, bottom = draw.textbbox((0, 0), text, font=font)

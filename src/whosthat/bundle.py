@@ -7,6 +7,7 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,19 @@ import numpy as np
 from whosthat.errors import ModelFileError
 
 FORMAT = "whosthat-model"
-FORMAT_VERSION = 1
+#: The layout `write_bundle` writes; `whosthat.migrate` turns earlier ones into it.
+FORMAT_VERSION = 2
+
+
+def nest(prefix: str, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Arrays named `prefix/name`: one part of the model file's arrays."""
+    return {f"{prefix}/{k}": v for k, v in arrays.items()}
+
+
+def part(prefix: str, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The arrays under `prefix/`, without it (what `nest` wrote)."""
+    start = len(prefix) + 1
+    return {k[start:]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
 
 
 def write_bundle(path: str | os.PathLike, manifest: dict, arrays: dict[str, np.ndarray]) -> Path:

@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Optional
 
-from whosthat import __version__
 from whosthat.audit.checks import AUDIT_DETECTOR, AUDIT_EMBEDDER
 from whosthat.cache import EmbeddingCache, default_cache_dir
 from whosthat.collection.cli import add_collection_commands
@@ -23,12 +22,15 @@ from whosthat.evaluate import evaluate_folder
 from whosthat.finetune import RECIPES
 from whosthat.heads import HEADS
 from whosthat.images import MAX_PIXELS, is_image_path
-from whosthat.model import Model
+from whosthat.loading import load
 from whosthat.openset import DEFAULT_MAX_MEMBER_REJECTION
 from whosthat.prediction import Predictions
 from whosthat.subjects import DETECTORS
-from whosthat.subjects.choose import SUBJECTS
-from whosthat.train import DEFAULT_FACE_HEAD, DEFAULT_IMAGE_HEAD, DEFAULT_SUBJECT, TrainingLog, train
+from whosthat.training import DEFAULT_FACE_HEAD, DEFAULT_IMAGE_HEAD, DEFAULT_SUBJECT, TrainingLog, train
+from whosthat.training.subject import SUBJECTS
+from whosthat.version import __version__
+from whosthat.video import DEFAULT_EVERY, is_video_path
+from whosthat.video.command import predict_video_command
 
 EXAMPLES = """examples:
   whosthat train photos/blackpink --out blackpink.wt
@@ -116,8 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="average each face's embedding with its mirror image's (twice the time; "
                         "no gain measured on the benchmark sets)")
     p.add_argument("--no-whiten", dest="whiten", action="store_const", const=False, default=None,
-                   help="do not learn a within-class whitening of the embeddings (learned by default for faces: "
-                        "on kpop15 it named 0.8 %% more faces right and accepted 5 %% fewer strangers)")
+                   help="do not learn a within-class whitening of the embeddings (learned by default for faces, "
+                        "where it names more faces right and fewer strangers: bench/README.md)")
     p.add_argument("--max-member-rejection", type=_fraction, default=DEFAULT_MAX_MEMBER_REJECTION,
                    metavar="FRACTION",
                    help="share of members the stranger threshold may call unknown, among photos held out "
@@ -130,15 +132,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_train)
 
     p = commands.add_parser(
-        "predict", help="name every face in photos",
+        "predict", help="name every face in photos and videos",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  whosthat predict blackpink.wt concert.jpg\n"
-               "  whosthat predict blackpink.wt photos/ --annotate annotated/ --json > results.jsonl\n\n"
-               "exit status: 0 when every image was read, 1 when any could not be.")
+               "  whosthat predict blackpink.wt photos/ --annotate annotated/ --json > results.jsonl\n"
+               "  whosthat predict blackpink.wt clip.mp4 --annotate annotated/   # a timeline of who is on screen\n\n"
+               "exit status: 0 when every image and video was read, 1 when any could not be.")
     p.add_argument("model", type=Path, help="model file written by `whosthat train`")
-    p.add_argument("images", type=Path, nargs="+", help="image files or folders (searched recursively)")
-    p.add_argument("--json", action="store_true", help="one JSON object per image per line")
+    p.add_argument("images", type=Path, nargs="+", help="image and video files, or folders (searched recursively)")
+    p.add_argument("--json", action="store_true", help="one JSON object per image or video per line")
     p.add_argument("--annotate", type=Path, metavar="DIR", help="write copies with a box and name on every face")
+    p.add_argument("--every", type=_positive, default=DEFAULT_EVERY, metavar="K",
+                   help=f"videos: look for faces in every K-th frame (default: {DEFAULT_EVERY}); faces are tracked "
+                        "between them")
     _add_threshold_option(p)
     p.set_defaults(run=_predict)
 
@@ -284,12 +290,11 @@ def _train(args: argparse.Namespace) -> int:
             print(f"  {note.path}: {note.message}")
         if len(log.notes) > SHOWN_NOTES:
             print(f"  ... and {len(log.notes) - SHOWN_NOTES} more (all of them are in the model file)")
-    curve = model.threshold_curve()
-    at = curve.index_at(model.threshold)
+    calibration = model.calibration
     print(f"\nstranger threshold: {model.threshold:.3f} (calibrated on held-out photos: it called "
-          f"{curve.members_rejected[at]:.1%} of the members unknown and named "
-          f"{curve.strangers_accepted[at]:.1%} of the members held out as strangers)")
-    if at == 0:
+          f"{calibration.members_rejected:.1%} of the members unknown and named "
+          f"{calibration.strangers_accepted:.1%} of the members held out as strangers)")
+    if calibration.index == 0:
         print("  no threshold keeps members first and strangers out on these photos: every face gets a name "
               "(more photos per person, or `predict --threshold`, change that)")
     if log.evaluation is not None:
@@ -308,22 +313,26 @@ def _photos(n: int) -> str:
 
 
 def _image_paths(inputs: Sequence[Path]) -> list[Path]:
-    """Files as given; folders expanded to the images inside them, sorted."""
+    """Files as given; folders expanded to the images and videos inside them, sorted."""
     paths: list[Path] = []
     for path in inputs:
         if path.is_dir():
-            paths += sorted(p for p in path.rglob("*") if p.is_file() and is_image_path(p))
+            paths += sorted(p for p in path.rglob("*") if p.is_file() and (is_image_path(p) or is_video_path(p)))
         else:
             paths.append(path)
     return paths
 
 
 def _predict(args: argparse.Namespace) -> int:
-    model = Model.load(args.model)
+    model = load(args.model)
     failed = 0
     if args.annotate:
         args.annotate.mkdir(parents=True, exist_ok=True)
     for path in _image_paths(args.images):
+        if is_video_path(path):
+            failed += not predict_video_command(model, path, every=args.every, threshold=args.threshold,
+                                                json_output=args.json, annotate=args.annotate)
+            continue
         try:
             result = model.predict(path, threshold=args.threshold)
         except ImageError as error:
@@ -356,7 +365,7 @@ def _print_table(result: Predictions) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    model = Model.load(args.model)
+    model = load(args.model)
     evaluation = evaluate_folder(model, args.folder, cache=_cache(args), threshold=args.threshold,
                                  progress=_progress_bars)
     if args.json:
@@ -369,7 +378,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from whosthat.report import write_report
 
-    model = Model.load(args.model)
+    model = load(args.model)
     print(f"report: {write_report(model, args.out or args.model.with_suffix('.html'))}")
     return 0
 
@@ -420,9 +429,15 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _ensemble(args: argparse.Namespace) -> int:
     from whosthat.ensemble import Ensemble, evaluate_shared_test, rank_combinations
+    from whosthat.model import Model
 
     paths = list(args.models)
-    members = [Model.load(path) for path in paths]
+    members = []
+    for path in paths:
+        member = load(path)
+        if not isinstance(member, Model):
+            raise WhosthatError(f"{path}: an ensemble already; combine the single models it was made of")
+        members.append(member)
     if len(members) < 2:
         raise WhosthatError("an ensemble needs at least two models")
     if args.best:
@@ -438,16 +453,17 @@ def _ensemble(args: argparse.Namespace) -> int:
         print(f"keeping {' + '.join(map(str, paths))}\n")
     ensemble = Ensemble(members)
     cache = _cache(args)
-    evaluation = (evaluate_folder(ensemble, args.test_dir, cache=cache, progress=_progress_bars) if args.test_dir
-                  else evaluate_shared_test(ensemble, cache=cache))
+    if args.test_dir:
+        evaluation = evaluate_folder(ensemble, args.test_dir, cache=cache, progress=_progress_bars)
+        ensemble.test = evaluation.record(args.test_dir)
+    else:
+        ensemble.test = evaluate_shared_test(ensemble, cache=cache)
     for path, member in zip(paths, members):
-        metrics = member.info.get("metrics") or {}
-        accuracy = f"{metrics['accuracy']:.1%}" if "accuracy" in metrics else "not scored"
-        print(f"{path}: {member.embedder.name} + {member.head.name}, test accuracy {accuracy}")
-    if evaluation is not None:
-        ensemble.info["metrics"] = evaluation.to_dict()
+        accuracy = f"{member.test.metrics.accuracy:.1%}" if member.test is not None else "not scored"
+        print(f"{path}: {member.embedder.name} + {member.recogniser.head}, test accuracy {accuracy}")
+    if ensemble.test is not None:
         print(f"\nensemble on {'the test folder' if args.test_dir else 'the test photos the models held out'}:")
-        print(evaluation.format_text())
+        print(ensemble.test.metrics.format_text())
     else:
         print("\nthe models held out different test photos (or they are gone): use --test-dir to score the ensemble")
     ensemble.save(args.out)

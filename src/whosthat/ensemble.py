@@ -9,27 +9,38 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
+from whosthat.bundle import nest, part, write_bundle
 from whosthat.cache import EmbeddingCache
 from whosthat.dataset import class_name
 from whosthat.embedders.combined import Concatenated
-from whosthat.errors import ModelFileError, WhosthatError
-from whosthat.evaluate import Evaluation, evaluate_folder, score_predictions
-from whosthat.model import Component, Model
-from whosthat.pipeline import Extractor
+from whosthat.errors import WhosthatError
+from whosthat.evaluate import evaluate_folder, score_predictions
+from whosthat.images import ImageSource
+from whosthat.model import Model
+from whosthat.naming import name_subjects
+from whosthat.pipeline import Extractor, Subjects
+from whosthat.prediction import Predictions
+from whosthat.recogniser import Evidence
+from whosthat.records import TestRecord
 from whosthat.subjects import create_detector
+from whosthat.version import __version__
+
+#: `kind` of an ensemble in the model file's manifest.
+KIND = "ensemble"
 
 
-class Ensemble(Model):
-    """Members' probabilities averaged per face; `threshold` is a margin on their mean relative stranger score."""
+class Ensemble:
+    """Several models of one group in one: their probabilities averaged per face; `threshold` is a margin on
+    their mean relative stranger score. `test`: its own test outcomes, when it was scored."""
 
-    def __init__(self, members: Sequence[Model], threshold: float = 0.0, info: Optional[dict] = None) -> None:
+    def __init__(self, members: Sequence[Model], threshold: float = 0.0, test: Optional[TestRecord] = None) -> None:
         if len(members) < 2:
             raise WhosthatError("an ensemble needs at least two models")
         classes = members[0].classes
@@ -40,9 +51,44 @@ class Ensemble(Model):
                 raise WhosthatError(f"the models find their subjects differently ({members[0].detector.name} and "
                                     f"{member.detector.name}): an ensemble needs models of one --subject")
         self.members = list(members)
+        self.detector = members[0].detector
+        self._threshold = float(threshold)
+        self.test = test
         self._columns = [np.array([m.classes.index(c) for c in classes]) for m in self.members]
-        super().__init__(classes, members[0].detector, Component("ensemble", {"members": len(members)}), head=None,
-                         reference=np.zeros((0, 0)), reference_labels=np.zeros(0), threshold=threshold, info=info)
+        self._extractor: Optional[Extractor] = None
+
+    @property
+    def classes(self) -> list[str]:
+        return self.members[0].classes
+
+    @property
+    def threshold(self) -> float:
+        return self._threshold
+
+    @property
+    def description(self) -> str:
+        return f"ensemble of {len(self.members)}: " + "; ".join(m.description for m in self.members)
+
+    @property
+    def training(self) -> None:
+        """An ensemble is not trained; its members' records say how each was."""
+        return None
+
+    @property
+    def reference(self) -> None:
+        """Each member compares faces with its own training faces."""
+        return None
+
+    @property
+    def calibration(self) -> None:
+        """Its threshold is a margin over the members' own calibrated thresholds."""
+        return None
+
+    def pipeline(self) -> dict:
+        """The shared detector; the members' embedders side by side; their probabilities averaged."""
+        return {"detector": self.detector.as_dict(),
+                "embedder": {"name": "+".join(m.embedder.name for m in self.members), "params": {}},
+                "head": {"name": "mean of members", "params": {}}}
 
     def extractor(self) -> Extractor:
         """The shared detector, and every member's embedder side by side."""
@@ -52,70 +98,95 @@ class Ensemble(Model):
                                         Concatenated(parts, renormalise=False))
         return self._extractor
 
-    def score(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The members' probabilities and similarities averaged; stranger scores as mean margins over thresholds."""
+    @property
+    def pipeline_identity(self) -> str:
+        return self.extractor().identity
+
+    def extract(self, image: ImageSource, *, keep_image: bool = False) -> Subjects:
+        """The subjects of one image, embedded by every member (no cache). Raises `ImageError`."""
+        return self.extractor().extract(image, keep_image=keep_image)
+
+    def extract_paths(self, paths: Iterable[Path], *, cache: Optional[EmbeddingCache] = None,
+                      progress: Optional[Callable[[int], None]] = None,
+                      keys: Optional[Mapping[Path, str]] = None) -> Iterator[Subjects]:
+        """The subjects of many image files, in order (`Extractor.extract_paths`)."""
+        return self.extractor().extract_paths(paths, cache=cache, progress=progress, keys=keys)
+
+    def evidence(self, embeddings: np.ndarray) -> Evidence:
+        """The members' probabilities and similarities averaged; stranger scores as mean margins over their
+        thresholds."""
         probabilities, similarity, margins = [], [], []
         start = 0
         for member, columns in zip(self.members, self._columns):
             dim = member.extractor().embedder.dim
-            p, s, scores = member.score(embeddings[:, start:start + dim])
+            evidence = member.evidence(embeddings[:, start:start + dim])
             start += dim
-            probabilities.append(p[:, columns])
-            similarity.append(s[:, columns])
-            margins.append(scores[:, columns] - member.threshold)
-        return np.mean(probabilities, axis=0), np.mean(similarity, axis=0), np.mean(margins, axis=0)
+            probabilities.append(evidence.probabilities[:, columns])
+            similarity.append(evidence.similarity[:, columns])
+            margins.append(evidence.stranger[:, columns] - member.threshold)
+        return Evidence(np.mean(probabilities, axis=0), np.mean(similarity, axis=0), np.mean(margins, axis=0))
 
-    def predict_proba(self, embeddings: np.ndarray) -> np.ndarray:
-        """(n, n_classes) mean of the members' probabilities."""
-        return self.score(embeddings)[0]
+    def name_subjects(self, subjects: Subjects, *, threshold: Optional[float] = None) -> Predictions:
+        """Predictions for subjects already detected and embedded by `extractor()`."""
+        return name_subjects(self, subjects, threshold=threshold)
+
+    def predict(self, image: ImageSource, *, threshold: Optional[float] = None) -> Predictions:
+        """Every face in the photo with its name (or "unknown"), largest face first. Raises `ImageError`."""
+        return self.name_subjects(self.extract(image, keep_image=True), threshold=threshold)
 
     def learned_keys(self) -> frozenset[str]:
         """The photos any member learned from."""
         return frozenset().union(*(m.learned_keys() for m in self.members))
 
-    def pipeline(self) -> dict:
-        return {"detector": self.detector.as_dict(), "embedder": self.embedder.as_dict(),
-                "head": {"name": "mean of members", "params": {}}}
-
-    def manifest(self) -> dict:
-        return {**super().manifest(), "ensemble": {"members": [m.manifest() for m in self.members]}}
-
-    def bundle_arrays(self) -> dict[str, np.ndarray]:
-        return {f"members/{k}/{name}": v for k, m in enumerate(self.members) for name, v in m.bundle_arrays().items()}
+    def to_bundle(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """The manifest and arrays of the model file: each member's under `members/k/`."""
+        manifest: dict = {"kind": KIND, "whosthat_version": __version__, "classes": self.classes,
+                          "threshold": self.threshold, "members": [], "test": None}
+        arrays: dict[str, np.ndarray] = {}
+        for k, member in enumerate(self.members):
+            member_manifest, member_arrays = member.to_bundle()
+            manifest["members"].append(member_manifest)
+            arrays.update(nest(f"members/{k}", member_arrays))
+        if self.test is not None:
+            manifest["test"], test = self.test.to_bundle()
+            arrays.update(nest("test", test))
+        return manifest, arrays
 
     @classmethod
-    def from_bundle(cls, path: str | os.PathLike, manifest: dict, arrays: dict[str, np.ndarray]) -> Ensemble:
-        try:
-            members = []
-            for k, member in enumerate(manifest["ensemble"]["members"]):
-                prefix = f"members/{k}/"
-                members.append(Model.from_bundle(path, member, {name[len(prefix):]: v for name, v in arrays.items()
-                                                                if name.startswith(prefix)}))
-            info = {key: manifest[key] for key in ("metrics", "split") if key in manifest}
-            return cls(members, threshold=manifest["open_set"]["threshold"], info=info)
-        except (KeyError, TypeError, IndexError) as error:
-            raise ModelFileError(f"{path}: corrupt ensemble model file (missing or bad {error})") from None
+    def from_bundle(cls, manifest: Mapping, arrays: Mapping[str, np.ndarray], path: str | os.PathLike = ""
+                    ) -> Ensemble:
+        """The ensemble a format-2 manifest and its arrays describe."""
+        members = [Model.from_bundle(member, part(f"members/{k}", arrays), path)
+                   for k, member in enumerate(manifest["members"])]
+        test = manifest.get("test")
+        return cls(members, threshold=manifest["threshold"],
+                   test=TestRecord.from_bundle(test, part("test", arrays)) if test else None)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model file (atomically)."""
+        return write_bundle(path, *self.to_bundle())
 
     def __repr__(self) -> str:
         return f"Ensemble({len(self.members)} models: {', '.join(repr(m) for m in self.members)})"
 
 
-def evaluate_shared_test(ensemble: Ensemble, cache: Optional[EmbeddingCache] = None) -> Optional[Evaluation]:
+def evaluate_shared_test(ensemble: Ensemble, cache: Optional[EmbeddingCache] = None) -> Optional[TestRecord]:
     """The ensemble scored on its members' test photos, when they all held out the same ones and they are there."""
-    splits = [m.info.get("split") or {} for m in ensemble.members]
+    splits = [m.training.split if m.training is not None else None for m in ensemble.members]
     first = splits[0]
-    if any((s.get("root"), s.get("test"), s.get("test_dir")) != (first.get("root"), first.get("test"),
-                                                                   first.get("test_dir")) for s in splits):
+    if first is None or any(s is None or (s.root, s.split.test, s.test_dir) != (first.root, first.split.test,
+                                                                                  first.test_dir) for s in splits):
         return None
-    if first.get("test_dir") and Path(first["test_dir"]).is_dir():
-        return evaluate_folder(ensemble, first["test_dir"], cache=cache)
-    paths = [Path(first.get("root", "")) / p for p in first.get("test") or []]
+    if first.test_dir and Path(first.test_dir).is_dir():
+        return evaluate_folder(ensemble, first.test_dir, cache=cache).record(Path(first.test_dir))
+    paths = [Path(first.root) / p for p in first.split.test]
     if not paths or not all(p.is_file() for p in paths):
         return None
     truth = [ensemble.classes.index(c) if (c := class_name(Path(p).parent.name)) in ensemble.classes else -1
              for p in paths]
     results = ensemble.extract_paths(paths, cache=cache)
-    return score_predictions(ensemble.classes, paths, truth, [ensemble.name_subjects(s) for s in results])
+    evaluation = score_predictions(ensemble.classes, paths, truth, [ensemble.name_subjects(s) for s in results])
+    return evaluation.record(Path(first.root))
 
 
 @dataclass(frozen=True)
@@ -155,11 +226,10 @@ def rank_combinations(models: Sequence[Model], min_members: int = 2) -> list[Com
 def _validation_votes(model: Model) -> dict[str, tuple[np.ndarray, str]]:
     """Validation photo -> (the head's probabilities before it learned from it, in the model's class order;
     the photo's class name)."""
-    paths = (model.info.get("validation") or {}).get("paths")
-    probabilities = model.arrays.get("validation/probabilities")
-    if paths is None or probabilities is None or len(paths) != len(probabilities):
+    validation = model.training.validation if model.training is not None else None
+    if validation is None or len(validation.paths) != len(validation.probabilities):
         raise WhosthatError(f"{model.embedder.name} model: no validation predictions kept (trained with no "
-                            "validation photos, or by an older whosthat): train it again to compare it")
-    labels = model.arrays["validation/labels"]
-    root = (model.info.get("split") or {}).get("root", "")
-    return {f"{root}/{p}": (row, model.classes[int(label)]) for p, row, label in zip(paths, probabilities, labels)}
+                            "validation photos): train it again with some to compare it")
+    root = model.training.split.root
+    return {f"{root}/{p}": (row, model.classes[int(label)])
+            for p, row, label in zip(validation.paths, validation.probabilities, validation.labels)}

@@ -5,21 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import numpy as np
 
+from whosthat.assign import UNKNOWN
 from whosthat.cache import EmbeddingCache
 from whosthat.dataset import content_keys, scan, without_copies
+from whosthat.labels import UNKNOWN_LABEL
 from whosthat.prediction import Predictions
-from whosthat.text import listed
+from whosthat.protocol import Namer
+from whosthat.records import ClassScores, Metrics, TestRecord
 
-if TYPE_CHECKING:
-    from whosthat.model import Model
-
-#: Pseudo-labels in `Evaluation.predicted`: named nobody, or no face was found.
-UNKNOWN = -1
+#: Pseudo-label in `Evaluation.predicted` beside `UNKNOWN` (named nobody): no face was found, or unreadable.
 NO_FACE = -2
+#: The columns of the confusion matrix after the members'.
+OTHER_COLUMNS = (UNKNOWN_LABEL, "no face")
 
 
 @dataclass
@@ -97,7 +98,7 @@ class Evaluation:
                 matrix[t, p if p >= 0 else (k if p == UNKNOWN else k + 1)] += 1
         return matrix
 
-    def per_class(self) -> list[dict]:
+    def per_class(self) -> list[ClassScores]:
         """Precision, recall, F1 and support of each class."""
         matrix = self.confusion()
         rows = []
@@ -108,47 +109,28 @@ class Evaluation:
             precision = tp / predicted if predicted else 0.0
             recall = tp / support if support else 0.0
             f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-            rows.append({"class": name, "precision": precision, "recall": recall, "f1": f1, "support": support})
+            rows.append(ClassScores(name, precision, recall, f1, support))
         return rows
 
+    def metrics(self) -> Metrics:
+        """The headline figures, for the model file and `--json`."""
+        return Metrics(len(self.paths), self.accuracy, self.top1_accuracy, self.top2_accuracy, self.among_accuracy,
+                       self.members_rejected, self.strangers_accepted, self.no_face, tuple(self.per_class()),
+                       self.confusion(), (*self.classes, *OTHER_COLUMNS), tuple(self.left_out))
+
     def to_dict(self) -> dict:
-        """Summary for the model file and `--json`."""
-        return {
-            "photos": len(self.paths), "accuracy": self.accuracy, "top1_accuracy": self.top1_accuracy,
-            "top2_accuracy": self.top2_accuracy,
-            "among_names_accuracy": self.among_accuracy, "members_rejected": self.members_rejected,
-            "strangers_accepted": self.strangers_accepted, "no_face": self.no_face,
-            "per_class": self.per_class(), "confusion": self.confusion().tolist(),
-            "confusion_columns": [*self.classes, "unknown", "no face"],
-            "left_out_as_training_copies": list(self.left_out),
-        }
+        """The headline figures as JSON (`Metrics.to_dict`)."""
+        return self.metrics().to_dict()
+
+    def record(self, root: Path) -> TestRecord:
+        """What a model file keeps of this evaluation of the photos under `root`."""
+        paths = tuple(Path(p).relative_to(root).as_posix() for p in self.paths)
+        return TestRecord(self.metrics(), str(root.resolve()), paths, self.truth, self.predicted, self.confidence,
+                          self.boxes if self.boxes is not None else np.zeros((0, 4), np.float32))
 
     def format_text(self) -> str:
-        """A readable report: headline figures, per-class table and confusion matrix."""
-        lines = [f"photos: {len(self.paths)} ({int(self.members.sum())} of members"
-                 + (f", {int((~self.members).sum())} of strangers" if (~self.members).any() else "") + ")",
-                 f"accuracy (largest face): {self.accuracy:.1%}",
-                 f"member among the names given: {self.among_accuracy:.1%}",
-                 f"top-1 accuracy, the stranger threshold aside: {self.top1_accuracy:.1%}",
-                 f"top-2 accuracy: {self.top2_accuracy:.1%}",
-                 f"members called unknown: {self.members_rejected:.1%}",
-                 f"photos with no face found: {self.no_face}"]
-        if self.left_out:
-            lines.insert(0, f"left out: {len(self.left_out)} photo(s) the model learned from (the same files), which "
-                            f"would flatter it: {listed(self.left_out)}")
-        if self.strangers_accepted is not None:
-            lines.append(f"strangers named as a member: {self.strangers_accepted:.1%}")
-        width = max(len(c) for c in [*self.classes, "no face"]) + 2
-        lines += ["", f"{'class':<{width}}precision  recall     f1  support"]
-        for row in self.per_class():
-            lines.append(f"{row['class']:<{width}}{row['precision']:>9.1%} {row['recall']:>7.1%} "
-                         f"{row['f1']:>6.1%} {row['support']:>8}")
-        columns = [*self.classes, "unknown", "no face"]
-        short = [c[:7] for c in columns]
-        lines += ["", "confusion (rows: true, columns: predicted)", " " * width + " ".join(f"{s:>7}" for s in short)]
-        for name, row in zip(self.classes, self.confusion()):
-            lines.append(f"{name:<{width}}" + " ".join(f"{v:>7}" for v in row))
-        return "\n".join(lines)
+        """A readable report: headline figures, per-class table and confusion matrix (`Metrics.format_text`)."""
+        return self.metrics().format_text()
 
 
 def score_predictions(classes: Sequence[str], paths: Sequence[str], truth: Sequence[int],
@@ -183,7 +165,7 @@ def _mean(values: np.ndarray) -> float:
     return float(np.mean(values)) if len(values) else float("nan")
 
 
-def evaluate_folder(model: Model, folder: str | Path, *, cache: Optional[EmbeddingCache] = None,
+def evaluate_folder(model: Namer, folder: str | Path, *, cache: Optional[EmbeddingCache] = None,
                     threshold: Optional[float] = None,
                     progress: Optional[Callable[[str, int], Callable[[int], None]]] = None) -> Evaluation:
     """Evaluate a model on a folder per class; folders of classes the model does not know are strangers.

@@ -8,6 +8,7 @@ photos does not swallow the others.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from typing import Protocol
 
 import numpy as np
@@ -66,16 +67,22 @@ def round_robin_folds(y: np.ndarray, folds: int, seed: int = 0) -> np.ndarray:
     return fold
 
 
+def out_of_fold(y: np.ndarray, folds: int, seed: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(held, fitted) boolean row masks of each fold of `round_robin_folds`: every cross-validation of
+    whosthat (the heads', the stranger calibration's, the audit's) goes through these."""
+    fold = round_robin_folds(y, folds, seed)
+    for k in np.unique(fold):
+        yield fold == k, fold != k
+
+
 def cross_val_proba(head: str, X: np.ndarray, y: np.ndarray, n_classes: int, folds: int = 5, seed: int = 0
                     ) -> np.ndarray:
     """(n, n_classes) probabilities of every row from a `head` (by name) fitted on the other folds
-    (`round_robin_folds`). A class whose only row is held out is unknown to that fold's head, so
+    (`out_of_fold`). A class whose only row is held out is unknown to that fold's head, so
     the row comes out wrong, as a new photo of it would.
     """
-    fold = round_robin_folds(y, folds, seed)
     probabilities = np.zeros((len(y), n_classes))
-    for k in np.unique(fold):
-        held, fitted = fold == k, fold != k
+    for held, fitted in out_of_fold(y, folds, seed):
         probabilities[held] = create_head(head).fit(X[fitted], y[fitted], n_classes).predict_proba(X[held])
     return probabilities
 

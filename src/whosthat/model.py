@@ -1,4 +1,4 @@
-"""`Model`: a trained recogniser (detector, embedder, head, stranger threshold) that names faces."""
+"""`Model`: a trained model, the detector and embedder that find and embed faces and the recogniser that names them."""
 
 from __future__ import annotations
 
@@ -11,21 +11,23 @@ from typing import Optional
 
 import numpy as np
 
-from whosthat import __version__
-from whosthat.assign import UNKNOWN, assign_labels
-from whosthat.bundle import read_bundle, write_bundle
+from whosthat.bundle import nest, part, write_bundle
 from whosthat.cache import EmbeddingCache
 from whosthat.embedders import create_embedder
-from whosthat.errors import MissingWeightsError, ModelFileError
-from whosthat.heads import Head, create_head
+from whosthat.errors import MissingWeightsError
 from whosthat.images import ImageSource
-from whosthat.openset import StrangerScore, ThresholdCurve, stranger_cues
+from whosthat.naming import name_subjects
+from whosthat.openset import Calibration
 from whosthat.pipeline import Extractor, Subjects
-from whosthat.prediction import UNKNOWN_LABEL, Prediction, Predictions
-from whosthat.recogniser import Evidence
+from whosthat.prediction import Predictions
+from whosthat.recogniser import Evidence, Recogniser, Reference
+from whosthat.records import TestRecord, TrainingRecord
 from whosthat.subjects import create_detector
-from whosthat.weights import WEIGHT_PACKAGES
-from whosthat.whitening import whiten
+from whosthat.version import __version__
+from whosthat.weights import WEIGHT_PACKAGES, installed_versions
+
+#: `kind` of a single model in the model file's manifest.
+KIND = "model"
 
 
 @dataclass(frozen=True)
@@ -39,36 +41,64 @@ class Component:
         return {"name": self.name, "params": self.params}
 
 
-class Model:
-    """Names the faces in photos.
+def build_extractor(detector: Component, embedder: Component, state: Optional[Mapping[str, np.ndarray]] = None
+                    ) -> Extractor:
+    """The detector and embedder the components name (`state`: a fine-tuned embedder's weights)."""
+    params = {**embedder.params, **({"state": state} if state else {})}
+    return Extractor(create_detector(detector.name, **detector.params), create_embedder(embedder.name, **params))
 
-    classes: the members' names; head: the fitted classifier; reference / reference_labels: the
-    training embeddings the stranger test compares faces with; threshold: the stranger threshold
-    (on the score of `stranger_score`); info: split, metrics and training notes kept in the model
-    file; arrays: what else the model learned (whitening, stranger score, report data).
+
+class Model:
+    """Names the faces in photos: `detector` and `embedder` find and embed them, `recogniser` names them.
+
+    embedder_state: the weights of a network fine-tuned on the training photos, when the embedder is
+    one; training: how the model was trained (split, notes, test outcomes), kept in the model file;
+    extractor: the detector and embedder already built from these components (else built on first use).
     """
 
-    def __init__(self, classes: list[str], detector: Component, embedder: Component, head: Head,
-                 reference: np.ndarray, reference_labels: np.ndarray, threshold: float,
-                 info: Optional[dict] = None, arrays: Optional[dict[str, np.ndarray]] = None) -> None:
-        self.classes = list(classes)
+    def __init__(self, detector: Component, embedder: Component, recogniser: Recogniser, *,
+                 embedder_state: Optional[Mapping[str, np.ndarray]] = None,
+                 training: Optional[TrainingRecord] = None, extractor: Optional[Extractor] = None) -> None:
         self.detector = detector
         self.embedder = embedder
-        self.head = head
-        self.reference = np.asarray(reference, np.float32)
-        self.reference_labels = np.asarray(reference_labels, np.int64)
-        self.threshold = float(threshold)
-        self.info = info or {}
-        self.arrays = arrays or {}
-        self._extractor: Optional[Extractor] = None
+        self.recogniser = recogniser
+        self.embedder_state = dict(embedder_state or {})
+        self.training = training
+        self._extractor = extractor
+
+    @property
+    def classes(self) -> list[str]:
+        return self.recogniser.classes_
+
+    @property
+    def threshold(self) -> float:
+        return self.recogniser.threshold_
+
+    @property
+    def calibration(self) -> Optional[Calibration]:
+        return self.recogniser.calibration_
+
+    @property
+    def reference(self) -> Reference:
+        return self.recogniser.reference_
+
+    @property
+    def test(self) -> Optional[TestRecord]:
+        return self.training.test if self.training is not None else None
+
+    @property
+    def description(self) -> str:
+        return f"detector {self.detector.name}, embedder {self.embedder.name}, head {self.recogniser.head}"
+
+    def pipeline(self) -> dict:
+        """Detector, embedder and head by name with their settings."""
+        return {"detector": self.detector.as_dict(), "embedder": self.embedder.as_dict(),
+                "head": {"name": self.recogniser.head, "params": dict(self.recogniser.head_params or {})}}
 
     def extractor(self) -> Extractor:
         """The detector and embedder this model was trained with (built once, weights loaded lazily)."""
         if self._extractor is None:
-            trained = {k.split("/", 1)[1]: v for k, v in self.arrays.items() if k.startswith("embedder/")}
-            params = {**self.embedder.params, **({"state": trained} if trained else {})}
-            self._extractor = Extractor(create_detector(self.detector.name, **self.detector.params),
-                                        create_embedder(self.embedder.name, **params))
+            self._extractor = build_extractor(self.detector, self.embedder, self.embedder_state)
         return self._extractor
 
     @property
@@ -88,138 +118,66 @@ class Model:
         with `error` set, `cache` is read and written, `keys` are content hashes already taken)."""
         return self.extractor().extract_paths(paths, cache=cache, progress=progress, keys=keys)
 
-    def features(self, embeddings: np.ndarray) -> np.ndarray:
-        """Embeddings in the space the head and the reference live in: whitened when the model learned a
-        within-class whitening (`whosthat.whitening`), else as they are."""
-        matrix = self.arrays.get("whitening/matrix")
-        return embeddings if matrix is None or not len(embeddings) else whiten(embeddings, matrix)
-
-    def predict_proba(self, embeddings: np.ndarray) -> np.ndarray:
-        """(n, n_classes) head probabilities for (n, dim) embeddings."""
-        return self.head.predict_proba(self.features(embeddings))
+    def evidence(self, embeddings: np.ndarray) -> Evidence:
+        """What the recogniser makes of (n, dim) embeddings for each class: probabilities, similarities, stranger
+        scores."""
+        return self.recogniser.evidence(embeddings)
 
     def predict(self, image: ImageSource, *, threshold: Optional[float] = None) -> Predictions:
         """Every face in the photo with its name (or "unknown"), largest face first.
 
         threshold: the stranger threshold to use instead of the calibrated one (on the scale of
-        `stranger_score`, a log-odds; higher calls more faces unknown).
+        `Evidence.stranger`, a log-odds; higher calls more faces unknown).
         Raises `ImageError` for an unreadable image.
         """
-        subjects = self.extract(image, keep_image=True)
-        return self.name_subjects(subjects, threshold=threshold)
+        return self.name_subjects(self.extract(image, keep_image=True), threshold=threshold)
 
     def name_subjects(self, subjects: Subjects, *, threshold: Optional[float] = None) -> Predictions:
         """Predictions for subjects already detected and embedded."""
-        if subjects.error is not None:
-            return Predictions([], subjects.source, subjects.width, subjects.height, error=subjects.error)
-        order = np.argsort([-face.area for face in subjects.faces], kind="stable")
-        faces = [subjects.faces[i] for i in order]
-        probabilities, similarity, scores = self.score(subjects.embeddings[order])
-        limit = self.threshold if threshold is None else threshold
-        labels = assign_labels(probabilities, scores >= limit)
-        predictions = []
-        for face, label, p, s in zip(faces, labels, probabilities, similarity):
-            best = int(p.argmax())
-            name = UNKNOWN_LABEL if label == UNKNOWN else self.classes[label]
-            confidence = float(1 - p[best]) if label == UNKNOWN else float(p[label])
-            predictions.append(Prediction(
-                box=face.box, detection_score=face.score, label=name, confidence=confidence,
-                probabilities={c: float(v) for c, v in zip(self.classes, p)},
-                similarity=float(s[best if label == UNKNOWN else label]), landmarks=face.landmarks))
-        return Predictions(predictions, subjects.source, subjects.width, subjects.height, image=subjects.image)
-
-    @property
-    def stranger_score(self) -> StrangerScore:
-        """How a face's cues for a class make its stranger score (`whosthat.openset`), as calibrated in training."""
-        return StrangerScore.from_arrays(self.arrays)
-
-    def threshold_curve(self) -> Optional[ThresholdCurve]:
-        """The stranger curve the threshold was chosen from in training; None for files without one."""
-        counts = self.info.get("open_set_calibration") or {}
-        return ThresholdCurve.from_arrays(self.arrays, counts.get("members", 0), counts.get("simulated_strangers", 0))
-
-    def evidence(self, embeddings: np.ndarray) -> Evidence:
-        """What the model makes of (n, dim) embeddings for each class: probabilities, similarities, stranger scores."""
-        return Evidence(*self.score(embeddings))
-
-    def score(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(n, n_classes) probabilities, similarity to each class's closest training photo, and stranger scores."""
-        X = self.features(embeddings)
-        probabilities = self.head.predict_proba(X) if len(X) else np.zeros((0, len(self.classes)))
-        cues = stranger_cues(probabilities, X, self.reference, self.reference_labels)
-        return probabilities, cues[..., 1], self.stranger_score(cues)
-
-    def pipeline(self) -> dict:
-        """Detector, embedder and head by name with their settings (as the model file records them)."""
-        return {"detector": self.detector.as_dict(), "embedder": self.embedder.as_dict(),
-                "head": {"name": self.head.name, "params": self.head.get_params()}}
-
-    def manifest(self) -> dict:
-        """The JSON half of the model file."""
-        return {
-            "whosthat_version": __version__,
-            "classes": self.classes,
-            "pipeline": self.pipeline(),
-            "weights": {f.distribution: f.version() for f in WEIGHT_PACKAGES if f.installed()},
-            "open_set": {"threshold": self.threshold},
-            **self.info,
-        }
+        return name_subjects(self, subjects, threshold=threshold)
 
     def learned_keys(self) -> frozenset[str]:
         """Content hashes (`cache.content_hash`) of the photos the model learned from, training and
-        validation, so that copies of them can be told from new photos; empty for model files made
-        before they were kept."""
-        digests = self.arrays.get("training/content_keys")
-        return frozenset(bytes(row).hex() for row in digests) if digests is not None else frozenset()
+        validation, so that copies of them can be told from new photos."""
+        return self.training.learned_keys() if self.training is not None else frozenset()
 
-    def bundle_arrays(self) -> dict[str, np.ndarray]:
-        """The array half of the model file."""
-        arrays = {f"head/{k}": v for k, v in self.head.get_state().items()}
-        arrays.update({"reference/X": self.reference, "reference/y": self.reference_labels, **self.arrays})
-        return arrays
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the model file (atomically: an interrupted save leaves any old file intact)."""
-        return write_bundle(path, self.manifest(), self.bundle_arrays())
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> Model:
-        """Read a model file (a single model or an ensemble); `ModelFileError` when it is foreign, corrupt or newer."""
-        manifest, arrays = read_bundle(path)
-        if "ensemble" in manifest:
-            from whosthat.ensemble import Ensemble
-
-            return Ensemble.from_bundle(path, manifest, arrays)
-        return cls.from_bundle(path, manifest, arrays)
+    def to_bundle(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """The manifest and arrays of the model file (`from_bundle` reads them back)."""
+        recogniser, arrays = self.recogniser.to_bundle()
+        arrays = {**nest("recogniser", arrays), **nest("embedder", self.embedder_state)}
+        manifest = {"kind": KIND, "whosthat_version": __version__, "classes": self.classes,
+                    "pipeline": {"detector": self.detector.as_dict(), "embedder": self.embedder.as_dict()},
+                    "weights": installed_versions(),
+                    "recogniser": recogniser, "training": None}
+        if self.training is not None:
+            manifest["training"], training = self.training.to_bundle()
+            arrays.update(nest("training", training))
+        return manifest, arrays
 
     @classmethod
-    def from_bundle(cls, path: str | os.PathLike, manifest: dict, arrays: dict[str, np.ndarray]) -> Model:
-        """The model a manifest and its arrays describe (`path` names the file in errors)."""
-        try:
-            pipeline = manifest["pipeline"]
-            head = create_head(pipeline["head"]["name"], **pipeline["head"]["params"])
-            head.set_state({k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("head/")})
-            info_keys = set(manifest) - {"format", "format_version", "whosthat_version", "classes", "pipeline",
-                                         "weights", "open_set"}
-            model = cls(
-                classes=manifest["classes"],
-                detector=Component(pipeline["detector"]["name"], pipeline["detector"]["params"]),
-                embedder=Component(pipeline["embedder"]["name"], pipeline["embedder"]["params"]),
-                head=head, reference=arrays["reference/X"], reference_labels=arrays["reference/y"],
-                threshold=manifest["open_set"]["threshold"], info={k: manifest[k] for k in info_keys},
-                arrays={k: v for k, v in arrays.items() if not k.startswith(("head/", "reference/"))},
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise ModelFileError(f"{path}: corrupt model file (missing or bad {error})") from None
+    def from_bundle(cls, manifest: Mapping, arrays: Mapping[str, np.ndarray], path: str | os.PathLike = "") -> Model:
+        """The model a format-2 manifest and its arrays describe (`path` names the file in warnings).
+        Raises KeyError, TypeError or ValueError when they are incomplete: `whosthat.loading` says so."""
+        pipeline = manifest["pipeline"]
+        training = manifest.get("training")
+        model = cls(Component(pipeline["detector"]["name"], pipeline["detector"]["params"]),
+                    Component(pipeline["embedder"]["name"], pipeline["embedder"]["params"]),
+                    Recogniser.from_bundle(manifest["recogniser"], part("recogniser", arrays)),
+                    embedder_state=part("embedder", arrays),
+                    training=TrainingRecord.from_bundle(training, part("training", arrays)) if training else None)
         _warn_on_weight_versions(path, manifest.get("weights", {}))
         return model
 
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model file (atomically: an interrupted save leaves any old file intact)."""
+        return write_bundle(path, *self.to_bundle())
+
     def __repr__(self) -> str:
         return (f"Model(classes={self.classes}, detector={self.detector.name!r}, embedder={self.embedder.name!r}, "
-                f"head={self.head.name!r}, threshold={self.threshold:.3f})")
+                f"head={self.recogniser.head!r}, threshold={self.threshold:.3f})")
 
 
-def _warn_on_weight_versions(path: str | os.PathLike, recorded: dict) -> None:
+def _warn_on_weight_versions(path: str | os.PathLike, recorded: Mapping) -> None:
     """Warn when the installed weight packages differ from those the model was trained with."""
     for weights in WEIGHT_PACKAGES:
         version = recorded.get(weights.distribution)
@@ -229,9 +187,4 @@ def _warn_on_weight_versions(path: str | os.PathLike, recorded: dict) -> None:
             continue
         if version is not None and installed != version:
             warnings.warn(f"{path}: trained with {weights.distribution} {version}, installed is {installed}",
-                          stacklevel=3)
-
-
-def load(path: str | os.PathLike) -> Model:
-    """Read a model file written by `Model.save` or `whosthat train`."""
-    return Model.load(path)
+                          stacklevel=4)

@@ -34,8 +34,8 @@ class Network(nn.Module):
 
     frozen: prefixes of the parameters fine-tuning leaves alone. taps: trunk layers whose
     average-pooled outputs join the final features in `embedding` (mid-level features carry
-    the line and colour style that tells drawn characters apart; on anime_newgame8 they took
-    frozen MobileNetV2 from 90 % to 94 %).
+    the line and colour style that tells drawn characters apart: bench/README.md, "Settings and
+    what chose them").
     """
 
     def __init__(self, trunk: nn.Module, dim: int, classifier: nn.Module, spec: InputSpec,

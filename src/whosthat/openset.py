@@ -16,7 +16,7 @@ fine-tuned network has seen its training photos, so there only the validation ph
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Optional
 
@@ -25,15 +25,15 @@ from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 
 from whosthat import whitening
-from whosthat.embedders.base import normalise
-from whosthat.heads import Head, round_robin_folds
+from whosthat.bundle import nest, part
+from whosthat.heads import Head, out_of_fold
+from whosthat.vectors import normalise
 
 #: Classes held out in turn when calibrating; a larger group uses a seeded sample of this many.
 MAX_HELD_OUT = 20
 #: Share of members the calibrated threshold may call unknown. The share is estimated from photos
-#: no head or whitening had seen, so it carries over to new photos: on kpop15 (5 folds, all 15
-#: members held out in turn) 3 % rejected 2.1 % of the test photos' members and named 26.6 % of
-#: the strangers (bench/accuracy.py).
+#: no head or whitening had seen, so it carries over to new photos (bench/accuracy.py measures it on
+#: test photos; bench/README.md).
 DEFAULT_MAX_MEMBER_REJECTION = 0.03
 #: The cues of a face for a class, in the order of `StrangerScore.weights`.
 CUES = ("probability", "closest photo", "class mean")
@@ -127,22 +127,18 @@ class StrangerScore:
         return cls(theta[:-1], float(theta[-1]), mean, scale)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """The score as model-file arrays (`from_arrays` reads them back)."""
-        return {"open_set/cue_weights": np.asarray(self.weights, np.float64),
-                "open_set/cue_bias": np.array([self.bias]),
-                "open_set/cue_mean": np.asarray(self.mean, np.float64),
-                "open_set/cue_scale": np.asarray(self.scale, np.float64)}
+        """The score as named arrays (`from_arrays` reads them back)."""
+        return {"cue_weights": np.asarray(self.weights, np.float64), "cue_bias": np.array([self.bias]),
+                "cue_mean": np.asarray(self.mean, np.float64), "cue_scale": np.asarray(self.scale, np.float64)}
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> StrangerScore:
-        """The score a model file holds; `SUM` for files made before the score was learned."""
-        if "open_set/cue_weights" not in arrays:
-            return SUM
-        return cls(arrays["open_set/cue_weights"], float(arrays["open_set/cue_bias"][0]),
-                   arrays["open_set/cue_mean"], arrays["open_set/cue_scale"])
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> StrangerScore:
+        """The score `to_arrays` wrote."""
+        return cls(arrays["cue_weights"], float(arrays["cue_bias"][0]), arrays["cue_mean"], arrays["cue_scale"])
 
 
-#: The score of model files made before it was learned: probability plus closest-photo similarity (-1 to 2).
+#: The score when there is nothing to learn it from, and of format-1 model files made before it was
+#: learned: probability plus closest-photo similarity (-1 to 2).
 SUM = StrangerScore(np.array([1.0, 1.0, 0.0]), 0.0, np.zeros(len(CUES)), np.ones(len(CUES)))
 
 
@@ -164,27 +160,20 @@ class ThresholdCurve:
         fewest = self.strangers_accepted[allowed].min()
         return int(np.flatnonzero(allowed & (self.strangers_accepted == fewest))[0])
 
-    def threshold_for(self, max_member_rejection: float) -> float:
-        """The threshold at `index_for(max_member_rejection)`."""
-        return float(self.thresholds[self.index_for(max_member_rejection)])
-
     def index_at(self, threshold: float) -> int:
-        """The point of the curve nearest `threshold` (the rates a model's own threshold was chosen at)."""
+        """The point of the curve nearest `threshold`."""
         return int(np.argmin(np.abs(self.thresholds - threshold)))
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """The curve as model-file arrays (`from_arrays` reads them back)."""
-        return {"open_set/thresholds": self.thresholds, "open_set/strangers_accepted": self.strangers_accepted,
-                "open_set/members_rejected": self.members_rejected}
+        """The curve as named arrays (`from_arrays` reads them back, with the counts)."""
+        return {"thresholds": self.thresholds, "strangers_accepted": self.strangers_accepted,
+                "members_rejected": self.members_rejected}
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], n_members: int, n_strangers: int
-                    ) -> Optional[ThresholdCurve]:
-        """The curve a model file holds, None when it holds none."""
-        keys = ("open_set/thresholds", "open_set/strangers_accepted", "open_set/members_rejected")
-        if not all(k in arrays for k in keys):
-            return None
-        return cls(*(arrays[k] for k in keys), n_members, n_strangers)
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], n_members: int, n_strangers: int) -> ThresholdCurve:
+        """The curve `to_arrays` wrote."""
+        return cls(arrays["thresholds"], arrays["strangers_accepted"], arrays["members_rejected"], n_members,
+                   n_strangers)
 
 
 def threshold_curve(member_scores: np.ndarray, stranger_scores: np.ndarray) -> ThresholdCurve:
@@ -201,17 +190,61 @@ def threshold_curve(member_scores: np.ndarray, stranger_scores: np.ndarray) -> T
     return ThresholdCurve(thresholds, accepted, rejected, len(member_scores), len(stranger_scores))
 
 
-def calibrate(member_scores: np.ndarray, stranger_scores: np.ndarray,
-              max_member_rejection: float = DEFAULT_MAX_MEMBER_REJECTION) -> tuple[float, ThresholdCurve]:
-    """The threshold that accepts the fewest strangers while rejecting at most
-    `max_member_rejection` of the members, and the curve it was chosen from.
+@dataclass(frozen=True)
+class Calibration:
+    """The stranger score and threshold training chose, with the curve they were chosen from.
 
-    Members come first: with the default of 3 %, a member is rarely called unknown, and the
-    share of strangers named at that point is what the benchmark reports. Raising the threshold
-    at prediction time (`--threshold`) trades members for strangers.
+    index: the point of `curve` chosen (its threshold is the model's); max_member_rejection: the share
+    of members it was allowed to call unknown (None when not recorded, in format-1 model files).
     """
-    curve = threshold_curve(member_scores, stranger_scores)
-    return curve.threshold_for(max_member_rejection), curve
+
+    score: StrangerScore
+    curve: ThresholdCurve
+    index: int
+    max_member_rejection: Optional[float]
+
+    @property
+    def threshold(self) -> float:
+        return float(self.curve.thresholds[self.index])
+
+    @property
+    def members_rejected(self) -> float:
+        """Share of the calibration's members the threshold calls unknown."""
+        return float(self.curve.members_rejected[self.index])
+
+    @property
+    def strangers_accepted(self) -> float:
+        """Share of the calibration's simulated strangers the threshold names."""
+        return float(self.curve.strangers_accepted[self.index])
+
+    @classmethod
+    def fit(cls, member_cues: np.ndarray, stranger_cues: np.ndarray,
+            max_member_rejection: float = DEFAULT_MAX_MEMBER_REJECTION) -> Calibration:
+        """Learn the score from members' and strangers' cues, then take the threshold that accepts the
+        fewest strangers while rejecting at most `max_member_rejection` of the members.
+
+        Members come first: at the default, a member is rarely called unknown, and the share of
+        strangers named at that point is what the benchmark reports. Raising the threshold
+        at prediction time (`--threshold`) trades members for strangers.
+        """
+        score = StrangerScore.fit(member_cues, stranger_cues)
+        curve = threshold_curve(score(member_cues), score(stranger_cues))
+        return cls(score, curve, curve.index_for(max_member_rejection), max_member_rejection)
+
+    def to_bundle(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """JSON settings and named arrays for the model file (`from_bundle` reads them back)."""
+        meta = {"index": self.index, "max_member_rejection": self.max_member_rejection,
+                "members": self.curve.n_members, "simulated_strangers": self.curve.n_strangers}
+        arrays = {**nest("score", self.score.to_arrays()), **nest("curve", self.curve.to_arrays())}
+        return meta, arrays
+
+    @classmethod
+    def from_bundle(cls, meta: Mapping, arrays: Mapping[str, np.ndarray]) -> Calibration:
+        """The calibration `to_bundle` wrote."""
+        score = StrangerScore.from_arrays(part("score", arrays))
+        curve = ThresholdCurve.from_arrays(part("curve", arrays), int(meta["members"]),
+                                           int(meta["simulated_strangers"]))
+        return cls(score, curve, int(meta["index"]), meta.get("max_member_rejection"))
 
 
 def simulate_strangers(make_head: Callable[[], Head], X_train: np.ndarray, y_train: np.ndarray,
@@ -241,16 +274,14 @@ def cross_validated_cues(make_head: Callable[[], Head], X: np.ndarray, y: np.nda
     """Member and stranger cues (`stranger_cues` for the most probable class) of every photo, each
     from a head, a reference and (with `whiten`) a whitening that never saw it.
 
-    Members: each photo scored by a head fitted on the other folds (`round_robin_folds`, which
+    Members: each photo scored by a head fitted on the other folds (`whosthat.heads.out_of_fold`, which
     needs no fallback when members have fewer photos than folds, as few-shot groups do).
     Strangers: every photo of a held-out class, scored by a head fitted on the other classes. Using
     all the photos, not only the validation ones, estimates the threshold from several times more
     scores. Only for embeddings that did not learn from these photos (not a fine-tuned network's).
     """
-    fold = round_robin_folds(y, folds, seed)
     members = np.zeros((len(y), len(CUES)), np.float32)
-    for k in np.unique(fold):
-        scored, fitted = fold == k, fold != k
+    for scored, fitted in out_of_fold(y, folds, seed):
         space = _space(X[fitted], y[fitted], whiten)
         reference, faces = space(X[fitted]), space(X[scored])
         probabilities = make_head().fit(reference, y[fitted], n_classes).predict_proba(faces)

@@ -8,7 +8,7 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
-UNKNOWN_LABEL = "unknown"
+from whosthat.labels import UNKNOWN_LABEL
 
 
 @dataclass(frozen=True, eq=False)

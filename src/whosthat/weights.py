@@ -79,3 +79,8 @@ EFFICIENTNET_LITE0 = WeightFile(
 
 #: One weight file per distribution, for recording and checking installed versions.
 WEIGHT_PACKAGES = (FACENET_KERAS, DLIB_RESNET, MOBILENET_V2, EFFICIENTNET_LITE0)
+
+
+def installed_versions() -> dict[str, str]:
+    """The version of each weight package that is installed, by distribution name."""
+    return {f.distribution: f.version() for f in WEIGHT_PACKAGES if f.installed()}

@@ -2,17 +2,16 @@
 
 One person's photos vary along some directions of the embedding (pose, light, make-up, age)
 more than people differ along them; the map rescales the space so that this within-person
-spread is the same in every direction, then vectors are made unit length again. On kpop15
-(5-fold, FaceNet + dlib, logistic head) it took the largest face named right from 97.1 % to
-97.9 % and held-out idols accepted as members (at 3 % of members rejected) from 36 % to 31 %;
-blackpink and celebrity5 stayed as they were.
+spread is the same in every direction, then vectors are made unit length again. On face
+embeddings it names more faces right and fewer strangers (bench/README.md, "Settings and what
+chose them"; `bench/accuracy.py --also-unwhitened`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from whosthat.embedders.base import normalise
+from whosthat.vectors import normalise
 
 #: Weight of the identity blended into the within-class covariance: a covariance estimated from a
 #: few photos per person is noisy, and kpop15 and blackpink did best between 0.5 and 0.7.

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import whosthat
-from conftest import DATASETS, images_of, link_tree
+from conftest import CELEBRITY5, images_of, link_tree
 from whosthat.cache import EmbeddingCache, content_hash
 from whosthat.cli import build_parser
 from whosthat.embedders import EMBEDDERS, create_embedder, embedder_from_spec, parse_spec
@@ -29,7 +29,6 @@ from whosthat.prediction import UNKNOWN_LABEL
 from whosthat.subjects import create_detector
 from whosthat.weights import YUNET
 
-CELEBRITY5 = DATASETS / "celebrity5"
 #: InsightFace's `arcface_dst` (insightface/utils/face_align.py), written out: where the five landmarks land.
 ARCFACE_DST = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655],
                         [70.7299, 92.2041]])
@@ -390,9 +389,6 @@ def test_train_and_predict_with_the_file_in_the_environment(celebrity_folder, ne
     _check_predicts(tmp_path / "celebrity.wt", model.classes, sha256)
 
 
-@pytest.mark.xfail(strict=True, raises=WhosthatError,
-                   reason="train keeps the spec as the embedder's registered name until it records the embedder's "
-                          "name and settings (train.py and model.py); remove this mark then")
 def test_train_and_predict_with_a_spec_and_the_file_checked(celebrity_folder, networks, session_cache, tmp_path):
     path = Path(shutil.copy(networks["a"], tmp_path / "w600k_r50.onnx"))
     sha256 = create_embedder("arcface", path=path).sha256

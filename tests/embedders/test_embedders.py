@@ -7,11 +7,11 @@ import pytest
 
 from conftest import KPOP15, images_of
 from whosthat.embedders import EMBEDDERS, create_embedder
+from whosthat.embedders.spec import made_for_faces
 from whosthat.errors import MissingWeightsError
 from whosthat.images import load_image
 from whosthat.networks import create_network
 from whosthat.subjects import create_detector
-from whosthat.subjects.choose import FACE_EMBEDDERS
 
 PEOPLE = ["Irene", "Jihyo", "Lisa"]
 PER_PERSON = 3
@@ -62,7 +62,7 @@ def test_dim_and_unit_norm(embedded):
 
 def test_same_person_closer_than_different(embedded):
     embedder, _, vectors, people = embedded
-    if embedder.name not in FACE_EMBEDDERS:
+    if not made_for_faces(embedder.name):
         pytest.skip(f"{embedder.name} is not a face-identity model (its own tests use anime crops)")
     labels = np.array(people)
     similarity = vectors @ vectors.T

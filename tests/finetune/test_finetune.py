@@ -98,10 +98,10 @@ def test_interrupted_finetuning_resumes_from_its_checkpoint(anime_train_dir: Pat
     assert done.returncode == 0, done.stdout + done.stderr
     assert "resuming from" in done.stdout
     model = whosthat.load(out)
-    record = model.info["finetune"]
-    assert record["resumed_from"] >= 1
-    assert [e["epoch"] for e in record["history"]] == list(range(1, len(record["history"]) + 1))
-    assert record["architecture"] == "tutorial-cnn" and record["recipe"]["optimizer"] == "sgd"
+    record = model.training.finetune
+    assert record.resumed_from >= 1
+    assert [e.epoch for e in record.history] == list(range(1, len(record.history) + 1))
+    assert record.architecture == "tutorial-cnn" and record.recipe["optimizer"] == "sgd"
     assert not checkpoint.exists(), "the checkpoint is removed once the model is written"
     assert model.predict(next(anime_test_dir.rglob("*.jpg"))).labels
 
@@ -132,12 +132,12 @@ def test_finetuning_detects_each_photo_once(anime_train_dir: Path, tmp_path: Pat
     model = whosthat.train(anime_train_dir, subject="image", finetune="tutorial-cnn", epochs=1, test_fraction=0.0,
                            cache_dir=tmp_path / "cache")
     photos = sum(1 for p in anime_train_dir.rglob("*") if p.is_file())
-    assert len(detected) == photos and len(model.reference) == photos
+    assert len(detected) == photos and len(model.reference.X) == photos
 
 
 @pytest.mark.slow
 def test_finetuned_model_names_held_out_crops(anime_train_dir: Path, anime_test_dir: Path, tmp_path: Path) -> None:
     model = whosthat.train(anime_train_dir, subject="image", finetune="efficientnet-lite0", epochs=6,
                            test_dir=anime_test_dir, out=tmp_path / "lite.wt")
-    assert model.info["metrics"]["accuracy"] >= 0.85
+    assert model.test.metrics.accuracy >= 0.85
     assert whosthat.load(tmp_path / "lite.wt").embedder.name == "finetuned"

@@ -6,6 +6,7 @@ import base64
 import io
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +19,12 @@ from whosthat.cli import main
 from whosthat.evaluate import NO_FACE, UNKNOWN
 from whosthat.model import Model
 from whosthat.openset import DEFAULT_MAX_MEMBER_REJECTION
+from whosthat.records import EpochStats, FinetuneLog
 from whosthat.report import HEADINGS, write_report
-from whosthat.report.build import MAX_GALLERY, recorded_outcomes
+from whosthat.report.build import MAX_GALLERY
 
-HISTORY = [{"epoch": e, "train_loss": 1.8 / e, "val_loss": 2.0 / e + 0.05 * e, "train_accuracy": 1 - 0.5 / e,
-            "val_accuracy": 0.9 - 0.4 / e} for e in range(1, 9)]
+HISTORY = tuple(EpochStats(e, train_loss=1.8 / e, train_accuracy=1 - 0.5 / e, val_loss=2.0 / e + 0.05 * e,
+                           val_accuracy=0.9 - 0.4 / e, lr=1e-3, seconds=1.0) for e in range(1, 9))
 
 
 def inline_images(page: str) -> list[Image.Image]:
@@ -46,11 +48,11 @@ def kpop_report(kpop_model: Model, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def test_the_model_records_what_the_report_needs(kpop_model: Model) -> None:
-    outcomes = recorded_outcomes(kpop_model)
-    metrics = kpop_model.info["metrics"]
-    assert len(outcomes) == metrics["photos"] > 0
+    outcomes = kpop_model.test.outcomes()
+    metrics = kpop_model.test.metrics
+    assert len(outcomes) == metrics.photos > 0
     assert all(o.path.is_file() for o in outcomes)
-    confusion = np.array(metrics["confusion"])
+    confusion = metrics.confusion
     wrong_members = sum(o.wrong for o in outcomes if o.truth >= 0)
     assert wrong_members == confusion.sum() - np.trace(confusion)
     for o in outcomes:
@@ -58,13 +60,11 @@ def test_the_model_records_what_the_report_needs(kpop_model: Model) -> None:
             width, height = Image.open(o.path).size
             x1, y1, x2, y2 = o.box
             assert 0 <= x1 < x2 <= width + 1 and 0 <= y1 < y2 <= height + 1
-    recorded = kpop_model.info["report"]
-    boxes = kpop_model.arrays["report/reference_boxes"]
-    assert len(recorded["reference_paths"]) == len(kpop_model.reference) == len(boxes)
-    root = Path(recorded["root"])
-    assert all((root / p).is_file() for p in recorded["reference_paths"])
-    assert [kpop_model.classes.index(p.split("/")[0]) for p in recorded["reference_paths"]] == \
-        kpop_model.reference_labels.tolist()
+    recorded = kpop_model.training.reference_photos
+    assert len(recorded.paths) == len(kpop_model.reference.X) == len(recorded.boxes)
+    root = Path(recorded.root)
+    assert all((root / p).is_file() for p in recorded.paths)
+    assert [kpop_model.classes.index(p.split("/")[0]) for p in recorded.paths] == kpop_model.reference.y.tolist()
 
 
 def test_threshold_section_lists_other_operating_points(kpop_report: str, kpop_model: Model) -> None:
@@ -88,15 +88,15 @@ def test_report_has_every_section_and_only_inline_images(kpop_report: str, kpop_
     assert sum(i.format == "PNG" for i in images) == 5, "distribution, confusion, scores, threshold, map"
     assert all(i.width > 300 for i in images if i.format == "PNG")
     scores = section(kpop_report, "scores")
-    for row in kpop_model.info["metrics"]["per_class"]:
-        assert f"<td>{row['class']}</td>" in scores
-        assert f"{row['f1']:.1%}" in scores
+    for row in kpop_model.test.metrics.per_class:
+        assert f"<td>{row.name}</td>" in scores
+        assert f"{row.f1:.1%}" in scores
     assert "Not fine-tuned" in section(kpop_report, "history")
     assert "a thumbnail on" in section(kpop_report, "map") and "no longer on disk" not in kpop_report
 
 
 def test_misclassified_gallery_worst_first(kpop_report: str, kpop_model: Model) -> None:
-    outcomes = recorded_outcomes(kpop_model)
+    outcomes = kpop_model.test.outcomes()
     wrong = [o for o in outcomes if o.wrong]
     gallery = section(kpop_report, "misclassified")
     cards = re.findall(r'<div class="card">(.*?)</div></div>', gallery + "</div>", re.S)
@@ -116,7 +116,8 @@ def test_misclassified_gallery_worst_first(kpop_report: str, kpop_model: Model) 
 
 def test_finetune_history_is_plotted(kpop_model_file: Path, tmp_path: Path) -> None:
     model = whosthat.load(kpop_model_file)
-    model.info["finetune"] = {"history": HISTORY, "best_epoch": 6, "architecture": "mobilenetv2"}
+    model.training = replace(model.training, finetune=FinetuneLog("mobilenetv2", {}, HISTORY, best_epoch=6,
+                                                                  stopped_early=True, device="cpu"))
     page = write_report(model, tmp_path / "tuned.html").read_text()
     history = section(page, "history")
     (plot,) = inline_images(history)
@@ -128,12 +129,13 @@ def test_finetune_history_is_plotted(kpop_model_file: Path, tmp_path: Path) -> N
 def test_report_when_the_photos_are_gone(kpop_model_file: Path, tmp_path: Path) -> None:
     """Photos moved after training: the report says so on each card and still draws every figure."""
     model = whosthat.load(kpop_model_file)
-    model.info["report"] = {**model.info["report"], "root": str(tmp_path / "moved"),
-                            "test_root": str(tmp_path / "moved")}
+    moved = str(tmp_path / "moved")
+    model.training = replace(model.training, reference_photos=replace(model.training.reference_photos, root=moved),
+                             test=replace(model.test, root=moved))
     page = write_report(model, tmp_path / "gone.html").read_text()
     assert sum(i.format == "PNG" for i in inline_images(page)) == 5
     assert "no longer on disk: drawn as dots only" in section(page, "map")
-    if any(o.wrong for o in recorded_outcomes(model)):
+    if any(o.wrong for o in model.test.outcomes()):
         assert "photo not found" in section(page, "misclassified")
         assert "photos are no longer on disk" in section(page, "misclassified")
 
@@ -184,7 +186,7 @@ def test_report_of_a_model_with_its_own_test_folder(kpop_model: Model, kpop_trai
     test = link_tree(tmp_path / "test", {"Irene": kpop_held_out["Irene"][:2], "Lisa": kpop_held_out["Lisa"][:2],
                                          "Sana": images_of(KPOP15 / "Sana")[:2]})
     model = whosthat.train(kpop_train_dir, test_dir=test, subject="face", embedder="facenet", cache_dir=session_cache)
-    outcomes = recorded_outcomes(model)
+    outcomes = model.test.outcomes()
     assert sorted(o.path for o in outcomes) == sorted(test.glob("*/*"))
     assert [o.truth for o in outcomes if o.path.parent.name == "Sana"] == [-1, -1]
     page = write_report(model, tmp_path / "report.html").read_text()

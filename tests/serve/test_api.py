@@ -8,6 +8,7 @@ import io
 import struct
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -140,7 +141,8 @@ def test_model_lists_members_with_thumbnails(client: TestClient, blackpink_model
 
 def test_model_moved_away_from_its_photos_has_no_thumbnails(blackpink_model: Model, tmp_path: Path) -> None:
     moved = copy.copy(blackpink_model)
-    moved.info = {**blackpink_model.info, "split": {**blackpink_model.info["split"], "root": str(tmp_path / "gone")}}
+    record = blackpink_model.training
+    moved.training = replace(record, split=replace(record.split, root=str(tmp_path / "gone")))
     with TestClient(create_app(moved)) as client:
         assert all(member["thumbnail"] is None for member in client.get("/v1/model").json()["members"])
         assert_error(client.get("/v1/members/jisoo_kim/thumbnail"), 404, "jisoo_kim")

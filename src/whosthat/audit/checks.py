@@ -29,7 +29,7 @@ from whosthat.audit.hashing import dhash, hamming_matrix, phash
 from whosthat.cache import EmbeddingCache
 from whosthat.dataset import Item, scan
 from whosthat.errors import ImageError
-from whosthat.heads import create_head
+from whosthat.heads import cross_val_proba
 from whosthat.images import load_image
 from whosthat.pipeline import Extractor, Subjects
 
@@ -220,8 +220,6 @@ def _face_checks(photos: list[Photo], extractor: Extractor, cache: Optional[Embe
 def _mislabels(photos: list[Photo], subjects: list[Subjects], head: str, seed: int, result: AuditResult
                ) -> list[Finding]:
     """Photos whose one face looks more like another class than its own, to a head that never saw them."""
-    from sklearn.model_selection import StratifiedKFold
-
     single = [(p, s) for p, s in zip(photos, subjects) if len(s.faces) == 1]
     labels = [p.item.label for p, _ in single]
     classes = sorted(c for c in set(labels) if labels.count(c) >= 2)
@@ -230,10 +228,7 @@ def _mislabels(photos: list[Photo], subjects: list[Subjects], head: str, seed: i
         return []
     X = np.stack([s.embeddings[0] for _, s in single]).astype(np.float32)
     y = np.array([classes.index(p.item.label) for p, _ in single])
-    folds = min(5, int(np.bincount(y).min()))
-    probabilities = np.zeros((len(y), len(classes)))
-    for fit, held in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y):
-        probabilities[held] = create_head(head).fit(X[fit], y[fit], len(classes)).predict_proba(X[held])
+    probabilities = cross_val_proba(head, X, y, len(classes), seed=seed)
     rows = np.arange(len(y))
     own = probabilities[rows, y]
     others = probabilities.copy()

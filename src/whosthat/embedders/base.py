@@ -10,6 +10,7 @@ import torch
 
 from whosthat.face import Face
 from whosthat.registry import Registry
+from whosthat.vectors import normalise
 
 
 class Embedder(Protocol):
@@ -54,13 +55,6 @@ def create_embedder(name: str, **kwargs: object) -> Embedder:
 
         return concatenate(name.split("+"), **kwargs)
     return EMBEDDERS.create(name, **kwargs)
-
-
-def normalise(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (float32); zero rows stay zero."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
 
 
 def channels_last(net: torch.nn.Module, device: torch.device) -> torch.nn.Module:

@@ -1,6 +1,6 @@
 """Fine-tuning: a network trained end to end on the collection, with augmentation, early stopping and resume."""
 
 from whosthat.finetune.recipes import RECIPES, Recipe
-from whosthat.finetune.trainer import EpochStats, FinetuneResult, finetune
+from whosthat.finetune.trainer import FinetuneResult, finetune
 
-__all__ = ["RECIPES", "EpochStats", "FinetuneResult", "Recipe", "finetune"]
+__all__ = ["RECIPES", "FinetuneResult", "Recipe", "finetune"]

@@ -24,19 +24,7 @@ from whosthat.errors import WhosthatError
 from whosthat.finetune.augment import ChipDataset, augmentation, plain, to_unit
 from whosthat.finetune.recipes import RECIPES, Recipe
 from whosthat.networks import Network, create_network
-
-
-@dataclass(frozen=True)
-class EpochStats:
-    """Loss and accuracy of one epoch on the training chips (augmented) and the validation chips."""
-
-    epoch: int
-    train_loss: float
-    train_accuracy: float
-    val_loss: float
-    val_accuracy: float
-    lr: float
-    seconds: float
+from whosthat.records import EpochStats, FinetuneLog
 
 
 @dataclass
@@ -52,11 +40,10 @@ class FinetuneResult:
     recipe: Recipe
     resumed_from: int = 0
 
-    def info(self) -> dict:
-        """The JSON record kept in the model file (the report plots `history`)."""
-        return {"architecture": self.architecture, "recipe": self.recipe.as_dict(),
-                "history": [asdict(e) for e in self.history], "best_epoch": self.best_epoch,
-                "stopped_early": self.stopped_early, "device": self.device, "resumed_from": self.resumed_from}
+    def log(self) -> FinetuneLog:
+        """The record kept in the model file (the report plots `history`)."""
+        return FinetuneLog(self.architecture, self.recipe.as_dict(), tuple(self.history), self.best_epoch,
+                           self.stopped_early, self.device, self.resumed_from)
 
 
 def default_workers() -> int:

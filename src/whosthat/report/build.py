@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
+from whosthat.assign import UNKNOWN
 from whosthat.dataset import class_name
-from whosthat.evaluate import NO_FACE, UNKNOWN
-from whosthat.model import Model
+from whosthat.evaluate import NO_FACE
+from whosthat.prediction import UNKNOWN_LABEL
+from whosthat.protocol import Namer
 from whosthat.report import plots
 from whosthat.report.html import Section, card, cards, figure, paragraph, render_page, table, write_text_atomically
 from whosthat.report.images import boxed_thumbnail, face_crop, jpeg_url, open_photo
@@ -27,86 +28,57 @@ MAX_GALLERY = 60
 #: The embedding map uses at most this many training faces, and shows a thumbnail on this many.
 MAX_MAP_POINTS = 500
 MAX_MAP_THUMBNAILS = 60
+NO_TEST = "No test photos: the model was trained without a test split."
 
 
-@dataclass(frozen=True)
-class PhotoOutcome:
-    """One test photo as the model scored it: true and predicted class index (see `evaluate`), box of the face."""
-
-    path: Path
-    truth: int
-    predicted: int
-    confidence: float
-    box: np.ndarray
-
-    @property
-    def wrong(self) -> bool:
-        return self.predicted != self.truth and (self.truth >= 0 or self.predicted >= 0)
-
-
-def write_report(model: Model, out: str | os.PathLike, *, title: Optional[str] = None) -> Path:
-    """Write the self-contained HTML report of `model` to `out` (atomically) and return its path."""
+def write_report(model: Namer, out: str | os.PathLike, *, title: Optional[str] = None) -> Path:
+    """Write the self-contained HTML report of `model` (a model or an ensemble) to `out` (atomically)."""
     out = Path(out)
     return write_text_atomically(out, build_report(model, title or f"whosthat report: {out.stem}"))
 
 
-def build_report(model: Model, title: str) -> str:
+def build_report(model: Namer, title: str) -> str:
     """The report page as a string."""
-    outcomes = recorded_outcomes(model)
     sections = [
         Section(HEADINGS[0], "summary", _summary(model)),
         Section(HEADINGS[1], "classes", _distribution(model)),
         Section(HEADINGS[2], "history", _history(model)),
         Section(HEADINGS[3], "confusion", _confusion(model)),
         Section(HEADINGS[4], "scores", _scores(model)),
-        Section(HEADINGS[5], "misclassified", _gallery(model, outcomes)),
+        Section(HEADINGS[5], "misclassified", _gallery(model)),
         Section(HEADINGS[6], "threshold", _threshold(model)),
         Section(HEADINGS[7], "map", _map(model)),
         Section(HEADINGS[8], "notes", _notes(model)),
     ]
-    pipeline = f"{model.detector.name} + {model.embedder.name} + {model.head.name}"
-    return render_page(title, f"{len(model.classes)} classes; {pipeline}", sections)
+    return render_page(title, f"{len(model.classes)} classes; {model.description}", sections)
 
 
-def recorded_outcomes(model: Model) -> list[PhotoOutcome]:
-    """The test photos the model file records, with their outcomes (empty for a model trained without a test)."""
-    recorded = model.info.get("report") or {}
-    paths = recorded.get("test_paths") or []
-    if not paths or "report/test_truth" not in model.arrays:
-        return []
-    root = Path(recorded["test_root"])
-    arrays = [model.arrays[f"report/test_{k}"] for k in ("truth", "predicted", "confidence", "boxes")]
-    return [PhotoOutcome(root / p, int(t), int(y), float(c), b) for p, t, y, c, b in zip(paths, *arrays)]
-
-
-def _summary(model: Model) -> str:
-    metrics = model.info.get("metrics") or {}
-    rows = [("classes", ", ".join(model.classes)),
-            ("pipeline", f"detector {model.detector.name}, embedder {model.embedder.name}, head {model.head.name}"),
-            ("stranger threshold", f"{model.threshold:.3f}"),
-            ("faces the model learned from", len(model.reference))]
-    if metrics:
-        rows += [("test photos", metrics["photos"]), ("test accuracy (largest face)", f"{metrics['accuracy']:.1%}"),
-                 ("member among the names given", f"{metrics['among_names_accuracy']:.1%}"),
-                 ("members called unknown", f"{metrics['members_rejected']:.1%}")]
-        if metrics.get("top1_accuracy") is not None:  # not in models saved before it was measured
-            rows.append(("most probable name right, the stranger threshold aside", f"{metrics['top1_accuracy']:.1%}"))
-        if metrics.get("strangers_accepted") is not None:
-            rows.append(("strangers named as a member", f"{metrics['strangers_accepted']:.1%}"))
-    root = (model.info.get("split") or {}).get("root")
-    if root:
-        rows.append(("photos from", root))
+def _summary(model: Namer) -> str:
+    rows: list[tuple[str, object]] = [("classes", ", ".join(model.classes)), ("pipeline", model.description),
+                                      ("stranger threshold", f"{model.threshold:.3f}")]
+    if model.training is not None:
+        rows.append(("faces the model learned from", model.training.photos_used))
+    if model.test is not None:
+        metrics = model.test.metrics
+        rows += [("test photos", metrics.photos), ("test accuracy (largest face)", f"{metrics.accuracy:.1%}"),
+                 ("member among the names given", f"{metrics.among_names_accuracy:.1%}"),
+                 ("members called unknown", f"{metrics.members_rejected:.1%}")]
+        if metrics.top1_accuracy is not None:
+            rows.append(("most probable name right, the stranger threshold aside", f"{metrics.top1_accuracy:.1%}"))
+        if metrics.strangers_accepted is not None:
+            rows.append(("strangers named as a member", f"{metrics.strangers_accepted:.1%}"))
+    if model.training is not None:
+        rows.append(("photos from", model.training.split.root))
     return table(["", ""], rows)
 
 
-def _distribution(model: Model) -> str:
-    split = model.info.get("split")
-    if not split:
-        return paragraph("This model file does not record its split.", "note")
-    per_split = {"train": Counter(_class_of(p) for p in split.get("train", [])),
-                 "validation": Counter(_class_of(p) for p in split.get("val", []))}
-    recorded = (model.info.get("report") or {}).get("test_paths")
-    per_split["test"] = Counter(_class_of(p) for p in (recorded if recorded else split.get("test", [])))
+def _distribution(model: Namer) -> str:
+    if model.training is None:
+        return paragraph("An ensemble: its members' reports show the photos each was trained on.", "note")
+    split = model.training.split.split
+    per_split = {"train": Counter(_class_of(p) for p in split.train),
+                 "validation": Counter(_class_of(p) for p in split.val),
+                 "test": Counter(_class_of(p) for p in (model.test.paths if model.test else split.test))}
     names = list(model.classes) + sorted({c for counts in per_split.values() for c in counts} - set(model.classes))
     counts = {s: [per_split[s][c] for c in names] for s in per_split}
     rows = [[c + ("" if c in model.classes else " (stranger)"), *(counts[s][k] for s in counts),
@@ -115,44 +87,41 @@ def _distribution(model: Model) -> str:
             + table(["class", *counts, "total"], rows))
 
 
-def _history(model: Model) -> str:
-    finetune = model.info.get("finetune") or {}
-    history = finetune.get("history")
-    if not history:
+def _history(model: Namer) -> str:
+    finetune = model.training.finetune if model.training is not None else None
+    if finetune is None or not finetune.history:
         return paragraph("Not fine-tuned: the head is fitted on the embeddings in one step, so there are no "
                          "epochs to plot.", "note")
-    best = finetune.get("best_epoch")
-    kept = next((row for row in history if row["epoch"] == best), history[-1])
-    return (figure(plots.training_history(history, best), "loss and accuracy per epoch")
-            + paragraph(f"{len(history)} epochs; the weights of epoch {kept['epoch']} are kept: validation accuracy "
-                        f"{kept['val_accuracy']:.1%}, validation loss {kept['val_loss']:.3f}."))
+    history = finetune.history
+    kept = next((row for row in history if row.epoch == finetune.best_epoch), history[-1])
+    return (figure(plots.training_history(history, finetune.best_epoch), "loss and accuracy per epoch")
+            + paragraph(f"{len(history)} epochs; the weights of epoch {kept.epoch} are kept: validation accuracy "
+                        f"{kept.val_accuracy:.1%}, validation loss {kept.val_loss:.3f}."))
 
 
-def _confusion(model: Model) -> str:
-    metrics = model.info.get("metrics")
-    if not metrics:
-        return paragraph("No test photos: the model was trained without a test split.", "note")
-    columns = metrics.get("confusion_columns") or [*model.classes, "unknown", "no face"]
-    return figure(plots.confusion_heatmap(np.array(metrics["confusion"]), model.classes, columns),
+def _confusion(model: Namer) -> str:
+    if model.test is None:
+        return paragraph(NO_TEST, "note")
+    metrics = model.test.metrics
+    return figure(plots.confusion_heatmap(metrics.confusion, model.classes, metrics.confusion_columns),
                   "confusion matrix of the test photos")
 
 
-def _scores(model: Model) -> str:
-    metrics = model.info.get("metrics")
-    if not metrics:
-        return paragraph("No test photos: the model was trained without a test split.", "note")
-    rows = metrics["per_class"]
+def _scores(model: Namer) -> str:
+    if model.test is None:
+        return paragraph(NO_TEST, "note")
+    rows = model.test.metrics.per_class
     return (figure(plots.class_scores(rows), "precision, recall and F1 per class")
             + table(["class", "precision", "recall", "F1", "test photos"],
-                    [(r["class"], f"{r['precision']:.1%}", f"{r['recall']:.1%}", f"{r['f1']:.1%}", r["support"])
-                     for r in rows]))
+                    [(r.name, f"{r.precision:.1%}", f"{r.recall:.1%}", f"{r.f1:.1%}", r.support) for r in rows]))
 
 
-def _name(model: Model, index: int) -> str:
-    return {UNKNOWN: "unknown", NO_FACE: "no face found"}.get(index, model.classes[index] if index >= 0 else "?")
+def _name(model: Namer, index: int) -> str:
+    return {UNKNOWN: UNKNOWN_LABEL, NO_FACE: "no face found"}.get(index, model.classes[index] if index >= 0 else "?")
 
 
-def _gallery(model: Model, outcomes: list[PhotoOutcome]) -> str:
+def _gallery(model: Namer) -> str:
+    outcomes = model.test.outcomes() if model.test is not None else []
     if not outcomes:
         return paragraph("No test photos recorded in the model file.", "note")
     wrong = sorted((o for o in outcomes if o.wrong),
@@ -177,17 +146,21 @@ def _gallery(model: Model, outcomes: list[PhotoOutcome]) -> str:
     return paragraph(intro) + notes + cards(items)
 
 
-def _threshold(model: Model) -> str:
-    curve = model.threshold_curve()
-    if curve is None:
+def _threshold(model: Namer) -> str:
+    calibration = model.calibration
+    if calibration is None:
+        return paragraph("An ensemble: a face is named when its members' stranger scores, each taken relative to "
+                         "the member's own calibrated threshold, are above zero on average; the members' reports "
+                         "show their curves.", "note")
+    curve, at = calibration.curve, calibration.index
+    if not curve.n_members:
         return paragraph("This model file does not record the stranger curve.", "note")
     thresholds, accepted, rejected = curve.thresholds, curve.strangers_accepted, curve.members_rejected
-    at = curve.index_at(model.threshold)
     rows = []
     for share in OPERATING_POINTS:
         k = curve.index_for(share)
         rows.append([f"{share:g}", f"{thresholds[k]:.3f}", f"{rejected[k]:.1%}", f"{accepted[k]:.1%}"])
-    return (figure(plots.stranger_curve(curve, model.threshold), "stranger threshold curve")
+    return (figure(plots.stranger_curve(curve, at), "stranger threshold curve")
             + paragraph(f"At the chosen threshold {model.threshold:.3f}, {rejected[at]:.1%} of the members "
                         f"are called unknown and {accepted[at]:.1%} of the simulated strangers (each member held out "
                         "in turn) are given a name, each photo scored by a head that had not seen it. "
@@ -196,17 +169,18 @@ def _threshold(model: Model) -> str:
                      "strangers named"], rows))
 
 
-def _map(model: Model, seed: int = 0) -> str:
+def _map(model: Namer, seed: int = 0) -> str:
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
     from threadpoolctl import threadpool_limits
 
-    X, y = model.reference, model.reference_labels
+    if model.reference is None or model.training is None:
+        return paragraph("An ensemble: its members' reports map their training faces.", "note")
+    X, y = model.reference.X, model.reference.y
     if len(X) < 5:
         return paragraph("Too few training faces for a map.", "note")
-    recorded = model.info.get("report") or {}
-    paths = recorded.get("reference_paths") or []
-    boxes = model.arrays.get("report/reference_boxes")
+    photos = model.training.reference_photos
+    paths, boxes = photos.paths, photos.boxes
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(len(X), min(len(X), MAX_MAP_POINTS), replace=False))
     reduced = PCA(min(50, len(chosen), X.shape[1]), random_state=seed).fit_transform(X[chosen])
@@ -214,12 +188,12 @@ def _map(model: Model, seed: int = 0) -> str:
         xy = TSNE(2, perplexity=min(30.0, (len(chosen) - 1) / 3), init="pca",
                   random_state=seed).fit_transform(reduced)
     with_thumbnail = set()
-    if len(paths) == len(X) and boxes is not None:
+    if len(paths) == len(X):
         per_class = max(1, MAX_MAP_THUMBNAILS // len(model.classes))
         for c in range(len(model.classes)):
             mine = np.flatnonzero(y[chosen] == c)
             with_thumbnail.update(rng.choice(mine, min(per_class, len(mine)), replace=False).tolist())
-    root = Path(recorded.get("root", "."))
+    root = Path(photos.root)
     points, missing = [], 0
     for k, index in enumerate(chosen):
         thumbnail = None
@@ -237,13 +211,13 @@ def _map(model: Model, seed: int = 0) -> str:
     return figure(plots.embedding_map(points, model.classes), "2-D map of the training faces") + paragraph(text) + notes
 
 
-def _notes(model: Model) -> str:
-    notes = (model.info.get("training") or {}).get("notes") or []
+def _notes(model: Namer) -> str:
+    notes = model.training.notes if model.training is not None else ()
     if not notes:
         return paragraph("Nothing to note: every training photo was read and held one face.")
-    kinds = Counter(n["kind"] for n in notes)
+    kinds = Counter(n.kind for n in notes)
     return (paragraph(", ".join(f"{n} {kind}" for kind, n in kinds.most_common()))
-            + table(["kind", "photo", "note"], [(n["kind"], n["path"], n["message"]) for n in notes]))
+            + table(["kind", "photo", "note"], [(n.kind, n.path, n.message) for n in notes]))
 
 
 def _class_of(relative: str) -> str:

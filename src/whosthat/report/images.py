@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 
 from whosthat.errors import ImageError
 from whosthat.images import load_image
+from whosthat.subjects.align import crop_box
 
 #: Colour of the box drawn around the face in a thumbnail.
 BOX_COLOUR = (230, 25, 75)
@@ -58,14 +59,8 @@ def boxed_thumbnail(image: np.ndarray, boxes: Sequence[np.ndarray] = (), size: i
 
 def face_crop(image: np.ndarray, box: Optional[np.ndarray], size: int = 64, margin: float = 0.2) -> Image.Image:
     """A square crop around the face (the centre square of the photo when there is no box), `size` px."""
-    height, width = image.shape[:2]
-    if has_box(box):
-        x1, y1, x2, y2 = (float(v) for v in box)
-        side = max(x2 - x1, y2 - y1) * (1 + 2 * margin)
-        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    else:
-        side, cx, cy = min(width, height), width / 2, height / 2
-    left, top = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
-    right, bottom = int(min(width, cx + side / 2)), int(min(height, cy + side / 2))
-    crop = image[top:max(bottom, top + 1), left:max(right, left + 1)]
-    return Image.fromarray(crop).resize((size, size))
+    if not has_box(box):
+        height, width = image.shape[:2]
+        side, left, top = min(width, height), (width - min(width, height)) / 2, (height - min(width, height)) / 2
+        box, margin = np.array([left, top, left + side, top + side], np.float32), 0.0
+    return Image.fromarray(crop_box(image, np.asarray(box, np.float32), size, margin))

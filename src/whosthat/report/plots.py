@@ -18,6 +18,7 @@ from matplotlib.offsetbox import AnnotationBbox, OffsetImage  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from whosthat.openset import ThresholdCurve  # noqa: E402
+from whosthat.records import ClassScores, EpochStats  # noqa: E402
 from whosthat.report.images import data_url  # noqa: E402
 
 SPLIT_COLOURS = {"train": "#4878d0", "validation": "#ee854a", "test": "#6acc64"}
@@ -73,13 +74,13 @@ def class_distribution(classes: Sequence[str], counts: dict[str, Sequence[int]],
     return png_url(figure)
 
 
-def training_history(history: Sequence[dict], best_epoch: Optional[int] = None) -> str:
+def training_history(history: Sequence[EpochStats], best_epoch: Optional[int] = None) -> str:
     """Loss and accuracy per epoch, training against validation; the epoch whose weights were kept is marked."""
-    epochs = [row["epoch"] for row in history]
+    epochs = [row.epoch for row in history]
     figure, (loss, accuracy) = plt.subplots(1, 2, figsize=(11, 4))
     for axes, key, title in ((loss, "loss", "Loss per epoch"), (accuracy, "accuracy", "Accuracy per epoch")):
-        axes.plot(epochs, [row[f"train_{key}"] for row in history], "o-", label="training")
-        axes.plot(epochs, [row[f"val_{key}"] for row in history], "s-", label="validation")
+        axes.plot(epochs, [getattr(row, f"train_{key}") for row in history], "o-", label="training")
+        axes.plot(epochs, [getattr(row, f"val_{key}") for row in history], "s-", label="validation")
         axes.set_xlabel("epoch")
         axes.set_ylabel(key)
         axes.set_title(title)
@@ -111,14 +112,14 @@ def confusion_heatmap(matrix: np.ndarray, rows: Sequence[str], columns: Sequence
     return png_url(figure)
 
 
-def class_scores(rows: Sequence[dict]) -> str:
+def class_scores(rows: Sequence[ClassScores]) -> str:
     """Precision, recall and F1 of each class as grouped horizontal bars."""
-    names = [row["class"] for row in rows]
+    names = [row.name for row in rows]
     figure, axes = plt.subplots(figsize=(8, _height(2 * len(rows))))
     positions = np.arange(len(rows))
     for k, (key, colour) in enumerate((("precision", "#4878d0"), ("recall", "#ee854a"), ("f1", "#6acc64"))):
-        axes.barh(positions + (k - 1) * 0.27, [row[key] for row in rows], height=0.27, label=key.replace("f1", "F1"),
-                  color=colour)
+        axes.barh(positions + (k - 1) * 0.27, [getattr(row, key) for row in rows], height=0.27,
+                  label=key.replace("f1", "F1"), color=colour)
     axes.set_yticks(positions, names)
     axes.invert_yaxis()
     axes.set_xlim(0, 1.0)
@@ -130,11 +131,11 @@ def class_scores(rows: Sequence[dict]) -> str:
     return png_url(figure)
 
 
-def stranger_curve(curve: ThresholdCurve, chosen: float) -> str:
-    """Both error rates against the threshold, and their trade-off, with the point of threshold `chosen` marked."""
+def stranger_curve(curve: ThresholdCurve, at: int) -> str:
+    """Both error rates against the threshold, and their trade-off, with the chosen point `at` marked."""
     thresholds, strangers_accepted = curve.thresholds, curve.strangers_accepted
     members_rejected = curve.members_rejected
-    at = curve.index_at(chosen)
+    chosen = thresholds[at]
     spread = np.flatnonzero((strangers_accepted > 0) & (strangers_accepted < 1)
                             | (members_rejected > 0) & (members_rejected < 1))
     margin = 0.05 * (thresholds[-1] - thresholds[0])

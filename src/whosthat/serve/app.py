@@ -17,17 +17,18 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from whosthat import __version__
 from whosthat.errors import ImageError
 from whosthat.face import Face
 from whosthat.images import load_image
-from whosthat.model import Model
 from whosthat.prediction import Predictions
+from whosthat.protocol import Namer
 from whosthat.serve.errors import ApiError, install_error_handlers
 from whosthat.serve.limits import Limits
 from whosthat.serve.schemas import ErrorBody, Health, ImageResult, Member, ModelInfo
 from whosthat.serve.thumbnails import Thumbnails
 from whosthat.serve.upload import FIELD, read_upload
+from whosthat.version import __version__
+from whosthat.weights import installed_versions
 
 STATIC = Path(__file__).parent / "static"
 T = TypeVar("T")
@@ -52,7 +53,7 @@ def _errors(*statuses: int) -> dict:
     return {status: {"model": ErrorBody, "description": reasons[status]} for status in statuses}
 
 
-def create_app(model: Model, limits: Optional[Limits] = None) -> FastAPI:
+def create_app(model: Namer, limits: Optional[Limits] = None) -> FastAPI:
     """The service for one loaded model; recognition runs in worker threads, `limits.recognitions` at a time.
 
     Its lifespan loads the weights and sets up the worker limit: serve it with uvicorn, or in tests
@@ -88,12 +89,11 @@ def create_app(model: Model, limits: Optional[Limits] = None) -> FastAPI:
     @app.get("/v1/model", response_model=ModelInfo, tags=["model"])
     async def model_info() -> ModelInfo:
         """The members, pipeline, stranger threshold and test figures of the served model."""
-        manifest = model.manifest()
         members = [Member(name=name, thumbnail=f"/v1/members/{quote(name)}/thumbnail"
                           if thumbnails.available(name) else None) for name in model.classes]
-        return ModelInfo(version=manifest["whosthat_version"], classes=model.classes, members=members,
-                         pipeline=manifest["pipeline"], weights=manifest["weights"], threshold=model.threshold,
-                         metrics=manifest.get("metrics"))
+        return ModelInfo(version=__version__, classes=model.classes, members=members, pipeline=model.pipeline(),
+                         weights=installed_versions(), threshold=model.threshold,
+                         metrics=model.test.metrics.to_dict() if model.test is not None else None)
 
     @app.get("/v1/members/{name}/thumbnail", tags=["model"], response_class=Response, responses={
         200: {"content": {"image/jpeg": {}}, "description": "a JPEG face from a training photo"}, **_errors(404)})
@@ -126,7 +126,7 @@ def create_app(model: Model, limits: Optional[Limits] = None) -> FastAPI:
     return app
 
 
-def _recognise(model: Model, data: bytes, max_pixels: int, threshold: Optional[float],
+def _recognise(model: Namer, data: bytes, max_pixels: int, threshold: Optional[float],
                annotate: bool) -> tuple[Predictions, Optional[str]]:
     """Decode and name the faces (in a worker thread); `ApiError` 413 or 415 when the image cannot be read."""
     try:
@@ -142,7 +142,7 @@ def _recognise(model: Model, data: bytes, max_pixels: int, threshold: Optional[f
     return result, "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _warm_up(model: Model) -> None:
+def _warm_up(model: Namer) -> None:
     """Build the detector and embedder and load their weights once, before requests share them."""
     extractor = model.extractor()
     blank = np.full((160, 160, 3), 128, np.uint8)

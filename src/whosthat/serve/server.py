@@ -9,7 +9,7 @@ import sys
 import uvicorn
 
 from whosthat.errors import WhosthatError
-from whosthat.model import Model
+from whosthat.loading import load
 from whosthat.serve.app import create_app
 from whosthat.serve.limits import Limits
 
@@ -21,7 +21,7 @@ def serve(model_path: str | os.PathLike, *, host: str = "127.0.0.1", port: int =
     Raises `ModelFileError` for a missing or broken model file and `WhosthatError` when the address
     cannot be listened on, before anything is served.
     """
-    model = Model.load(model_path)
+    model = load(model_path)
     listener = _listen(host, port)
     shown = f"[{host}]" if ":" in host else host
     print(f"whosthat: serving {model_path} ({len(model.classes)} members) at "

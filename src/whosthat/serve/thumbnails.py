@@ -5,19 +5,23 @@ from __future__ import annotations
 import io
 import threading
 from pathlib import Path, PurePosixPath
+from typing import Optional
 
 import numpy as np
 from PIL import Image
 
 from whosthat.dataset import class_name
+from whosthat.ensemble import Ensemble
 from whosthat.errors import ImageError
 from whosthat.images import load_image
-from whosthat.model import Model
+from whosthat.protocol import Namer
+from whosthat.records import SplitRecord
 from whosthat.subjects.align import crop_box
 
-#: Side of a thumbnail in pixels, and how much of the face's surroundings it shows.
+#: Side of a thumbnail in pixels, and how much of the face's surroundings it shows (a quarter of the face's
+#: size on each side).
 SIZE = 160
-MARGIN = 1.5
+MARGIN = 0.25
 #: Training photos tried per member before giving up (some hold no face or several).
 TRIES = 6
 
@@ -26,12 +30,12 @@ class Thumbnails:
     """JPEG face crops per member, made on first request and kept; the photos are those the model's split
     names under its training root, so a model moved away from its photos has none."""
 
-    def __init__(self, model: Model) -> None:
+    def __init__(self, model: Namer) -> None:
         self.model = model
-        split = model.info.get("split") or {}
-        root = Path(split.get("root") or ".")
         self._photos: dict[str, list[Path]] = {name: [] for name in model.classes}
-        for relative in split.get("train", []):
+        split = _split_of(model)
+        root = Path(split.root) if split is not None else Path(".")
+        for relative in split.split.train if split is not None else ():
             parts = PurePosixPath(relative).parts
             member = class_name(parts[0]) if len(parts) > 1 else None
             if member in self._photos:
@@ -63,15 +67,14 @@ class Thumbnails:
                 continue
             faces = detector.detect(image)
             if len(faces) == 1:
-                return _jpeg(_crop(image, faces[0].box))
+                return _jpeg(crop_box(image, faces[0].box, SIZE, MARGIN))
         return None
 
 
-def _crop(image: np.ndarray, box: np.ndarray) -> np.ndarray:
-    """A square around the face with some margin."""
-    x1, y1, x2, y2 = box
-    cx, cy, half = (x1 + x2) / 2, (y1 + y2) / 2, MARGIN * max(x2 - x1, y2 - y1) / 2
-    return crop_box(image, np.array([cx - half, cy - half, cx + half, cy + half], np.float32), SIZE)
+def _split_of(model: Namer) -> Optional[SplitRecord]:
+    """The split the model (or, for an ensemble, its first member that records one) was trained on."""
+    models = model.members if isinstance(model, Ensemble) else [model]
+    return next((m.training.split for m in models if m.training is not None), None)
 
 
 def _jpeg(array: np.ndarray) -> bytes:

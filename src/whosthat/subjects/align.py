@@ -30,10 +30,12 @@ def align(image: np.ndarray, face: Face, size: int, zoom: float = 1.0) -> np.nda
     return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def crop_box(image: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
-    """The largest square centred on the box, scaled to (size, size): for subjects without landmarks."""
+def crop_box(image: np.ndarray, box: np.ndarray, size: int, margin: float = 0.0) -> np.ndarray:
+    """The square centred on the box, as wide as its longer side plus `margin` of it on each side, scaled to
+    (size, size) (the image's edge pixels repeated where it reaches outside): subjects without landmarks,
+    and the face thumbnails of the report and the web page."""
     x1, y1, x2, y2 = box
-    side = max(x2 - x1, y2 - y1)
+    side = max(x2 - x1, y2 - y1) * (1 + 2 * margin)
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
     scale = size / max(side, 1.0)
     matrix = np.array([[scale, 0, size / 2 - scale * cx], [0, scale, size / 2 - scale * cy]], np.float32)

@@ -8,8 +8,8 @@ from whosthat.face import Face
 from whosthat.subjects.base import DETECTORS
 from whosthat.subjects.yunet import YuNet
 
-#: YuNet scores drawn faces lower than photographed ones; on anime_newgame8/illustrations 0.3 on
-#: pictures scaled to 640 px found a face in 85 % of them (0.6 at 1600 px: 54 %).
+#: YuNet scores drawn faces lower than photographed ones: a low score on pictures scaled down finds
+#: most drawn faces (bench/README.md, "Settings and what chose them").
 CHARACTER_SCORE = 0.3
 CHARACTER_MAX_SIDE = 640
 

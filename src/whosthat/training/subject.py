@@ -19,17 +19,15 @@ from whosthat.subjects.base import create_detector
 
 #: The detector and embedder of each kind of subject, in the order `auto` prefers them on a tie.
 #: `character` comes before `image`: on crops the two name the sample alike, but only `character`
-#: also copes with whole scenes later (trained on anime_newgame8's crops, `character` names 45 % of
-#: its fan-art illustrations, `image` 11 %), and it falls back to the whole picture when it finds no face.
+#: also copes with whole scenes later, and it falls back to the whole picture when it finds no face
+#: (bench/README.md, "Settings and what chose them").
 SUBJECTS: dict[str, tuple[str, str]] = {
     "face": ("yunet", "facenet+dlib"),
     "character": ("character", "mobilenetv2+efficientnet-lite0"),
     "image": ("whole", "mobilenetv2+efficientnet-lite0"),
 }
-#: Embedders made for human faces (the others see any picture).
-FACE_EMBEDDERS = frozenset({"facenet", "dlib", "facenet+dlib"})
-#: Photos per class in the sample, and at most in all: with 8 and 80, anime_newgame8's crops came out
-#: as `image` or `character` and its full illustrations as `character` or `image` by the split's seed.
+#: Photos per class in the sample, and at most in all: fewer made the choice depend on the split's
+#: seed (bench/README.md, "Settings and what chose them").
 SAMPLE_PER_CLASS = 16
 SAMPLE_MAX = 160
 #: Folds of the cross-validation that compares the kinds of subject on the sample.
@@ -37,8 +35,8 @@ CV_FOLDS = 3
 #: A sample whose faces are named this well is taken for people without trying the other kinds.
 CLEARLY_FACES = 0.8
 #: Shares of the sample named right that differ by less than this count as a tie, which goes to the
-#: kind first in `SUBJECTS`: the sample cannot tell them apart (anime_newgame8's crops, split seeds
-#: 0 to 4: 88 to 91 % as `character`, 88 to 90 % as `image`; its illustrations: 42 to 46 % against 26 to 33 %).
+#: kind first in `SUBJECTS`: the sample cannot tell them apart (bench/README.md, "Settings and what
+#: chose them").
 TIE = 0.05
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from whosthat.cache import EmbeddingCache
 from whosthat.dataset import scan
-from whosthat.subjects.choose import choose_subject, pick
+from whosthat.training.subject import choose_subject, pick
 
 
 def test_anime_crops_are_not_seen_as_faces(anime_train_dir: Path, session_cache: Path) -> None:

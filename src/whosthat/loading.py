@@ -1,0 +1,30 @@
+"""`load`: read any model file, a single model or an ensemble, of this format or an earlier one."""
+
+from __future__ import annotations
+
+import os
+
+from whosthat.bundle import FORMAT_VERSION, read_bundle
+from whosthat.ensemble import KIND as ENSEMBLE
+from whosthat.ensemble import Ensemble
+from whosthat.errors import ModelFileError
+from whosthat.migrate import upgrade
+from whosthat.model import KIND as MODEL
+from whosthat.model import Model
+
+
+def load(path: str | os.PathLike) -> Model | Ensemble:
+    """Read a model file written by `whosthat train` or `whosthat ensemble` (any format up to this
+    whosthat's); `ModelFileError` when it is foreign, corrupt or newer."""
+    manifest, arrays = read_bundle(path)
+    try:
+        if manifest["format_version"] < FORMAT_VERSION:
+            manifest, arrays = upgrade(manifest, arrays)
+        kind = manifest["kind"]
+        if kind == MODEL:
+            return Model.from_bundle(manifest, arrays, path)
+        if kind == ENSEMBLE:
+            return Ensemble.from_bundle(manifest, arrays, path)
+    except (KeyError, TypeError, ValueError, IndexError) as error:
+        raise ModelFileError(f"{path}: corrupt model file (missing or bad {error})") from None
+    raise ModelFileError(f"{path}: unknown kind of model {kind!r}")

@@ -1,0 +1,235 @@
+"""`train`: scan, split, choose the subject, [fine-tune], embed, fit (and calibrate), test: one stage each."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from whosthat.cache import EmbeddingCache
+from whosthat.dataset import Collection, Item, Split, content_keys, scan, stratified_split
+from whosthat.embedders.spec import embedder_from_spec, made_for_faces
+from whosthat.errors import DatasetError
+from whosthat.evaluate import score_predictions
+from whosthat.model import Component, Model, build_extractor
+from whosthat.openset import DEFAULT_MAX_MEMBER_REJECTION
+from whosthat.pipeline import Extractor, Subjects
+from whosthat.recogniser import Recogniser
+from whosthat.records import ReferencePhotos, SplitRecord, TestRecord, TrainingRecord, ValidationRecord
+from whosthat.training import faces
+from whosthat.training.finetuning import finetune_network
+from whosthat.training.log import TrainingLog
+from whosthat.training.subject import SUBJECTS, choose_subject
+
+#: The defaults, chosen by bench/accuracy.py (see the README's table); the detector and embedder
+#: follow from the subject (`whosthat.training.subject.SUBJECTS`), the head from the embedder.
+DEFAULT_SUBJECT = "auto"
+#: The head on face embeddings (chosen by bench/accuracy.py), and on ImageNet features, frozen or
+#: fine-tuned, where a linear SVM named more test pictures than logistic regression (bench/README.md).
+DEFAULT_FACE_HEAD, DEFAULT_IMAGE_HEAD = "logistic", "svm"
+
+Progress = Optional[Callable[[str, int], Callable[[int], None]]]
+
+
+@dataclass(frozen=True)
+class Photos:
+    """The training folder (and test folder) as scanned, with every photo's content hash."""
+
+    collection: Collection
+    tests: Optional[Collection]
+    keys: dict[Path, str]
+
+    def by_path(self) -> dict[str, Item]:
+        """Training-folder photos by their path relative to it (as a split names them)."""
+        return {item.path.relative_to(self.collection.root).as_posix(): item for item in self.collection.items}
+
+
+def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None, subject: str = DEFAULT_SUBJECT,
+          detector: Optional[str] = None, embedder: Optional[str] = None, head: Optional[str] = None,
+          finetune: Optional[str] = None, epochs: Optional[int] = None, resume: bool = False,
+          workers: Optional[int] = None, test_dir: Optional[str | os.PathLike] = None,
+          seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.2, split: Optional[Split] = None,
+          flip: bool = False, whiten: Optional[bool] = None, max_member_rejection: float = DEFAULT_MAX_MEMBER_REJECTION,
+          cache_dir: Optional[str | os.PathLike] = None, use_cache: bool = True, progress: Progress = None,
+          log: Optional[TrainingLog] = None) -> Model:
+    """Learn the members from `folder/<member>/<photo>` and return the model (saved to `out` if given), its
+    `training` record holding the split, the notes about the photos and the test outcomes.
+
+    subject / detector / embedder: what to recognise (`choose`); finetune / epochs / resume / workers: a
+    network trained end to end first (`whosthat.training.finetuning`); test_dir / seed / val_fraction /
+    test_fraction / split: the photos held out (`split_photos`); head / whiten / max_member_rejection: the
+    `Recogniser` (by default logistic regression on whitened face embeddings, a linear SVM on ImageNet
+    features); flip: each face's vector averaged with its mirror image's. `progress(label, total)` returns
+    a callback advanced per photo; `log` collects the notes and lines of the run.
+    """
+    log = log if log is not None else TrainingLog()
+    started = time.perf_counter()
+    photos = scan_photos(folder, test_dir, log)
+    split = log.split = split_photos(photos, split, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
+    by_path = photos.by_path()
+    classes = sorted({by_path[p].label for p in split.train})
+    learn = [by_path[p] for p in split.train + split.val]
+    cache = EmbeddingCache(Path(cache_dir) if cache_dir else None) if use_cache else None
+    detector, embedder, chosen_by = choose(subject, detector, embedder, faces.filed_once(learn, photos.keys), cache,
+                                           photos.keys, log)
+    if finetune is None:
+        built = embedder_from_spec(embedder, flip=flip)
+        embedder_component, state = Component(built.name, built.settings), {}
+    else:
+        state = finetune_network(finetune, detector, classes, split, by_path, epochs=epochs, resume=resume,
+                                 workers=workers, seed=seed, out=out, cache=cache, log=log)
+        embedder_component = Component("finetuned", {"architecture": finetune, "flip": flip})
+    extractor = build_extractor(Component(detector), embedder_component, state)
+    subjects = embed(extractor, learn, cache, photos.keys, progress, log)
+    log.seconds["embedding"] = time.perf_counter() - started
+    chosen, train_rows, val_rows = learned_faces(photos, split, classes, subjects, log)
+    fit_started = time.perf_counter()
+    on_faces = finetune is None and made_for_faces(embedder)
+    settings = Recogniser(head or (DEFAULT_FACE_HEAD if on_faces else DEFAULT_IMAGE_HEAD),
+                          whiten=on_faces if whiten is None else whiten, max_member_rejection=max_member_rejection,
+                          seed=seed)
+    recogniser, validation = fit(settings, classes, train_rows, val_rows, fine_tuned=finetune is not None)
+    log.seconds["fit"] = time.perf_counter() - fit_started
+    model = Model(Component(detector), embedder_component, recogniser, embedder_state=state, extractor=extractor)
+    test_items = faces.without_training_copies(photos.tests.items if photos.tests else [by_path[p] for p in split.test],
+                                               learn, photos.keys, log)
+    test = test_model(model, test_items, photos, cache, progress, log)
+    log.seconds["total"] = time.perf_counter() - started
+    reference = [(p, subjects[by_path[p].path], chosen[by_path[p].path]) for p in train_rows.paths + val_rows.paths]
+    model.training = TrainingRecord(
+        SplitRecord(split, str(photos.collection.root), str(test_dir) if test_dir else None), tuple(log.notes),
+        len(chosen), {k: round(v, 2) for k, v in log.seconds.items()}, detector, chosen_by,
+        _reference_photos(photos.collection.root, reference), _digests(learn, photos.keys), validation, test,
+        log.finetune)
+    if out is not None:
+        model.save(out)
+    return model
+
+
+def scan_photos(folder: str | os.PathLike, test_dir: Optional[str | os.PathLike], log: TrainingLog) -> Photos:
+    """Scan the training folder (and the test folder), noting skipped files and test classes that are strangers."""
+    collection = scan(folder)
+    log.counts = dict(collection.counts())
+    for path, reason in collection.skipped:
+        log.note(path, "skipped", reason)
+    tests = scan(test_dir) if test_dir is not None else None
+    if tests is not None:
+        unknown = sorted(set(tests.classes) - set(collection.classes))
+        if unknown:
+            log.note(test_dir, "strangers",
+                     f"test classes not in the training folder are scored as strangers: {', '.join(unknown)}")
+    return Photos(collection, tests, content_keys(collection.items + (tests.items if tests is not None else [])))
+
+
+def split_photos(photos: Photos, split: Optional[Split], *, val_fraction: float, test_fraction: float, seed: int
+                 ) -> Split:
+    """The split: given (paths relative to the folder; the classes are those with training photos, and test
+    photos of other classes are scored as strangers), else per class with `seed`, into train / validation /
+    test (train / validation when a test folder holds the test photos). Byte-identical copies stay in one part."""
+    root = photos.collection.root
+    if split is None:
+        split = stratified_split(photos.collection, val_fraction=val_fraction,
+                                 test_fraction=0.0 if photos.tests is not None else test_fraction, seed=seed,
+                                 keys=photos.keys)
+    unknown = sorted(set(split.train + split.val + split.test) - set(photos.by_path()))
+    if unknown:
+        raise DatasetError(f"{root}: the split names photos that are not there: {unknown[0]}")
+    classes = {photos.by_path()[p].label for p in split.train}
+    if len(classes) < 2:
+        raise DatasetError(f"{root}: {len(classes)} class with training photos; whosthat needs at least two")
+    return split
+
+
+def choose(subject: str, detector: Optional[str], embedder: Optional[str], items: list[Item],
+           cache: Optional[EmbeddingCache], keys: dict[Path, str], log: TrainingLog) -> tuple[str, str, str]:
+    """The detector and embedder, and why: as given, else those of the subject (for "auto", the given
+    embedder's kind, or the kind `choose_subject` finds best on a sample of `items`)."""
+    if detector is not None and embedder is not None:
+        return detector, embedder, "given"
+    if subject == "auto" and embedder is not None:
+        subject = "face" if made_for_faces(embedder) else "image"
+    reason = "given"
+    if subject == "auto":
+        choice = choose_subject(items, cache=cache, keys=keys)
+        log.say(f"subject: {choice.reason}")
+        subject, reason = choice.subject, choice.reason
+    if subject not in SUBJECTS:
+        raise DatasetError(f"unknown subject {subject!r}: choose auto, {', '.join(SUBJECTS)}")
+    return detector or SUBJECTS[subject][0], embedder or SUBJECTS[subject][1], reason
+
+
+def embed(extractor: Extractor, items: list[Item], cache: Optional[EmbeddingCache], keys: dict[Path, str],
+          progress: Progress, log: TrainingLog) -> dict[Path, Subjects]:
+    """The subjects of the training and validation photos, through the cache."""
+    callback = progress("embedding training photos", len(items)) if progress else None
+    paths = [i.path for i in items]
+    return dict(zip(paths, extractor.extract_paths(paths, cache=cache, progress=callback, keys=keys)))
+
+
+def learned_faces(photos: Photos, split: Split, classes: list[str], subjects: dict[Path, Subjects], log: TrainingLog
+                  ) -> tuple[dict[Path, np.ndarray], faces.Rows, faces.Rows]:
+    """The embedding learned from in each photo (`faces.choose_faces`, conflicting copies left out), and the
+    rows of the training and validation photos. Every class needs a training photo with a face."""
+    by_path = photos.by_path()
+    learn = [by_path[p] for p in split.train + split.val]
+    chosen = faces.choose_faces(classes, learn, subjects, log)
+    faces.drop_conflicts(chosen, learn, photos.keys, log)
+    index = {c: k for k, c in enumerate(classes)}
+    train_rows = faces.rows(chosen, split.train, by_path, index)
+    val_rows = faces.rows(chosen, split.val, by_path, index)
+    missing = [c for c in classes if index[c] not in set(train_rows.y.tolist())]
+    if missing:
+        raise DatasetError(f"{photos.collection.root}: no training photo with a face for {', '.join(missing)}")
+    return chosen, train_rows, val_rows
+
+
+def fit(settings: Recogniser, classes: list[str], train_rows: faces.Rows, val_rows: faces.Rows, *,
+        fine_tuned: bool) -> tuple[Recogniser, Optional[ValidationRecord]]:
+    """The recogniser fitted on the training and validation faces, and what one fitted on the training faces
+    alone made of the validation faces (`ensemble --best` compares models on these).
+
+    The stranger threshold is calibrated on every face by cross-validation, or, when the embedder is a
+    network fine-tuned on the training photos, on the validation faces alone (`Recogniser.fit`'s `seen`).
+    """
+    names = np.asarray(classes, dtype=object)
+    validation = None
+    if len(val_rows.y):
+        early = Recogniser(**{**settings.get_params(), "calibrate": False}).fit(train_rows.X, names[train_rows.y])
+        validation = ValidationRecord(tuple(val_rows.paths), early.predict_proba(val_rows.X).astype(np.float32),
+                                      val_rows.y)
+        X, y = np.vstack([train_rows.X, val_rows.X]), np.concatenate([train_rows.y, val_rows.y])
+    else:
+        X, y = train_rows.X, train_rows.y
+    seen = np.arange(len(y)) < len(train_rows.y) if fine_tuned else None
+    return settings.fit(X, names[y], seen=seen), validation
+
+
+def test_model(model: Model, items: list[Item], photos: Photos, cache: Optional[EmbeddingCache], progress: Progress,
+               log: TrainingLog) -> Optional[TestRecord]:
+    """The test photos predicted as new photos would be (`log.evaluation`), and their record."""
+    if not items:
+        return None
+    callback = progress("predicting test photos", len(items)) if progress else None
+    results = model.extract_paths([i.path for i in items], cache=cache, progress=callback, keys=photos.keys)
+    truth = [model.classes.index(i.label) if i.label in model.classes else -1 for i in items]
+    log.evaluation = score_predictions(model.classes, [i.path for i in items], truth,
+                                       [model.name_subjects(s) for s in results])
+    root = photos.tests.root if photos.tests is not None else photos.collection.root
+    return log.evaluation.record(root)
+
+
+def _reference_photos(root: Path, rows: list[tuple[str, Subjects, np.ndarray]]) -> ReferencePhotos:
+    """Each reference row's photo (relative to `root`) and the box of the face chosen in it."""
+    boxes = np.array([faces.chosen_box(found, vector) for _, found, vector in rows], np.float32).reshape(-1, 4)
+    return ReferencePhotos(str(root.resolve()), tuple(path for path, _, _ in rows), boxes)
+
+
+def _digests(items: list[Item], keys: dict[Path, str]) -> np.ndarray:
+    """(n, 32) uint8: the content hashes of the photos learned from (an unreadable file has none)."""
+    digests = b"".join(bytes.fromhex(keys[item.path]) for item in items if faces.is_digest(keys[item.path]))
+    return np.frombuffer(digests, np.uint8).reshape(-1, 32)

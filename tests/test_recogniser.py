@@ -1,0 +1,108 @@
+"""`Recogniser` as a scikit-learn estimator, on small arrays the tests make (no photos, no networks)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from whosthat.bundle import part
+from whosthat.errors import WhosthatError
+from whosthat.openset import Calibration
+from whosthat.prediction import UNKNOWN_LABEL
+from whosthat.recogniser import Recogniser
+from whosthat.vectors import normalise
+
+NAMES = ["ana", "bo", "cy"]
+
+
+def clusters(per_class: int = 30, dim: int = 16, spread: float = 0.25, seed: int = 0,
+             centres: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unit vectors around one centre per class (random ones unless given), their class names, and the centres."""
+    rng = np.random.default_rng(seed)
+    centres = normalise(rng.normal(size=(len(NAMES), dim))) if centres is None else centres
+    y = np.repeat(np.array(NAMES, dtype=object), per_class)
+    X = normalise(np.repeat(centres, per_class, axis=0) + spread * rng.normal(size=(len(y), dim)))
+    return X, y, centres
+
+
+def test_settings_are_stored_as_given_and_fit_sets_the_fitted_state() -> None:
+    recogniser = Recogniser("knn", head_params={"k": 3}, whiten=False, max_member_rejection=0.1, seed=4)
+    assert recogniser.get_params() == {"head": "knn", "head_params": {"k": 3}, "whiten": False, "calibrate": True,
+                                       "max_member_rejection": 0.1, "seed": 4}
+    assert not hasattr(recogniser, "classes_")
+    X, y, _ = clusters()
+    assert recogniser.fit(X, y) is recogniser
+    assert recogniser.classes_ == NAMES and recogniser.whitening_ is None
+    assert recogniser.reference_.X.shape == X.shape and sorted(set(recogniser.reference_.y.tolist())) == [0, 1, 2]
+    assert isinstance(recogniser.calibration_, Calibration)
+    assert recogniser.threshold_ == recogniser.calibration_.threshold
+    assert recogniser.calibration_.max_member_rejection == 0.1
+
+
+def test_predict_proba_predict_and_score_mean_what_they_mean_in_scikit_learn() -> None:
+    X, y, centres = clusters(seed=1)
+    recogniser = Recogniser().fit(X, y)
+    new, truth, _ = clusters(per_class=10, seed=2, centres=centres)
+    probabilities = recogniser.predict_proba(new)
+    assert probabilities.shape == (30, 3)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-9)
+    labels = recogniser.predict(new)
+    assert labels.shape == (30,) and set(labels) <= {*NAMES, UNKNOWN_LABEL}
+    assert recogniser.score(new, truth) == pytest.approx(np.mean(labels == truth))
+    assert recogniser.score(new, truth) >= 0.9
+    assert set(recogniser.predict(new, threshold=np.inf)) == {UNKNOWN_LABEL}
+    assert recogniser.score(new, truth) <= np.mean(np.asarray(NAMES, object)[probabilities.argmax(1)] == truth)
+
+
+def test_strangers_are_called_unknown() -> None:
+    X, y, _ = clusters(seed=5)
+    recogniser = Recogniser().fit(X, y)
+    far = normalise(np.random.default_rng(6).normal(size=(40, X.shape[1])))
+    assert np.mean(recogniser.predict(far) == UNKNOWN_LABEL) >= 0.7
+
+
+def test_whitening_is_learned_and_applied() -> None:
+    X, y, _ = clusters(seed=7)
+    recogniser = Recogniser(whiten=True).fit(X, y)
+    assert recogniser.whitening_.shape == (16, 16)
+    np.testing.assert_allclose(np.linalg.norm(recogniser.reference_.X, axis=1), 1.0, atol=1e-5)
+    assert not np.allclose(recogniser.reference_.X, X)
+
+
+def test_closed_set_names_every_face() -> None:
+    X, y, _ = clusters(seed=8)
+    recogniser = Recogniser(calibrate=False).fit(X, y)
+    assert recogniser.calibration_ is None and recogniser.threshold_ == -np.inf
+    far = normalise(np.random.default_rng(9).normal(size=(20, X.shape[1])))
+    assert UNKNOWN_LABEL not in set(recogniser.predict(far))
+
+
+def test_seen_rows_are_not_scored_to_calibrate() -> None:
+    """With `seen` (rows a fine-tuned network learned from), only the other rows are scored as members."""
+    X, y, _ = clusters(seed=10)
+    seen = np.arange(len(y)) % 3 != 0
+    recogniser = Recogniser().fit(X, y, seen=seen)
+    assert recogniser.calibration_.curve.n_members == int((~seen).sum())
+    assert Recogniser().fit(X, y).calibration_.curve.n_members == len(y)
+
+
+def test_round_trip_through_the_model_file_arrays() -> None:
+    X, y, _ = clusters(seed=11)
+    recogniser = Recogniser("svm", whiten=True).fit(X, y)
+    meta, arrays = recogniser.to_bundle()
+    assert {"head/coef", "reference/X", "reference/y", "whitening", "calibration/curve/thresholds"} <= set(arrays)
+    again = Recogniser.from_bundle(meta, arrays)
+    assert again.get_params() == recogniser.get_params() and again.classes_ == recogniser.classes_
+    new = normalise(np.random.default_rng(12).normal(size=(15, X.shape[1])))
+    first, second = recogniser.evidence(new), again.evidence(new)
+    for name in ("probabilities", "similarity", "stranger"):
+        np.testing.assert_array_equal(getattr(first, name), getattr(second, name))
+    assert part("calibration", arrays).keys() == {f"score/{k}" for k in ("cue_weights", "cue_bias", "cue_mean",
+                                                                        "cue_scale")} | {
+        f"curve/{k}" for k in ("thresholds", "strangers_accepted", "members_rejected")}
+
+
+def test_one_class_is_refused() -> None:
+    X, _, _ = clusters()
+    with pytest.raises(WhosthatError, match="at least two"):
+        Recogniser().fit(X, np.array(["ana"] * len(X), dtype=object))
