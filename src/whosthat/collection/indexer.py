@@ -97,6 +97,7 @@ def build_index(model: ModelSource, collection: Optional[Path] = None, index: Op
     is_index = (directory / MANIFEST).is_file()
     if not is_index:
         check_new_folder(directory)
+        _new_collection(collection)
     with IndexLock(directory, wait=wait):
         store = IndexStore(directory) if is_index else None
         root = _collection_root(collection, store)
@@ -199,14 +200,21 @@ def _recognised(engine: Engine, job: EngineJob, schema: pa.Schema) -> Iterator[t
         yield complete_rows(kept, files, schema), errors, sorted(files[g].name for g in gone)
 
 
+def _new_collection(collection: Optional[Path]) -> Path:
+    """The folder a new index is of, checked before anything is written."""
+    if collection is None:
+        raise WhosthatError("a new index needs the COLLECTION folder it indexes")
+    root = Path(collection)
+    if not root.exists():
+        raise IndexFileError(f"{root}: no such collection folder")
+    if not root.is_dir():
+        raise IndexFileError(f"{root}: is a file, not a folder of photos")
+    return root.resolve()
+
+
 def _collection_root(collection: Optional[Path], store: Optional[IndexStore]) -> Path:
     if store is None:
-        if collection is None:
-            raise WhosthatError("a new index needs the COLLECTION folder it indexes")
-        root = Path(collection)
-        if root.exists() and not root.is_dir():
-            raise IndexFileError(f"{root}: is a file, not a folder of photos")
-        return root.resolve()
+        return _new_collection(collection)
     recorded = Path(store.manifest.collection)
     if collection is not None and Path(collection).resolve() != recorded:
         raise IndexFileError(f"{store.directory}: is the index of {recorded}, not of {Path(collection).resolve()}; "
@@ -215,8 +223,6 @@ def _collection_root(collection: Optional[Path], store: Optional[IndexStore]) ->
 
 
 def _create(directory: Path, root: Path, loaded: LoadedModel) -> IndexStore:
-    if not root.is_dir():
-        raise IndexFileError(f"{root}: no such collection folder")
     manifest = Manifest(collection=str(root), pipeline=loaded.pipeline, dim=loaded.dim(), created=now())
     labeller = _labeller(loaded, model_file_name(loaded.fingerprint))
     return IndexStore.create(directory, manifest, labeller, loaded.data)

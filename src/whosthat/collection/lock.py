@@ -42,14 +42,20 @@ class IndexLock:
                         f"{self.path.parent}: another run (process {holder}) is writing this index; try again when "
                         "it has finished (or pass --wait SECONDS)") from None
                 time.sleep(0.2)
-        os.ftruncate(handle, 0)
-        os.pwrite(handle, str(os.getpid()).encode(), 0)
+        try:  # who holds it, for the message of a second run (a full disk leaves it out: the lock holds anyway)
+            os.ftruncate(handle, 0)
+            os.pwrite(handle, str(os.getpid()).encode(), 0)
+        except OSError:
+            pass
         self._handle = handle
         return self
 
     def __exit__(self, *_: object) -> None:
         if self._handle is not None:
-            os.ftruncate(self._handle, 0)
+            try:
+                os.ftruncate(self._handle, 0)
+            except OSError:
+                pass
             fcntl.flock(self._handle, fcntl.LOCK_UN)
             os.close(self._handle)
             self._handle = None

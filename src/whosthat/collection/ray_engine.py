@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Optional
@@ -21,6 +22,9 @@ from whosthat.errors import WhosthatError
 
 #: Photos handed to an actor at once.
 ACTOR_BATCH = 8
+#: CPU a file-reading task asks for: the actors (on a CPU each, less this) leave room for the reads, which
+#: would otherwise wait for a free CPU forever once every CPU holds an actor.
+READ_CPUS = 0.1
 #: Object store of a local Ray (bytes): the photos in flight, not the whole collection.
 LOCAL_OBJECT_STORE = 1 << 30
 
@@ -89,10 +93,12 @@ class RayEngine:
         gpus = self.num_gpus if self.num_gpus is not None else (1.0 if resources.get("GPU") else 0.0)
         actors = self.concurrency or max(1, int(resources.get("GPU", 0) // gpus if gpus else resources.get("CPU", 1)))
         files = {str(p.path): p for p in job.photos}
-        dataset = ray.data.read_binary_files(list(files), include_paths=True, ignore_missing_paths=True)
+        dataset = ray.data.read_binary_files(list(files), include_paths=True, ignore_missing_paths=True,
+                                             num_cpus=READ_CPUS)
         dataset = dataset.map_batches(
-            Recognise, batch_format="pyarrow", batch_size=ACTOR_BATCH, concurrency=actors, num_gpus=gpus,
-            num_cpus=0 if gpus else 1,
+            Recognise, batch_format="pyarrow", batch_size=ACTOR_BATCH, compute=ray.data.ActorPoolStrategy(size=actors),
+            num_gpus=gpus,
+            num_cpus=0 if gpus else 1 - READ_CPUS,
             fn_constructor_kwargs={"model": job.model.data, "dim": job.dim,
                                    "cache_dir": str(job.cache_dir) if job.cache_dir else None})
         batches = (batch.to_pylist() for batch in dataset.iter_batches(batch_size=job.batch, batch_format="pyarrow"))
@@ -126,6 +132,9 @@ def whole_photos(batches: Iterable[list[dict]]) -> Iterator[list[dict]]:
 def _start(ray: Any, address: Optional[str]) -> None:
     """Join the cluster at `address`, or start a local Ray on this machine's cores (quietly)."""
     options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    # Ray starts its processes by fork and exec: the warnings of LanceDB's runtime about forking do not apply.
+    warnings.filterwarnings("ignore", message=".*(fork support is experimental|not fork-safe).*")
     try:
         if address:
             ray.init(address=address, **options)

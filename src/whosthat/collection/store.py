@@ -208,9 +208,12 @@ class IndexStore:
 
     def replace_all(self, batches: Iterable[pa.RecordBatch], labeller: Labeller) -> None:
         """Every row replaced by `batches` and the labeller record with them, in one commit (relabelling)."""
+        import lance
+
         schema = face_schema(self.manifest.dim, labeller)
         reader = pa.RecordBatchReader.from_batches(schema, (b.cast(schema) for b in batches))
-        self._write(lambda: self._db.create_table(FACES, data=reader, mode="overwrite"))
+        uri = str(self.directory / f"{FACES}.lance")
+        self._write(lambda: lance.write_dataset(reader, uri, schema=schema, mode="overwrite"))
         self.table = self._db.open_table(FACES)
         self.labeller = labeller
 
@@ -264,6 +267,7 @@ class IndexStore:
 
 def _lancedb() -> Any:
     """LanceDB, imported when an index is opened (it takes a second or two); its Rust log keeps to errors."""
+    os.environ.setdefault("LANCEDB_LOG", "error")
     os.environ.setdefault("LANCE_LOG", "error")
     import lancedb
 
