@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
 import whosthat
 from whosthat.cli import main
@@ -14,6 +16,8 @@ from whosthat.embedders.combined import Concatenated
 from whosthat.ensemble import Ensemble, rank_combinations
 from whosthat.errors import WhosthatError
 from whosthat.face import Face
+from whosthat.report import HEADINGS
+from whosthat.serve import create_app
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +56,30 @@ def test_ensemble_command_scores_on_the_held_out_photos(anime_models: list[Path]
     assert "ensemble on the test photos the models held out" in text
     assert whosthat.load(out).test.metrics.accuracy >= 0.8
     assert main(["evaluate", str(out), str(whosthat.load(anime_models[0]).training.split.test_dir)]) == 0
+
+
+def test_an_ensemble_file_goes_wherever_a_model_file_goes(anime_models: list[Path], anime_test_dir: Path,
+                                                            tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """report, evaluate, predict --json and serve on an ensemble file, as on a single model's."""
+    out = tmp_path / "both.wt"
+    assert main(["ensemble", *map(str, anime_models), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["report", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == f"report: {tmp_path / 'both.html'}"
+    page = (tmp_path / "both.html").read_text()
+    assert all(f"<h2>{heading}</h2>" in page for heading in HEADINGS)
+    assert "ensemble of 2" in page and "misclassified" in page
+    assert main(["evaluate", str(out), str(anime_test_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["photos"] == len(list(anime_test_dir.rglob("*.*")))
+    photo = next((anime_test_dir / "yagami_kou").iterdir())
+    assert main(["predict", str(out), str(photo), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["faces"] and set(printed["faces"][0]["probabilities"]) == set(whosthat.load(out).classes)
+    with TestClient(create_app(whosthat.load(out))) as client:
+        info = client.get("/v1/model").json()
+        assert info["pipeline"]["head"]["name"] == "mean of members" and info["metrics"]["photos"] > 0
+        answer = client.post("/v1/predict", files={"file": (photo.name, photo.read_bytes(), "image/jpeg")})
+        assert answer.status_code == 200 and answer.json()["faces"][0] == printed["faces"][0]
 
 
 def test_models_of_other_subjects_or_people_are_refused(anime_models: list[Path], kpop_model) -> None:
