@@ -12,8 +12,8 @@ from PIL import Image
 
 from video.clips import FPS, SIZE, TILE, Placed, Shot, Tile, make_clip
 from whosthat.cli import main
+from whosthat.labels import UNKNOWN_LABEL
 from whosthat.model import Model
-from whosthat.prediction import UNKNOWN_LABEL
 from whosthat.video import Timeline, VideoReader, predict_video, write_annotated
 from whosthat.video.naming import frame_labels, name_tracks
 from whosthat.video.predict import analyse
@@ -161,3 +161,17 @@ def test_pooling_a_track_beats_naming_its_frames_alone(tmp_path: Path, blackpink
     assert np.mean(np.array(alone) == member) < 1.0, "single frames err"
     assert np.mean(np.array(pooled) == member) >= np.mean(np.array(alone) == member)
     assert pooled[0] == member and UNKNOWN_LABEL not in pooled
+
+
+def test_two_faces_in_one_frame_are_never_one_member(tmp_path: Path, blackpink_model: Model,
+                                                     tiles: dict[str, list[Tile]]) -> None:
+    """The same photo twice side by side: both tracks are most like one member, only one gets the name."""
+    member, tile = next(iter(named_right(tiles).items()))
+    path = tmp_path / "twins.mp4"
+    make_clip(path, [Shot([Placed([tile], 40, 80, SHOT), Placed([tile], 400, 80, SHOT)], SHOT)])
+    timeline = predict_video(blackpink_model, path, every=EVERY)
+    assert len(timeline.tracks) == 2
+    labels = [t.label for t in timeline.tracks]
+    assert labels.count(member) == 1, labels
+    other = timeline.tracks[labels.index(member) - 1]
+    assert max(other.probabilities, key=other.probabilities.get) == member

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from whosthat.annotate import draw_predictions
-from whosthat.prediction import Prediction
 from whosthat.video.reader import VideoReader
-from whosthat.video.timeline import Timeline, TimelineTrack
+from whosthat.video.timeline import Timeline
 from whosthat.video.writer import VideoWriter
+
+
+@dataclass(frozen=True, eq=False)
+class Shown:
+    """One track's face as drawn in one frame (`whosthat.annotate.Drawable`): its box there, its name and
+    pooled confidence."""
+
+    box: np.ndarray
+    label: str
+    confidence: float
 
 
 def write_annotated(timeline: Timeline, target: str | os.PathLike) -> Path:
@@ -24,15 +34,9 @@ def write_annotated(timeline: Timeline, target: str | os.PathLike) -> Path:
             for frame in reader.frames():
                 shown = timeline.boxes_at(frame.index)
                 if shown:
-                    drawn = [_as_prediction(track, box) for track, box in shown]
-                    drawn.sort(key=lambda p: -float((p.box[2] - p.box[0]) * (p.box[3] - p.box[1])))
+                    drawn = sorted((Shown(box, track.label, track.confidence) for track, box in shown),
+                                   key=lambda face: -float((face.box[2] - face.box[0]) * (face.box[3] - face.box[1])))
                     writer.write(np.asarray(draw_predictions(frame.image, drawn)))
                 else:
                     writer.write(frame.image)
     return Path(target)
-
-
-def _as_prediction(track: TimelineTrack, box: np.ndarray) -> Prediction:
-    """What `draw_predictions` draws for one track in one frame (its name and pooled confidence)."""
-    return Prediction(box=box, detection_score=track.boxes[0].detection_score, label=track.label,
-                      confidence=track.confidence, probabilities=track.probabilities, similarity=float("nan"))

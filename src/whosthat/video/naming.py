@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Optional
 import numpy as np
 
 from whosthat.assign import UNKNOWN, assign_labels
-from whosthat.prediction import UNKNOWN_LABEL
+from whosthat.labels import UNKNOWN_LABEL
 from whosthat.recogniser import Evidence
 from whosthat.video.tracking import Track
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
@@ -13,7 +16,7 @@ import numpy as np
 
 from whosthat.face import Face
 from whosthat.video.naming import TrackName, name_tracks
-from whosthat.video.reader import VideoInfo, VideoReader
+from whosthat.video.reader import Frame, VideoInfo, VideoReader
 from whosthat.video.shots import CutDetector
 from whosthat.video.timeline import Timeline, TimelineTrack, TrackBox
 from whosthat.video.tracking import Track, Tracker
@@ -23,10 +26,10 @@ if TYPE_CHECKING:
 
 #: Faces are looked for in every DEFAULT_EVERY-th frame (the first included): the default that keeps a 1080p
 #: clip at 30 frames a second at least three times faster than real time on two CPU cores (bench/video.py).
-DEFAULT_EVERY = 10
-#: Frames larger than this (longer side, pixels) are scaled down to it before faces are looked for and
-#: embedded: a 1080p frame to 1280x720, where the detector's own limit would search it twice.
-DETECTION_SIDE = 1280
+DEFAULT_EVERY = 15
+#: Frames larger than this (longer side, pixels) are searched for faces scaled down to it (a 1080p frame at
+#: 960x540); the faces are cut from the frame itself for the embedder.
+DETECTION_SIDE = 960
 #: A track whose face is not found again for this long (seconds of analysed frames) ends.
 MAX_GAP_SECONDS = 1.0
 
@@ -47,24 +50,29 @@ class Analysis:
 
 def analyse(model: Namer, path: str | os.PathLike, *, every: int = DEFAULT_EVERY,
             progress: Optional[Progress] = None) -> Analysis:
-    """Decode the video, find and embed the faces of every `every`-th frame with `model`, and track them.
+    """Decode the video, find and embed the faces of every `every`-th frame with `model`'s detector and
+    embedder, and track them. Faces are looked for in the frame scaled to DETECTION_SIDE and embedded from
+    the frame itself; frames are decoded ahead in a thread while the faces of the last are embedded (on
+    the other cores: PyTorch's threads are one fewer than the cores meanwhile).
 
     Raises `VideoError` for a video that cannot be read (`whosthat.video.reader`). `progress(label,
     total)` returns a callback advanced per decoded frame (the CLI's progress bars).
     """
     if every < 1:
         raise ValueError(f"every must be 1 or more, not {every}")
-    with VideoReader(path) as reader:
+    extractor = model.extractor()
+    with VideoReader(path) as reader, _cores_for_embedding():
         info = reader.info
         tracker = Tracker(max_gap=max(every, math.ceil(MAX_GAP_SECONDS * info.fps / every) * every))
         is_cut = CutDetector()
         advance = progress(os.fspath(path), info.frames or round(info.duration * info.fps)) if progress else None
         done = 0
-        for frame in reader.frames(every):
-            image, scale = _for_detection(frame.image)
-            subjects = model.extract(image)
-            faces = [_scaled(face, 1 / scale) for face in subjects.faces]
-            tracker.update(frame.index, frame.time, faces, subjects.embeddings, cut=is_cut(image))
+        for frame in _ahead(reader.frames(every)):
+            small, scale = _for_detection(frame.image)
+            faces = [_scaled(face, 1 / scale) for face in extractor.detector.detect(small)]
+            chips = extractor.embedder.chips(frame.image, faces)
+            embeddings = extractor.embedder.embed(chips) if faces else np.zeros((0, extractor.embedder.dim), np.float32)
+            tracker.update(frame.index, frame.time, faces, embeddings, cut=is_cut(small))
             if advance is not None:
                 advance(reader.decoded - done)
                 done = reader.decoded
@@ -110,3 +118,30 @@ def _scaled(face: Face, factor: float) -> Face:
     """The face with its box and landmarks multiplied by `factor` (back to the frame's own pixels)."""
     landmarks = None if face.landmarks is None else face.landmarks * factor
     return Face(box=face.box * factor, landmarks=landmarks, score=face.score)
+
+
+def _ahead(frames: Iterator[Frame], size: int = 2) -> Iterator[Frame]:
+    """`frames`, decoded up to `size` ahead in a worker thread (PyAV decodes without the GIL); its errors are
+    raised here, in order."""
+    with ThreadPoolExecutor(1) as worker:
+        pending = deque(worker.submit(next, frames, None) for _ in range(size))
+        while True:
+            frame = pending.popleft().result()
+            if frame is None:
+                return
+            pending.append(worker.submit(next, frames, None))
+            yield frame
+
+
+@contextmanager
+def _cores_for_embedding() -> Iterator[None]:
+    """PyTorch's threads one fewer than the cores (at least one) while the decoding thread runs: with as many
+    threads as cores beside it, its threads wait on each other and embedding slows down several times."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, min(before, (os.cpu_count() or 1) - 1)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

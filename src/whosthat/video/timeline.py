@@ -8,7 +8,7 @@ from typing import Optional
 
 import numpy as np
 
-from whosthat.prediction import UNKNOWN_LABEL
+from whosthat.labels import UNKNOWN_LABEL
 
 
 @dataclass(frozen=True, eq=False)
