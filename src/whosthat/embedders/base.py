@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import torch
@@ -47,20 +47,14 @@ class Embedder(Protocol):
 EMBEDDERS: Registry[Embedder] = Registry("embedder")
 
 
-def create_embedder(name: str, **kwargs: object) -> Embedder:
-    """Build a registered embedder by name (see `EMBEDDERS.names()`), or registered ones side by side by
-    their names joined with '+' (`combined.concatenate`: the same keywords for each, or `parts=[...]`)."""
-    if "+" in name and name not in EMBEDDERS.names():
-        from whosthat.embedders.combined import concatenate  # combined.py builds on this module
-
-        return concatenate(name.split("+"), **kwargs)
-    return EMBEDDERS.create(name, **kwargs)
+_Net = TypeVar("_Net", bound=torch.nn.Module)
 
 
-def channels_last(net: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-    """The network in evaluation mode on `device`, its weights in channels-last (NHWC) layout: on the CPU
-    the forward passes run 13 to 49 % faster so (bench/speed.py), with outputs equal to within 2e-6."""
-    return net.eval().to(device, memory_format=torch.channels_last)
+def channels_last(net: _Net, device: torch.device) -> _Net:
+    """The network in evaluation mode on `device`, its weights in channels-last (NHWC) layout: faster on the
+    CPU, with the same outputs (bench/speed.py; bench/README.md, "Settings and what chose them")."""
+    # Module.to takes memory_format (its docstring says so) but torch's overloads leave it out.
+    return net.eval().to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]
 
 
 def embed_in_batches(chips: Sequence[np.ndarray], to_batch: Callable[[np.ndarray], torch.Tensor],

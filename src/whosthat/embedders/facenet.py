@@ -16,8 +16,8 @@ from whosthat.face import Face
 from whosthat.subjects.align import align
 from whosthat.weights import FACENET_KERAS
 
-#: Chip geometry: the ArcFace five-point template scaled to 160 px. On kpop15 (5-fold logistic
-#: regression) zoom 1.0 gave 96 %, against 73 % at 0.65 and 93 % at 0.8 (more margin) and 96 % at 1.25.
+#: Chip geometry: the ArcFace five-point template scaled to 160 px, at the zoom that named kpop15 best
+#: (bench/README.md, "Settings and what chose them").
 CHIP_SIZE = 160
 CHIP_ZOOM = 1.0
 
