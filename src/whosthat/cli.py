@@ -275,6 +275,8 @@ def _train(args: argparse.Namespace) -> int:
                   cache_dir=args.cache_dir,
                   use_cache=not args.no_cache, progress=_progress_bars, log=log)
     split = log.split
+    if split is None:
+        raise RuntimeError("train() returned without recording its split")
     counts = {c: log.counts.get(c, 0) for c in model.classes}
     print(f"classes: {len(model.classes)}: " + ", ".join(f"{c} ({_photos(n)})" for c, n in counts.items()))
     few = {c: n for c, n in counts.items() if n < HELD_OUT_FROM}
@@ -291,6 +293,8 @@ def _train(args: argparse.Namespace) -> int:
         if len(log.notes) > SHOWN_NOTES:
             print(f"  ... and {len(log.notes) - SHOWN_NOTES} more (all of them are in the model file)")
     calibration = model.calibration
+    if calibration is None:
+        raise RuntimeError("train() returned an uncalibrated model")
     print(f"\nstranger threshold: {model.threshold:.3f} (calibrated on held-out photos: it called "
           f"{calibration.members_rejected:.1%} of the members unknown and named "
           f"{calibration.strangers_accepted:.1%} of the members held out as strangers)")

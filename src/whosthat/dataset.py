@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import unicodedata
 from collections import Counter
@@ -60,7 +61,7 @@ def class_name(folder_name: str) -> str:
     return unicodedata.normalize("NFC", folder_name).strip()
 
 
-def scan(root: str | Path) -> Collection:
+def scan(root: str | os.PathLike) -> Collection:
     """Scan `root/<class>/<image>`; hidden files and non-images are skipped and counted.
 
     Raises `DatasetError` when the folder is missing or holds no class with an image.

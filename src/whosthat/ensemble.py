@@ -227,7 +227,7 @@ def _validation_votes(model: Model) -> dict[str, tuple[np.ndarray, str]]:
     """Validation photo -> (the head's probabilities before it learned from it, in the model's class order;
     the photo's class name)."""
     validation = model.training.validation if model.training is not None else None
-    if validation is None or len(validation.paths) != len(validation.probabilities):
+    if model.training is None or validation is None or len(validation.paths) != len(validation.probabilities):
         raise WhosthatError(f"{model.embedder.name} model: no validation predictions kept (trained with no "
                             "validation photos): train it again with some to compare it")
     root = model.training.split.root

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,7 +134,7 @@ class Evaluation:
         return self.metrics().format_text()
 
 
-def score_predictions(classes: Sequence[str], paths: Sequence[str], truth: Sequence[int],
+def score_predictions(classes: Sequence[str], paths: Sequence[str | os.PathLike], truth: Sequence[int],
                       predictions: Sequence[Predictions]) -> Evaluation:
     """Score each photo's predictions against its true class index (-1 for a stranger)."""
     predicted, confidence, top1, top2, among, rejected, boxes = [], [], [], [], [], [], []

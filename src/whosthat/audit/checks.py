@@ -206,7 +206,7 @@ def _face_checks(photos: list[Photo], extractor: Extractor, cache: Optional[Embe
     findings = []
     for photo, found in zip(photos, subjects):
         path = photo.item.path
-        boxes = tuple(tuple(round(float(v), 1) for v in f.box) for f in found.faces)
+        boxes = tuple(_rounded_box(f.box) for f in found.faces)
         if found.error is not None:
             findings.append(Finding(UNREADABLE, (path,), found.error, (path,)))
         elif not found.faces:
@@ -242,8 +242,14 @@ def _mislabels(photos: list[Photo], subjects: list[Subjects], head: str, seed: i
         path = photo.item.path
         findings.append(Finding(MISLABEL, (path,), f"{result.display(path)}: filed under {photo.item.label} "
                                 f"({own[k]:.0%}) but looks like {classes[best[k]]} ({others[k, best[k]]:.0%})",
-                                (path,), (tuple(round(float(v), 1) for v in found.faces[0].box),)))
+                                (path,), (_rounded_box(found.faces[0].box),)))
     return findings
+
+
+def _rounded_box(box: np.ndarray) -> tuple[float, float, float, float]:
+    """A face's (x1, y1, x2, y2) to a tenth of a pixel, as findings keep it."""
+    x1, y1, x2, y2 = (round(float(v), 1) for v in box)
+    return x1, y1, x2, y2
 
 
 def _imbalance(counts: dict[str, int]) -> Optional[Finding]:

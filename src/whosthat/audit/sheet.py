@@ -52,7 +52,7 @@ def _classes(result: AuditResult) -> str:
 
 
 def _card(finding: Finding, result: AuditResult, cache: dict[Path, Optional[np.ndarray]]) -> str:
-    images = []
+    images: list[tuple[Optional[str], str]] = []
     for path in finding.paths:
         if path not in cache:
             cache[path] = open_photo(path)

@@ -6,7 +6,7 @@ import base64
 import io
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -44,7 +44,8 @@ def open_photo(path: Path) -> Optional[np.ndarray]:
         return None
 
 
-def boxed_thumbnail(image: np.ndarray, boxes: Sequence[np.ndarray] = (), size: int = 240) -> Image.Image:
+def boxed_thumbnail(image: np.ndarray, boxes: Sequence[Union[np.ndarray, Sequence[float]]] = (),
+                    size: int = 240) -> Image.Image:
     """The whole photo shrunk to at most `size` px, with each face of `boxes` boxed (NaN boxes are skipped)."""
     picture = Image.fromarray(image)
     scale = min(1.0, size / max(picture.size))

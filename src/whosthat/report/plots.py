@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
@@ -52,17 +52,17 @@ def _height(rows: int) -> float:
     return max(3.0, 0.35 * rows + 1.5)
 
 
-def class_distribution(classes: Sequence[str], counts: dict[str, Sequence[int]],
+def class_distribution(classes: Sequence[str], counts: Mapping[str, Sequence[int]],
                        title: str = "Photos per class and split") -> str:
     """Photos per class in each split (stacked horizontal bars, the totals written out); one series, no legend."""
     figure, axes = plt.subplots(figsize=(8, _height(len(classes))))
     left = np.zeros(len(classes))
     positions = np.arange(len(classes))
     for split, values in counts.items():
-        values = np.asarray(values, float)
-        axes.barh(positions, values, left=left, label=split, color=SPLIT_COLOURS.get(split))
-        left += values
-    for y, total in zip(positions, left):
+        widths = np.asarray(values, float)
+        axes.barh(positions, widths, left=left, label=split, color=SPLIT_COLOURS.get(split))
+        left += widths
+    for y, total in enumerate(left):
         axes.text(total, y, f" {int(total)}", va="center", fontsize=9)
     axes.set_yticks(positions, classes)
     axes.invert_yaxis()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 from starlette.datastructures import UploadFile
@@ -43,7 +43,7 @@ async def read_upload(request: Request, max_bytes: int) -> Upload:
     return upload
 
 
-async def _from_form(request: Request, body: AsyncIterator[bytes]) -> Upload:
+async def _from_form(request: Request, body: AsyncGenerator[bytes, None]) -> Upload:
     parser = MultiPartParser(request.headers, body, max_files=1, max_fields=16)
     try:
         form = await parser.parse()
@@ -58,7 +58,7 @@ async def _from_form(request: Request, body: AsyncIterator[bytes]) -> Upload:
         await form.close()
 
 
-async def _limited(request: Request, max_bytes: int) -> AsyncIterator[bytes]:
+async def _limited(request: Request, max_bytes: int) -> AsyncGenerator[bytes, None]:
     """The body's chunks, stopping with 413 as soon as more than max_bytes have arrived."""
     received = 0
     async for chunk in request.stream():

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Optional
 
 from whosthat.dataset import Split
@@ -34,6 +34,6 @@ class TrainingLog:
         if self.echo is not None:
             self.echo(message)
 
-    def note(self, path: str | Path, kind: str, message: str) -> None:
+    def note(self, path: str | os.PathLike, kind: str, message: str) -> None:
         """Record a note of a kind (the kinds `whosthat.records.Note` lists)."""
         self.notes.append(Note(str(path), kind, message))

@@ -118,7 +118,7 @@ def scan_photos(folder: str | os.PathLike, test_dir: Optional[str | os.PathLike]
     for path, reason in collection.skipped:
         log.note(path, "skipped", reason)
     tests = scan(test_dir) if test_dir is not None else None
-    if tests is not None:
+    if tests is not None and test_dir is not None:
         unknown = sorted(set(tests.classes) - set(collection.classes))
         if unknown:
             log.note(test_dir, "strangers",

@@ -127,6 +127,6 @@ def _cross_validated(vectors: list[Optional[np.ndarray]], y: np.ndarray, has: np
     usable = np.flatnonzero(has)
     if len(np.unique(y[usable])) < 2:
         return 0.0
-    X = np.stack([vectors[k] for k in usable])
+    X = np.stack([v for k in usable if (v := vectors[k]) is not None])
     probabilities = cross_val_proba("logistic", X, y[usable], n_classes, folds=CV_FOLDS)
     return int((probabilities.argmax(axis=1) == y[usable]).sum()) / len(y)
