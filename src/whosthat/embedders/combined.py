@@ -7,7 +7,7 @@ that are defaults are also registered by name.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -65,6 +65,6 @@ def concatenate(names: Sequence[str], parts: Optional[Sequence[Mapping]] = None,
 
 
 @EMBEDDERS.register("facenet+dlib")
-def facenet_dlib(**settings: object) -> Concatenated:
+def facenet_dlib(**settings: Any) -> Concatenated:
     """FaceNet and dlib's ResNet together (256-d)."""
     return concatenate(["facenet", "dlib"], **settings)
