@@ -208,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"largest image in pixels (default: {MAX_PIXELS:,})")
     p.add_argument("--worker-threads", type=_positive, default=2, metavar="N",
                    help="photos recognised at once; more requests wait (default: 2)")
+    p.add_argument("--index", type=Path, metavar="DIR",
+                   help="a collection index (`whosthat index`) to search from the page and GET /v1/index/find")
     p.set_defaults(run=_serve)
     p = commands.add_parser(
         "ensemble", help="combine models of the same group into one that averages their probabilities",
@@ -427,7 +429,8 @@ def _serve(args: argparse.Namespace) -> int:
     from whosthat.serve import Limits, serve
 
     serve(args.model, host=args.host, port=args.port,
-          limits=Limits(max_bytes=args.max_bytes, max_pixels=args.max_pixels, recognitions=args.worker_threads))
+          limits=Limits(max_bytes=args.max_bytes, max_pixels=args.max_pixels, recognitions=args.worker_threads),
+          index=args.index)
     return 0
 
 

@@ -16,7 +16,7 @@ from whosthat.prediction import UNKNOWN_LABEL
 
 #: `--unsure`: named faces whose probability is below this.
 DEFAULT_UNSURE_BELOW = 0.7
-FACE_COLUMNS = ["path", "face", "box", "label", "confidence"]
+FACE_COLUMNS = ["path", "content_hash", "face", "box", "label", "confidence"]
 
 
 @dataclass(frozen=True)
@@ -35,17 +35,18 @@ class FaceHit:
 
 @dataclass(frozen=True)
 class Hit:
-    """A photo found: its file, its path in the index, the faces that made it a hit, and the score ranked by
-    (the lowest probability of the names asked for; for `like`, the cosine similarity)."""
+    """A photo found: its file, its path in the index, its content hash, the faces that made it a hit, and the
+    score ranked by (the lowest probability of the names asked for; for `like`, the cosine similarity)."""
 
     path: Path
     name: str
+    content_hash: str
     score: float
     faces: tuple[FaceHit, ...]
 
     def to_dict(self) -> dict:
-        return {"path": str(self.path), "name": self.name, "score": round(self.score, 4),
-                "faces": [f.to_dict() for f in self.faces]}
+        return {"path": str(self.path), "name": self.name, "content_hash": self.content_hash,
+                "score": round(self.score, 4), "faces": [f.to_dict() for f in self.faces]}
 
 
 def find_named(store: IndexStore, names: Sequence[str], limit: Optional[int] = None) -> list[Hit]:
@@ -92,7 +93,7 @@ def _hit(store: IndexStore, path: str, score: float, rows: Sequence[dict]) -> Hi
     root = Path(store.manifest.collection)
     faces = tuple(FaceHit(int(r["face"]), tuple(float(v) for v in r["box"]), r["label"], float(r["confidence"]))
                   for r in rows)
-    return Hit(root / path, path, float(score), faces)
+    return Hit(root / path, path, rows[0]["content_hash"], float(score), faces)
 
 
 def _ranked(hits: list[Hit], limit: Optional[int], descending: bool) -> list[Hit]:

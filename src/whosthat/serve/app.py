@@ -23,6 +23,7 @@ from whosthat.images import load_image
 from whosthat.prediction import Predictions
 from whosthat.protocol import Namer
 from whosthat.serve.errors import ApiError, install_error_handlers
+from whosthat.serve.index_routes import index_router
 from whosthat.serve.limits import Limits
 from whosthat.serve.schemas import ErrorBody, Health, ImageResult, Member, ModelInfo
 from whosthat.serve.thumbnails import Thumbnails
@@ -53,8 +54,9 @@ def _errors(*statuses: int) -> dict:
     return {status: {"model": ErrorBody, "description": reasons[status]} for status in statuses}
 
 
-def create_app(model: Namer, limits: Optional[Limits] = None) -> FastAPI:
+def create_app(model: Namer, limits: Optional[Limits] = None, index: Optional[Path] = None) -> FastAPI:
     """The service for one loaded model; recognition runs in worker threads, `limits.recognitions` at a time.
+    With `index` (a collection index folder) it also answers /v1/index (`whosthat.serve.index_routes`).
 
     Its lifespan loads the weights and sets up the worker limit: serve it with uvicorn, or in tests
     with `with TestClient(app)`.
@@ -123,6 +125,8 @@ def create_app(model: Namer, limits: Optional[Limits] = None) -> FastAPI:
         result, annotated = await run(request, _recognise, model, upload.data, limits.max_pixels, threshold, annotate)
         return ImageResult(**{**result.to_dict(), "image": upload.name}, annotated=annotated)
 
+    if index is not None:
+        app.include_router(index_router(Path(index)))
     return app
 
 

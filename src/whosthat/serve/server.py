@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from pathlib import Path
 
 import uvicorn
 
@@ -15,8 +16,9 @@ from whosthat.serve.limits import Limits
 
 
 def serve(model_path: str | os.PathLike, *, host: str = "127.0.0.1", port: int = 8000,
-          limits: Limits | None = None, log_level: str = "info") -> None:
-    """Load the model once and serve it at http://host:port/ (Ctrl-C stops, finishing requests under way).
+          limits: Limits | None = None, log_level: str = "info", index: str | os.PathLike | None = None) -> None:
+    """Load the model once and serve it at http://host:port/ (Ctrl-C stops, finishing requests under way);
+    with `index`, a collection index's /v1/index routes and search box too.
 
     Raises `ModelFileError` for a missing or broken model file and `WhosthatError` when the address
     cannot be listened on, before anything is served.
@@ -26,7 +28,8 @@ def serve(model_path: str | os.PathLike, *, host: str = "127.0.0.1", port: int =
     shown = f"[{host}]" if ":" in host else host
     print(f"whosthat: serving {model_path} ({len(model.classes)} members) at "
           f"http://{shown}:{listener.getsockname()[1]}/ (API docs at /docs; Ctrl-C stops)", file=sys.stderr, flush=True)
-    config = uvicorn.Config(create_app(model, limits), log_level=log_level, timeout_graceful_shutdown=5)
+    app = create_app(model, limits, index=None if index is None else Path(index))
+    config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=5)
     try:
         uvicorn.Server(config).run(sockets=[listener])
     except KeyboardInterrupt:  # uvicorn raises the Ctrl-C again once it has shut down cleanly

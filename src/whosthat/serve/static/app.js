@@ -114,6 +114,41 @@ function draw(result) {
   });
 }
 
+async function loadCollection() {
+  const response = await fetch("/v1/index");
+  if (response.status === 404) return; // served without --index
+  if (!response.ok) throw new Error(await errorMessage(response));
+  const index = await response.json();
+  $("collection-summary").textContent =
+    `${index.photos} photos, ${index.faces} faces, named by ${index.model.split("/").pop()}`;
+  const names = [...index.members, UNKNOWN];
+  $("search-name").replaceChildren(...names.map((name) => element("option", { value: name }, name)));
+  $("search-with").append(...index.members.map((name) => element("option", { value: name }, name)));
+  $("collection").hidden = false;
+  $("search").addEventListener("submit", (event) => {
+    event.preventDefault();
+    search().catch((error) => { $("search-status").textContent = error.message; });
+  });
+}
+
+async function search() {
+  const query = new URLSearchParams({ name: $("search-name").value });
+  if ($("search-with").value) query.append("with", $("search-with").value);
+  if ($("search-unsure").checked) query.set("unsure", "true");
+  $("search-status").textContent = "Searching…";
+  const response = await fetch(`/v1/index/find?${query}`);
+  if (!response.ok) throw new Error(await errorMessage(response));
+  const { hits } = await response.json();
+  $("hits").replaceChildren(...hits.map((hit) => {
+    const item = element("li");
+    const names = hit.faces.map((face) => `${face.label} ${Math.round(100 * face.confidence)}%`).join(", ");
+    item.append(element("img", { src: hit.thumbnail, alt: `${hit.path}: ${names}`, loading: "lazy" }),
+      element("div", {}, hit.path), element("div", {}, names));
+    return item;
+  }));
+  $("search-status").textContent = hits.length ? `${hits.length} photo${hits.length > 1 ? "s" : ""}.` : "Nothing found.";
+}
+
 function setUp() {
   const input = $("photo-input");
   const zone = $("drop-zone");
@@ -127,6 +162,7 @@ function setUp() {
     if (event.dataTransfer.files.length) take(event.dataTransfer.files[0]);
   });
   loadModel().catch((error) => { $("model-summary").textContent = `The model could not be read: ${error.message}`; });
+  loadCollection().catch((error) => { $("collection-summary").textContent = `The index could not be read: ${error.message}`; });
 }
 
 setUp();

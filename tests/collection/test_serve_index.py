@@ -1,0 +1,105 @@
+"""`whosthat serve --index`: /v1/index and its find and thumbnails, in-process and on the page in Chromium."""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from conftest import BLACKPINK_GROUP, BLACKPINK_MEMBERS, BrowserPage
+from whosthat.collection import Index
+from whosthat.errors import WhosthatError
+from whosthat.model import Model
+from whosthat.serve import create_app
+
+GROUP = f"group/{BLACKPINK_GROUP.name}"
+
+
+@pytest.fixture(scope="module")
+def app(blackpink_model: Model, built: Index):
+    return create_app(blackpink_model, index=built.directory)
+
+
+@pytest.fixture(scope="module")
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def test_index_summary_and_find(client: TestClient, built: Index) -> None:
+    summary = client.get("/v1/index").json()
+    assert summary["photos"] == built.summary().photos and summary["members"] == BLACKPINK_MEMBERS
+    found = client.get("/v1/index/find", params={"name": "jennie_kim", "with": "lisa_manoban"})
+    assert found.status_code == 200
+    hits = found.json()["hits"]
+    assert [h["path"] for h in hits] == [GROUP]
+    assert {f["label"] for f in hits[0]["faces"]} == {"jennie_kim", "lisa_manoban"}
+    picture = client.get(hits[0]["thumbnail"])
+    assert picture.status_code == 200 and picture.headers["content-type"] == "image/jpeg"
+    assert max(Image.open(io.BytesIO(picture.content)).size) == 320
+    named = client.get("/v1/index/find", params={"name": "rose_park", "limit": 2}).json()["hits"]
+    assert 1 <= len(named) <= 2 and all(f["label"] == "rose_park" for h in named for f in h["faces"])
+    unsure = client.get("/v1/index/find", params={"unsure": "true", "below": 1}).json()["hits"]
+    assert [h["score"] for h in unsure] == sorted(h["score"] for h in unsure)
+
+
+@pytest.mark.parametrize(("path", "status", "words"), [
+    ("/v1/index/find?name=jenny", 422, "no member named 'jenny'"),
+    ("/v1/index/find", 422, "say what to find"),
+    ("/v1/index/find?with=lisa_manoban", 422, "with goes with name"),
+    ("/v1/index/find?name=jennie_kim&limit=0", 422, "limit"),
+    ("/v1/index/photos/" + "0" * 64 + "/thumbnail", 404, "no photo of the index"),
+    ("/v1/index/photos/..%2F..%2Fetc%2Fpasswd/thumbnail", 404, ""),
+])
+def test_index_errors_are_one_json_line(client: TestClient, path: str, status: int, words: str) -> None:
+    answer = client.get(path)
+    assert answer.status_code == status and words in answer.json()["error"]
+
+
+def test_without_an_index_there_is_no_index_route(blackpink_model: Model, tmp_path: Path) -> None:
+    with TestClient(create_app(blackpink_model)) as plain:
+        assert plain.get("/v1/index").status_code == 404
+    with pytest.raises(WhosthatError, match="not a whosthat index"):
+        create_app(blackpink_model, index=tmp_path)
+
+
+@pytest.fixture(scope="module")
+def live_url(app) -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_page_searches_the_collection(live_url: str, browser_page: BrowserPage, tmp_path: Path) -> None:
+    page = browser_page.page
+    page.goto(live_url + "/")
+    page.wait_for_selector("#collection:not([hidden])")
+    assert "photos" in page.locator("#collection-summary").inner_text()
+    page.select_option("#search-name", "jisoo_kim")
+    page.select_option("#search-with", "rose_park")
+    page.click("#search button")
+    page.wait_for_selector("#hits li")
+    assert page.locator("#hits li").count() == 1 and GROUP in page.locator("#hits li").inner_text()
+    page.wait_for_function("Array.from(document.querySelectorAll('#hits img')).every(i => i.complete)")
+    assert page.locator("#search-status").inner_text() == "1 photo."
+    browser_page.screenshot(tmp_path / "serve-index-search.png")
+    assert browser_page.console_errors == [] and browser_page.failed_requests == []
+    assert browser_page.broken_images() == []
