@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Optional
 
 import h5py
 import numpy as np
@@ -249,8 +250,10 @@ class _H5Weights:
         return mult, beta - mean * mult
 
 
-def _copy(dst: torch.Tensor, value: np.ndarray, what: str, filled: set[int]) -> None:
-    """Copy a converted array into a parameter after checking its shape."""
+def _copy(dst: Optional[torch.Tensor], value: np.ndarray, what: str, filled: set[int]) -> None:
+    """Copy a converted array into a parameter (a layer's bias may be None) after checking its shape."""
+    if dst is None:
+        raise ValueError(f"FaceNet layer {what} has no parameter for the h5 file's {value.shape} array")
     if tuple(dst.shape) != value.shape:
         raise ValueError(
             f"FaceNet h5 shape mismatch for {what}: {value.shape} vs {tuple(dst.shape)}"

@@ -22,6 +22,8 @@ Dim = Union[int, str]
 NODES_READ = 8
 
 _VARINT, _FIXED64, _BYTES, _FIXED32 = 0, 1, 2, 5
+#: A field's value as `_fields` yields it.
+_Value = Union[int, tuple[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -45,16 +47,16 @@ def read_graph_summary(path: Union[str, os.PathLike]) -> GraphSummary:
     """The summary of the ONNX file at `path`. Raises ValueError when it is not an ONNX model (OSError when
     it cannot be read)."""
     with open(path, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        graph = next((span for number, wire, span in _fields(data, 0, len(data)) if number == 7 and wire == _BYTES),
-                     None)
+        graph = next((span for number, _, span in _fields(data, 0, len(data))
+                      if number == 7 and isinstance(span, tuple)), None)
         if graph is None:
             raise ValueError("no graph")
         nodes: list[str] = []
         weights: set[str] = set()
         inputs: list[Tensor] = []
         outputs: list[Tensor] = []
-        for number, wire, span in _fields(data, *graph):
-            if wire != _BYTES:
+        for number, _, span in _fields(data, *graph):
+            if not isinstance(span, tuple):
                 continue
             if number == 1 and len(nodes) < NODES_READ:
                 nodes.append(_string_field(data, span, 3))
@@ -70,22 +72,22 @@ def read_graph_summary(path: Union[str, os.PathLike]) -> GraphSummary:
 def _value_info(data: mmap.mmap, span: tuple[int, int]) -> Tensor:
     """A ValueInfoProto's name and tensor shape."""
     name, dims = "", []
-    for number, wire, value in _fields(data, *span):
-        if number == 1 and wire == _BYTES:
+    for number, _, value in _fields(data, *span):
+        if number == 1 and isinstance(value, tuple):
             name = _text(data, value)
-        elif number == 2 and wire == _BYTES:
+        elif number == 2 and isinstance(value, tuple):
             shape = _message_field(data, _message_field(data, value, 1), 2)
-            for dim_number, dim_wire, dim in _fields(data, *shape) if shape else ():
-                if dim_number == 1 and dim_wire == _BYTES:
+            for dim_number, _, dim in _fields(data, *shape) if shape else ():
+                if dim_number == 1 and isinstance(dim, tuple):
                     dims.append(_dimension(data, dim))
     return Tensor(name, tuple(dims))
 
 
 def _dimension(data: mmap.mmap, span: tuple[int, int]) -> Dim:
-    for number, wire, value in _fields(data, *span):
-        if number == 1 and wire == _VARINT:
+    for number, _, value in _fields(data, *span):
+        if number == 1 and isinstance(value, int):
             return value
-        if number == 2 and wire == _BYTES:
+        if number == 2 and isinstance(value, tuple):
             return _text(data, value)
     return ""
 
@@ -94,7 +96,8 @@ def _message_field(data: mmap.mmap, span: Optional[tuple[int, int]], wanted: int
     """The span of the first length-delimited field numbered `wanted` of the message in `span`."""
     if span is None:
         return None
-    return next((value for number, wire, value in _fields(data, *span) if number == wanted and wire == _BYTES), None)
+    return next((value for number, _, value in _fields(data, *span) if number == wanted and isinstance(value, tuple)),
+                None)
 
 
 def _string_field(data: mmap.mmap, span: tuple[int, int], wanted: int) -> str:
@@ -106,13 +109,14 @@ def _text(data: mmap.mmap, span: tuple[int, int]) -> str:
     return data[span[0]:span[1]].decode("utf-8", errors="replace")
 
 
-def _fields(data: mmap.mmap, start: int, end: int) -> Iterator[tuple[int, int, object]]:
+def _fields(data: mmap.mmap, start: int, end: int) -> Iterator[tuple[int, int, _Value]]:
     """(field number, wire type, value) of each field of the message in data[start:end]: the integer of a
     varint, the (start, end) span of a length-delimited field, None for fixed-width ones."""
     position = start
     while position < end:
         key, position = _varint(data, position)
         number, wire = key >> 3, key & 7
+        value: _Value
         if wire == _VARINT:
             value, position = _varint(data, position)
         elif wire == _BYTES:

@@ -7,11 +7,11 @@ that are defaults are also registered by name.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
-from whosthat.embedders.base import EMBEDDERS, Embedder, create_embedder, normalise
+from whosthat.embedders.base import EMBEDDERS, Embedder, normalise
 from whosthat.errors import WhosthatError
 from whosthat.face import Face
 
@@ -61,10 +61,10 @@ def concatenate(names: Sequence[str], parts: Optional[Sequence[Mapping]] = None,
     if parts is not None and len(parts) != len(names):
         raise WhosthatError(f"embedder {'+'.join(names)}: {len(parts)} parts' settings for {len(names)} parts")
     keywords = [{**shared, **part} for part in parts] if parts is not None else [shared] * len(names)
-    return Concatenated([create_embedder(name, **k) for name, k in zip(names, keywords)], renormalise)
+    return Concatenated([EMBEDDERS.create(name, **k) for name, k in zip(names, keywords)], renormalise)
 
 
 @EMBEDDERS.register("facenet+dlib")
-def facenet_dlib(**settings: object) -> Concatenated:
+def facenet_dlib(**settings: Any) -> Concatenated:
     """FaceNet and dlib's ResNet together (256-d)."""
     return concatenate(["facenet", "dlib"], **settings)

@@ -9,8 +9,8 @@ which has no BLAS.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from typing import Optional
+from collections.abc import Callable, Sequence
+from typing import Any, Optional
 
 import numpy as np
 import torch
@@ -36,7 +36,7 @@ class DlibResNet:
         self.flip = flip
         self.batch_size = batch_size
         self.device = torch.device(device) if device else default_device()
-        self._shape_predictor: Optional[object] = None
+        self._shape_predictor: Optional[Callable[..., Any]] = None
         self._net: Optional[DlibResNet29] = None
         self._lock = threading.Lock()
 
@@ -75,7 +75,7 @@ class DlibResNet:
                 self._net = channels_last(load_dlib_resnet(DLIB_RESNET.path()), self.device)
         return self._net
 
-    def _predictor(self) -> object:
+    def _predictor(self) -> Callable[..., Any]:
         """dlib's 5-point shape predictor, loaded once (chips are made in several threads)."""
         with self._lock:
             if self._shape_predictor is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from typing import Optional
+from typing import Any, Optional
 
 import cv2
 import numpy as np
@@ -133,7 +133,7 @@ def efficientnet_lite0(flip: bool = False) -> NetworkEmbedder:
 
 
 @EMBEDDERS.register("mobilenetv2+efficientnet-lite0")
-def imagenet_pair(**settings: object) -> Concatenated:
+def imagenet_pair(**settings: Any) -> Concatenated:
     """Both ImageNet backbones side by side: the default for subjects that are not human faces."""
     return concatenate(["mobilenetv2", "efficientnet-lite0"], **settings)
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
-from whosthat.embedders.base import EMBEDDERS, Embedder, create_embedder
+from whosthat.embedders.base import EMBEDDERS, Embedder
+from whosthat.embedders.combined import concatenate
 from whosthat.errors import WhosthatError
 
 #: The keyword that `NAME:VALUE` sets, for the embedders that take one.
@@ -30,6 +31,14 @@ class SpecPart:
 
     name: str
     value: Optional[str] = None
+
+
+def create_embedder(name: str, **kwargs: Any) -> Embedder:
+    """Build a registered embedder by name (see `EMBEDDERS.names()`), or registered ones side by side by
+    their names joined with '+' (`combined.concatenate`: the same keywords for each, or `parts=[...]`)."""
+    if "+" in name and name not in EMBEDDERS.names():
+        return concatenate(name.split("+"), **kwargs)
+    return EMBEDDERS.create(name, **kwargs)
 
 
 def spec_names() -> list[str]:

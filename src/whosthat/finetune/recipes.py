@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Recipe:
     def as_dict(self) -> dict:
         return asdict(self)
 
-    def with_overrides(self, **changes: object) -> Recipe:
+    def with_overrides(self, **changes: Any) -> Recipe:
         """A copy with the non-None `changes` applied (the CLI's --epochs and friends)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, TypedDict, cast
 
 import numpy as np
 import torch
@@ -46,6 +46,14 @@ class FinetuneResult:
                            self.stopped_early, self.device, self.resumed_from)
 
 
+class _Best(TypedDict):
+    """The best epoch so far: its validation loss, number and weights (None before the first epoch)."""
+
+    loss: float
+    epoch: int
+    state: Optional[dict[str, torch.Tensor]]
+
+
 def default_workers() -> int:
     """DataLoader workers: none on a two-core machine (they would slow the training itself), else up to 4."""
     cores = os.cpu_count() or 1
@@ -69,7 +77,8 @@ def finetune(architecture: str, chips_train: np.ndarray, y_train: np.ndarray, ch
         log("warning: no CUDA GPU found: fine-tuning runs on the CPU, which is slow (minutes per run)")
     # Channels-last (NHWC) layout: a training step of MobileNetV2 or EfficientNet-Lite0 on the CPU takes
     # less than half the time it takes in the default layout (bench/speed.py measures the forward pass).
-    net = create_network(architecture, n_classes=n_classes).to(target, memory_format=torch.channels_last)
+    # Module.to takes memory_format (its docstring says so) but torch's overloads leave it out.
+    net = create_network(architecture, n_classes=n_classes).to(target, memory_format=torch.channels_last)  # type: ignore[call-overload]
     trainable = net.trainable_parameters()
     for parameter in net.parameters():
         parameter.requires_grad_(any(parameter is t for t in trainable))
@@ -100,7 +109,7 @@ def finetune(architecture: str, chips_train: np.ndarray, y_train: np.ndarray, ch
 
     fingerprint = _fingerprint(architecture, recipe, seed, chips_train, y_train, chips_val, y_val)
     history: list[EpochStats] = []
-    best = {"loss": math.inf, "epoch": 0, "state": None}
+    best: _Best = {"loss": math.inf, "epoch": 0, "state": None}
     start, bad_epochs = 1, 0
     if resume and checkpoint is not None and checkpoint.is_file():
         saved = torch.load(checkpoint, map_location=target, weights_only=True)
@@ -133,7 +142,8 @@ def finetune(architecture: str, chips_train: np.ndarray, y_train: np.ndarray, ch
         began = time.perf_counter()
         train_loss, train_accuracy = _run_epoch(net, train_loader, augment, loss_fn, target, optimizer, scheduler,
                                                  scaler, ema)
-        judged = ema.module if ema is not None else net
+        # AveragedModel keeps a deep copy of `net` (a Network); its stubs type that copy as a plain Module.
+        judged = cast(Network, ema.module) if ema is not None else net
         with torch.inference_mode():
             val_loss, val_accuracy = (_run_epoch(judged, val_loader, normalise, loss_fn, target) if len(val_set)
                                       else (train_loss, train_accuracy))
@@ -170,8 +180,10 @@ def finetune(architecture: str, chips_train: np.ndarray, y_train: np.ndarray, ch
 
 
 def _run_epoch(net: Network, loader: DataLoader, transform: nn.Module, loss_fn: nn.Module, device: torch.device,
-               optimizer: Optional[torch.optim.Optimizer] = None, scheduler: Optional[object] = None,
-               scaler: Optional[torch.amp.GradScaler] = None, ema: Optional[nn.Module] = None) -> tuple[float, float]:
+               optimizer: Optional[torch.optim.Optimizer] = None,
+               scheduler: Optional[torch.optim.lr_scheduler.LRScheduler] = None,
+               scaler: Optional[torch.amp.GradScaler] = None,
+               ema: Optional[swa_utils.AveragedModel] = None) -> tuple[float, float]:
     """One pass over `loader`, each batch `transform`ed on the device: training when an optimizer is given,
     else evaluation. (mean loss, accuracy)."""
     training = optimizer is not None
@@ -187,7 +199,9 @@ def _run_epoch(net: Network, loader: DataLoader, transform: nn.Module, loss_fn: 
         with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
             logits = net(images)
             loss = loss_fn(logits, labels)
-        if training:
+        if optimizer is not None:
+            if scheduler is None or scaler is None:
+                raise ValueError("training needs a learning-rate scheduler and a gradient scaler with its optimizer")
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
