@@ -21,7 +21,6 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirna
 
 import argparse  # noqa: E402
 import shutil  # noqa: E402
-import sqlite3  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -124,11 +123,12 @@ def bench_photos(args: argparse.Namespace) -> None:
     seconds, relabelled = timed(lambda: index(other, collection, index=local_dir, relabel=True, use_cache=False))
     rows.append(("relabel with another model (same pipeline)", relabelled.last_run.relabelled, seconds, 0.0, load()))
     if not args.skip_ray:
+        subset = _linked_subset(photos[:args.ray_photos or len(photos)], collection, work / "ray-photos")
         ray_dir = work / "ray.index"
         shutil.rmtree(ray_dir, ignore_errors=True)
         before = load()
-        seconds, by_ray = timed(lambda: index(model, collection, index=ray_dir, engine=RayEngine(), use_cache=False))
-        rows.append(("Ray engine (local Ray, one actor per CPU), first run", len(photos), seconds,
+        seconds, by_ray = timed(lambda: index(model, subset, index=ray_dir, engine=RayEngine(), use_cache=False))
+        rows.append(("Ray engine (local Ray, one actor per CPU), first run", by_ray.last_run.photos, seconds,
                      by_ray.last_run.photos_per_second, f"{before} / {load()}"))
     print("| run | photos recognised | seconds | photos/s (recognising) | load (1, 5, 15 min) |")
     print("| :--- | ---: | ---: | ---: | :--- |")
@@ -152,6 +152,16 @@ def bench_photos(args: argparse.Namespace) -> None:
         print(f"| {name} | {median_ms(query, 20):.1f} |")
     seconds, _ = timed(lambda: opened.find(like=probe, limit=20))
     print(f"| find --like PHOTO, first call (loads the model, detects and embeds the photo) | {1000 * seconds:.0f} |")
+
+
+def _linked_subset(photos: list[Path], collection: Path, folder: Path) -> Path:
+    """A folder of links to some of the collection's photos (the same files, for a shorter run)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    for photo in photos:
+        target = folder / photo.relative_to(collection)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to(photo)
+    return folder
 
 
 def unit(rows: np.ndarray) -> np.ndarray:
@@ -244,7 +254,7 @@ def _faiss(data: np.ndarray, queries: np.ndarray, scratch: Path, k: int) -> list
     from whosthat.collection.store import ANN_MIN_ROWS, NPROBES, REFINE_FACTOR
 
     n, dim = data.shape
-    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    faiss.omp_set_num_threads(1)  # one query at a time: threads only wait on each other
     flat = faiss.IndexFlatIP(dim)
     build, _ = timed(lambda: flat.add(data))
     faiss.write_index(flat, str(scratch / "flat.faiss"))
@@ -266,20 +276,21 @@ def _faiss(data: np.ndarray, queries: np.ndarray, scratch: Path, k: int) -> list
 
 def _sqlite_vec(data: np.ndarray, queries: np.ndarray, scratch: Path, k: int) -> list[tuple]:
     """sqlite-vec"""
+    import apsw  # the standard library's sqlite3 may be built without loadable extensions (pyenv's is)
     import sqlite_vec
 
     n, dim = data.shape
-    connection = sqlite3.connect(scratch / "vec.sqlite")
+    connection = apsw.Connection(str(scratch / "vec.sqlite"))
     connection.enable_load_extension(True)
-    sqlite_vec.load(connection)
+    connection.load_extension(sqlite_vec.loadable_path())
     connection.execute(f"CREATE VIRTUAL TABLE v USING vec0(embedding float[{dim}] distance_metric=cosine)")
 
     def fill() -> None:
         for start in range(0, n, 10_000):
             chunk = range(start, min(n, start + 10_000))
-            connection.executemany("INSERT INTO v(rowid, embedding) VALUES (?, ?)",
-                                   ((i + 1, data[i].tobytes()) for i in chunk))
-        connection.commit()
+            with connection:
+                connection.executemany("INSERT INTO v(rowid, embedding) VALUES (?, ?)",
+                                       ((i + 1, data[i].tobytes()) for i in chunk))
 
     build, _ = timed(fill)
     found, ms = _queries(lambda q: [r[0] - 1 for r in connection.execute(
@@ -310,6 +321,7 @@ def main() -> None:
     parser.add_argument("--skip-photos", action="store_true", help="only the vector search table")
     parser.add_argument("--skip-vectors", action="store_true", help="only the photo tables")
     parser.add_argument("--skip-ray", action="store_true", help="leave out the Ray engine")
+    parser.add_argument("--ray-photos", type=int, help="the Ray engine on the first N photos only (default: all)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--dim", type=int, default=256, help="vector size (256: the default facenet+dlib)")
     parser.add_argument("--sqlite-max", type=int, default=1_000_000, help="largest size tried with sqlite-vec")
