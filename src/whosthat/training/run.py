@@ -89,10 +89,8 @@ def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None,
     log.seconds["embedding"] = time.perf_counter() - started
     chosen, train_rows, val_rows = learned_faces(photos, split, classes, subjects, log)
     fit_started = time.perf_counter()
-    on_faces = finetune is None and made_for_faces(embedder)
-    settings = Recogniser(head or (DEFAULT_FACE_HEAD if on_faces else DEFAULT_IMAGE_HEAD),
-                          whiten=on_faces if whiten is None else whiten, max_member_rejection=max_member_rejection,
-                          seed=seed)
+    settings = recogniser_settings(finetune is None and made_for_faces(embedder), head, whiten, max_member_rejection,
+                                   seed)
     recogniser, validation = fit(settings, classes, train_rows, val_rows, fine_tuned=finetune is not None)
     log.seconds["fit"] = time.perf_counter() - fit_started
     model = Model(Component(detector), embedder_component, recogniser, embedder_state=state, extractor=extractor)
@@ -186,6 +184,15 @@ def learned_faces(photos: Photos, split: Split, classes: list[str], subjects: di
     if missing:
         raise DatasetError(f"{photos.collection.root}: no training photo with a face for {', '.join(missing)}")
     return chosen, train_rows, val_rows
+
+
+def recogniser_settings(on_faces: bool, head: Optional[str], whiten: Optional[bool], max_member_rejection: float,
+                        seed: int) -> Recogniser:
+    """The recogniser to fit: by default logistic regression on whitened face embeddings, a linear SVM on
+    other features (`DEFAULT_FACE_HEAD`, `DEFAULT_IMAGE_HEAD`)."""
+    return Recogniser(head or (DEFAULT_FACE_HEAD if on_faces else DEFAULT_IMAGE_HEAD),
+                      whiten=on_faces if whiten is None else whiten, max_member_rejection=max_member_rejection,
+                      seed=seed)
 
 
 def fit(settings: Recogniser, classes: list[str], train_rows: faces.Rows, val_rows: faces.Rows, *,
