@@ -274,7 +274,8 @@ def _people(args: argparse.Namespace) -> int:
               f"{report.distance:.3f}, at least {report.min_faces} faces)")
         for person in report.people:
             photos = sorted({f.name for f in person.faces})
-            print(f"  {person.label}: {len(person.faces)} faces in {len(photos)} photos ({listed(photos)})")
+            print(f"  {person.label}: {len(person.faces)} faces in {len(photos)} photo{'s' if len(photos) > 1 else ''} "
+                  f"({listed(photos)})")
     page = write_people_sheets(report, args.html or opened.directory / "people", opened.directory)
     print(f"contact sheets: {page}", file=sys.stderr)
     if args.export:

@@ -105,16 +105,15 @@ def build_index(model: ModelSource, collection: Optional[Path] = None, index: Op
         relabelled = 0
         if store is None:
             store = _create(directory, root, loaded)
-        else:
+        elif store.labeller.fingerprint != loaded.fingerprint:
             _check_pipeline(store, loaded)
-            if store.labeller.fingerprint != loaded.fingerprint:
-                if not relabel:
-                    raise IndexFileError(
-                        f"{directory}: labelled by another model ({store.labeller.source}); to name its faces with "
-                        f"this one, add --relabel (its faces and vectors are kept, only the names change)")
-                tick = time.perf_counter()
-                relabelled = relabel_index(store, loaded)
-                timings["relabel"] = time.perf_counter() - tick
+            if not relabel:
+                raise IndexFileError(
+                    f"{directory}: labelled by another model ({store.labeller.source}); to name its faces with "
+                    f"this one, add --relabel (its faces and vectors are kept, only the names change)")
+            tick = time.perf_counter()
+            relabelled = relabel_index(store, loaded)
+            timings["relabel"] = time.perf_counter() - tick
         tick = time.perf_counter()
         files = scan_collection(root, skip=(directory,))
         stored = {row["path"]: row for row in store.photos().to_pylist()}

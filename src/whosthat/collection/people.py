@@ -3,6 +3,7 @@
 Density clustering on the face vectors, as Immich and PhotoPrism do it: a face with at least
 `min_faces` faces (itself included) within `distance` (cosine) is a core face; core faces within
 `distance` of each other are one person; a face near a core face joins that person; the rest wait.
+Faces of one photo are never each other's neighbours: one person is not twice in a photo.
 It is incremental: faces grouped once keep their person, so a grown collection adds faces to the
 existing groups, or starts new ones, rather than regrouping everything (`restart` does that). The
 groups are kept in the index's `people` table, keyed by photo content and face, so they survive
@@ -104,7 +105,8 @@ def group_people(store: IndexStore, distance: Optional[float] = None, min_faces:
     new = np.flatnonzero(person < 0)
     grouped_now = 0
     if len(new):
-        neighbours = _neighbours(vectors, new, 1.0 - distance)
+        photos = np.unique([k.rsplit(":", 1)[0] for k in keys], return_inverse=True)[1]
+        neighbours = _neighbours(vectors, photos, new, 1.0 - distance)
         counts = np.array([len(n) for n in neighbours])
         core = new[counts >= min_faces]
         core_set = set(core.tolist())
@@ -139,12 +141,16 @@ def group_people(store: IndexStore, distance: Optional[float] = None, min_faces:
     return PeopleReport(people, len(keys), grouped_now, int((person < 0).sum()), distance, min_faces)
 
 
-def _neighbours(vectors: np.ndarray, rows: np.ndarray, similarity: float) -> list[np.ndarray]:
-    """For each of `rows`, the indexes of every face (itself included) at least `similarity` alike."""
+def _neighbours(vectors: np.ndarray, photos: np.ndarray, rows: np.ndarray, similarity: float) -> list[np.ndarray]:
+    """For each of `rows`, the indexes of every face (itself included) at least `similarity` alike, leaving out
+    the other faces of its own photo (one person is not twice in a photo: a crowd is not one person)."""
     out = []
     for start in range(0, len(rows), CHUNK):
-        block = vectors[rows[start:start + CHUNK]] @ vectors.T
-        out += [np.flatnonzero(line >= similarity) for line in block]
+        chunk = rows[start:start + CHUNK]
+        block = vectors[chunk] @ vectors.T
+        for i, line in zip(chunk, block):
+            near = np.flatnonzero(line >= similarity)
+            out.append(near[(photos[near] != photos[i]) | (near == i)])
     return out
 
 

@@ -12,6 +12,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -30,12 +31,18 @@ ModelSource = Union[str, os.PathLike, Any]
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A model with the bytes of its file (shipped to Ray workers, copied into the index) and their fingerprint."""
+    """A model file's bytes (shipped to Ray workers, copied into the index), their fingerprint and where they came
+    from; the model itself is loaded on first use (an index that is up to date never needs it)."""
 
-    model: Any
     data: bytes
     fingerprint: str
     source: str
+    path: Optional[Path] = None
+    loaded: Any = None
+
+    @cached_property
+    def model(self) -> Any:
+        return self.loaded if self.loaded is not None else whosthat.load(self.path)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -70,11 +77,11 @@ def load_model(source: ModelSource) -> LoadedModel:
     """A model file's path, or a model already loaded (saved to a temporary file to take its bytes)."""
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        model = whosthat.load(path)
-        return LoadedModel(model, path.read_bytes(), fingerprint(path), str(path.resolve()))
+        digest = fingerprint(path)  # reads and checks the file: a broken one is one clear error here
+        return LoadedModel(path.read_bytes(), digest, str(path.resolve()), path=path)
     with tempfile.TemporaryDirectory() as folder:
         path = source.save(Path(folder) / "model.wt")
-        return LoadedModel(source, path.read_bytes(), fingerprint(path), "(a model in memory)")
+        return LoadedModel(path.read_bytes(), fingerprint(path), "(a model in memory)", loaded=source)
 
 
 def load_model_bytes(data: bytes) -> Any:
