@@ -139,8 +139,12 @@ def test_bad_collections_and_indexes_are_one_clear_line(problem: str, built: Ind
         if problem == "newer":
             manifest["format_version"] = 99
             expected = "index format 99 is newer than this whosthat reads"
-        elif problem == "other-pipeline":
+        elif problem == "other-pipeline":  # with a photo to embed: its vector would not match the stored ones
+            photos = Path(shutil.copytree(collection, tmp_path / "photos", ignore=shutil.ignore_patterns(".*")))
+            copy_photos(photos, {"new": stranger_photos({"jerry_seinfeld": 1})["jerry_seinfeld"]})
             manifest["pipeline"] = "yunet|dlib@other"
+            manifest["collection"] = str(photos.resolve())
+            args[2] = str(photos)
             expected = "another pipeline"
         else:
             args[2] = str(tmp_path)

@@ -127,6 +127,7 @@ def build_index(model: ModelSource, collection: Optional[Path] = None, index: Op
         todo = changed + new
         unreadable, vanished = [], []
         if todo:
+            _check_pipeline(store, loaded)  # the weights may have been upgraded since: their vectors would not match
             job = EngineJob(loaded, store.manifest.dim, todo, cache_dir, batch,
                             progress(len(todo)) if progress else None)
             for rows, errors, gone in _recognised(engine, job, store.table.schema):
