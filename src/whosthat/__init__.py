@@ -23,12 +23,15 @@ _PUBLIC = {
     "Model": "whosthat.model", "Ensemble": "whosthat.ensemble", "load": "whosthat.loading",
     "Prediction": "whosthat.prediction", "Predictions": "whosthat.prediction", "Recogniser": "whosthat.recogniser",
     "train": "whosthat.training", "TrainingLog": "whosthat.training",
+    "index": "whosthat.collection", "Index": "whosthat.collection",
 }
 
-__all__ = ["DatasetError", "Ensemble", "Face", "ImageError", "Model", "ModelFileError", "Prediction", "Predictions",
-           "Recogniser", "TrainingLog", "WhosthatError", "__version__", "load", "load_image", "train"]
+__all__ = ["DatasetError", "Ensemble", "Face", "ImageError", "Index", "Model", "ModelFileError", "Prediction",
+           "Predictions", "Recogniser", "TrainingLog", "WhosthatError", "__version__", "index", "load", "load_image",
+           "train"]
 
 if TYPE_CHECKING:
+    from whosthat.collection import Index, index
     from whosthat.ensemble import Ensemble
     from whosthat.errors import DatasetError, ImageError, ModelFileError, WhosthatError
     from whosthat.face import Face
