@@ -9,10 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from whosthat.prediction import UNKNOWN_LABEL
 from whosthat.text import listed
 
 if TYPE_CHECKING:
     from whosthat.collection.api import Index
+    from whosthat.collection.find import Hit
 
 #: Unreadable photos listed at the end of a run (the rest are counted).
 SHOWN_ERRORS = 12
@@ -213,8 +215,7 @@ def _find(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(hit.to_dict(), ensure_ascii=False))
         else:
-            faces = ", ".join(f"{f.label} {f.confidence:.0%}" for f in hit.faces)
-            print(f"{hit.score:6.3f}  {hit.name}  ({faces})")
+            print(f"{hit.score:6.3f}  {hit.name}  ({_names(hit)})")
     if not hits and not args.json:
         print("nothing found", file=sys.stderr)
     if args.html:
@@ -225,6 +226,11 @@ def _find(args: argparse.Namespace) -> int:
         page = write_hits_sheet(hits, args.html, f"whosthat find: {question}", f"index {opened.directory}")
         print(f"contact sheet: {page}", file=sys.stderr)
     return 0
+
+
+def _names(hit: Hit) -> str:
+    """`jennie_kim 94%, unknown`: each face's name, with its probability where it is a member's."""
+    return ", ".join(f.label if f.label == UNKNOWN_LABEL else f"{f.label} {f.confidence:.0%}" for f in hit.faces)
 
 
 def _print_summary(opened: Index, as_json: bool) -> int:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from whosthat.collection.find import Hit
 from whosthat.collection.people import PeopleReport, Person
+from whosthat.prediction import UNKNOWN_LABEL
 from whosthat.report.html import Section, card, cards, esc, paragraph, render_page, write_text_atomically
 from whosthat.report.images import boxed_thumbnail, face_crop, jpeg_url, open_photo
 
@@ -24,7 +25,7 @@ def write_hits_sheet(hits: Sequence[Hit], out: Path, title: str, subtitle: str) 
     for hit in hits:
         image = open_photo(hit.path)
         url = jpeg_url(boxed_thumbnail(image, [f.box for f in hit.faces], THUMBNAIL)) if image is not None else None
-        names = ", ".join(f"{f.label} {f.confidence:.0%}" for f in hit.faces)
+        names = ", ".join(f.label if f.label == UNKNOWN_LABEL else f"{f.label} {f.confidence:.0%}" for f in hit.faces)
         items.append(card([(url, hit.name)], [hit.name, f"score {hit.score:.3f}", names]))
     body = cards(items) if items else paragraph("Nothing found.")
     return write_text_atomically(out, render_page(title, subtitle, [Section(f"Photos ({len(hits)})", "hits", body)]))
