@@ -246,9 +246,11 @@ class IndexStore:
         def work() -> None:
             rows = self.table.count_rows()
             if rows >= ANN_MIN_ROWS and not self._has_vector_index():
-                self.table.create_index(metric="cosine", vector_column_name="vector", index_type="IVF_PQ",
-                                        num_partitions=max(1, int(np.sqrt(rows))),
-                                        num_sub_vectors=self.manifest.dim // 8)
+                from lancedb.index import IvfPq
+
+                self.table.create_index("vector", config=IvfPq(distance_type="cosine",
+                                                               num_partitions=max(1, int(np.sqrt(rows))),
+                                                               num_sub_vectors=self.manifest.dim // 8))
                 self.table.create_scalar_index("label", index_type="BITMAP")
                 self.table.create_scalar_index("path", index_type="BTREE")
             self.table.optimize(cleanup_older_than=KEEP_VERSIONS)
