@@ -246,13 +246,13 @@ class IndexStore:
         def work() -> None:
             rows = self.table.count_rows()
             if rows >= ANN_MIN_ROWS and not self._has_vector_index():
-                from lancedb.index import IvfPq
+                from lancedb.index import Bitmap, BTree, IvfPq
 
                 self.table.create_index("vector", config=IvfPq(distance_type="cosine",
                                                                num_partitions=max(1, int(np.sqrt(rows))),
                                                                num_sub_vectors=self.manifest.dim // 8))
-                self.table.create_scalar_index("label", index_type="BITMAP")
-                self.table.create_scalar_index("path", index_type="BTREE")
+                self.table.create_index("label", config=Bitmap())
+                self.table.create_index("path", config=BTree())
             self.table.optimize(cleanup_older_than=KEEP_VERSIONS)
         self._write(work)
 
