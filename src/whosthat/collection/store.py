@@ -35,9 +35,10 @@ from whosthat.errors import WhosthatError
 
 #: Rows from which the vector column gets an approximate-nearest-neighbour index (below: exact search).
 ANN_MIN_ROWS = 100_000
-#: IVF_PQ probes and refinement: recall@10 of at least 0.95 against exact search (bench/collections.py).
-NPROBES = 40
-REFINE_FACTOR = 10
+#: IVF_PQ partitions searched and candidates re-ranked exactly (x the limit): chosen for a recall@10 of at least
+#: 0.95 against exact search (bench/README.md, collections).
+NPROBES = 160
+REFINE_FACTOR = 30
 #: Names per delete commit (the predicate is a SQL IN list).
 DELETE_CHUNK = 1000
 #: Old table versions are kept this long after a newer one, for readers that opened them.
