@@ -192,10 +192,10 @@ def unit(rows: np.ndarray) -> np.ndarray:
     return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
 
 
-def synthetic(n: int, dim: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def synthetic(n: int, dim: int, seed: int = 0, queries: int = 100) -> tuple[np.ndarray, np.ndarray]:
     """n unit vectors of faces of n/10 people (each a random direction, its faces scattered around it so that two
     faces of one person are at a cosine of about 0.7: a distance of 0.3, what `whosthat people` measured between
-    FaceNet vectors of one celebrity5 person), and 100 queries: new faces of people in the set."""
+    FaceNet vectors of one celebrity5 person), and `queries` queries: new faces of people in the set."""
     rng = np.random.default_rng(seed)
     people = unit(rng.standard_normal((max(1, n // 10), dim)).astype(np.float32))
     spread = 0.65 / np.sqrt(dim)
@@ -204,9 +204,8 @@ def synthetic(n: int, dim: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         stop = min(n, start + 100_000)
         who = rng.integers(0, len(people), stop - start)
         data[start:stop] = unit(people[who] + spread * rng.standard_normal((stop - start, dim)).astype(np.float32))
-    who = rng.integers(0, len(people), 100)
-    queries = unit(people[who] + spread * rng.standard_normal((100, dim)).astype(np.float32))
-    return data, queries
+    who = rng.integers(0, len(people), queries)
+    return data, unit(people[who] + spread * rng.standard_normal((queries, dim)).astype(np.float32))
 
 
 def exact_top(data: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
@@ -226,14 +225,14 @@ def folder_size(path: Path) -> int:
 def bench_vectors(args: argparse.Namespace) -> None:
     dim, k = args.dim, 10
     print(f"\nVector search, {dim}-d unit vectors (synthetic faces), recall@{k} against exact search, median of "
-          f"100 queries ({load()} at the start):\n")
+          f"{args.queries} queries ({load()} at the start):\n")
     print("| vectors | store | index | build s | query ms | recall@10 | disk MB |")
     print("| ---: | :--- | :--- | ---: | ---: | ---: | ---: |")
     for n in args.sizes:
-        data, queries = synthetic(n, dim)
+        data, queries = synthetic(n, dim, queries=args.queries)
         truth = exact_top(data, queries, k)
         with tempfile.TemporaryDirectory(dir=args.work) as scratch:
-            for store in (_lance, _faiss, _sqlite_vec):
+            for store in (_faiss, _sqlite_vec, _lance):  # the slowest to build last
                 if store is not _sqlite_vec or n <= args.sqlite_max:
                     for row in store(data, queries, Path(scratch), k):
                         index, build, found, ms, size = row
@@ -348,6 +347,7 @@ def main() -> None:
     parser.add_argument("--skip-ray", action="store_true", help="leave out the Ray engine")
     parser.add_argument("--ray-photos", type=int, help="the Ray engine on the first N photos only (default: all)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--queries", type=int, default=100, help="queries per size")
     parser.add_argument("--dim", type=int, default=256, help="vector size (256: the default facenet+dlib)")
     parser.add_argument("--sqlite-max", type=int, default=1_000_000, help="largest size tried with sqlite-vec")
     args = parser.parse_args()
