@@ -188,6 +188,10 @@ def _linked_subset(photos: list[Path], collection: Path, folder: Path) -> Path:
     return folder
 
 
+#: (probes, refine factor) pairs of `--sweep`.
+SWEEP = [(40, 10), (40, 30), (80, 10), (80, 30), (160, 10), (160, 30)]
+
+
 def unit(rows: np.ndarray) -> np.ndarray:
     return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
 
@@ -228,24 +232,28 @@ def bench_vectors(args: argparse.Namespace) -> None:
           f"{args.queries} queries ({load()} at the start):\n")
     print("| vectors | store | index | build s | query ms | recall@10 | disk MB |")
     print("| ---: | :--- | :--- | ---: | ---: | ---: | ---: |")
+    from whosthat.collection.store import NPROBES, REFINE_FACTOR
+
+    settings = SWEEP if args.sweep else [(NPROBES, REFINE_FACTOR)]
     for n in args.sizes:
         data, queries = synthetic(n, dim, queries=args.queries)
         truth = exact_top(data, queries, k)
         with tempfile.TemporaryDirectory(dir=args.work) as scratch:
             for store in (_faiss, _sqlite_vec, _lance):  # the slowest to build last
                 if store is not _sqlite_vec or n <= args.sqlite_max:
-                    for row in store(data, queries, Path(scratch), k):
+                    for row in store(data, queries, Path(scratch), k, settings):
                         index, build, found, ms, size = row
                         _row(n, store.__doc__ or "", index, build, ms, recall(found, truth), size)
 
 
-def _lance(data: np.ndarray, queries: np.ndarray, scratch: Path, k: int) -> list[tuple]:
+def _lance(data: np.ndarray, queries: np.ndarray, scratch: Path, k: int, settings: list[tuple[int, int]]
+           ) -> list[tuple]:
     """LanceDB"""
     import lancedb
     import pyarrow as pa
     from lancedb.index import IvfPq
 
-    from whosthat.collection.store import ANN_MIN_ROWS, NPROBES, REFINE_FACTOR
+    from whosthat.collection.store import ANN_MIN_ROWS
 
     n, dim = data.shape
     table_data = pa.table({"id": pa.array(np.arange(n), pa.int64()),
@@ -253,10 +261,10 @@ def _lance(data: np.ndarray, queries: np.ndarray, scratch: Path, k: int) -> list
     db = lancedb.connect(str(scratch / "lance"))
     build, table = timed(lambda: db.create_table("v", data=table_data))
 
-    def search(q: np.ndarray, probes: int = 0) -> list[int]:
+    def search(q: np.ndarray, probes: int = 0, refine: int = 1) -> list[int]:
         query = table.search(q).metric("cosine").limit(k).select(["id", "_distance"])
         if probes:
-            query = query.nprobes(probes).refine_factor(REFINE_FACTOR)
+            query = query.nprobes(probes).refine_factor(refine)
         return query.to_arrow()["id"].to_pylist()
 
     found, ms = _queries(search, queries)
@@ -265,17 +273,19 @@ def _lance(data: np.ndarray, queries: np.ndarray, scratch: Path, k: int) -> list
         lists = int(np.sqrt(n))
         build, _ = timed(lambda: table.create_index("vector", config=IvfPq(distance_type="cosine", num_partitions=lists,
                                                                           num_sub_vectors=dim // 8)))
-        found, ms = _queries(lambda q: search(q, NPROBES), queries)
-        rows.append((f"IVF_PQ ({lists} lists, {dim // 8} x 8 bit; {NPROBES} probes, refine x{REFINE_FACTOR})",
-                     build, found, ms, folder_size(scratch / "lance")))
+        for probes, refine in settings:
+            found, ms = _queries(lambda q, p=probes, r=refine: search(q, p, r), queries)
+            rows.append((f"IVF_PQ ({lists} lists, {dim // 8} x 8 bit; {probes} probes, refine x{refine})",
+                         build, found, ms, folder_size(scratch / "lance")))
     return rows
 
 
-def _faiss(data: np.ndarray, queries: np.ndarray, scratch: Path, k: int) -> list[tuple]:
+def _faiss(data: np.ndarray, queries: np.ndarray, scratch: Path, k: int, settings: list[tuple[int, int]]
+           ) -> list[tuple]:
     """FAISS file"""
     import faiss
 
-    from whosthat.collection.store import ANN_MIN_ROWS, NPROBES, REFINE_FACTOR
+    from whosthat.collection.store import ANN_MIN_ROWS
 
     n, dim = data.shape
     faiss.omp_set_num_threads(1)  # one query at a time: threads only wait on each other
@@ -289,16 +299,18 @@ def _faiss(data: np.ndarray, queries: np.ndarray, scratch: Path, k: int) -> list
         ivf = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, lists, dim // 8, 8, faiss.METRIC_INNER_PRODUCT)
         refined = faiss.IndexRefineFlat(ivf)
         build, _ = timed(lambda: (refined.train(data[: min(n, 256 * lists)]), refined.add(data)))
-        ivf.nprobe = NPROBES
-        refined.k_factor = REFINE_FACTOR
         faiss.write_index(refined, str(scratch / "ivfpq.faiss"))
-        found, ms = _queries(lambda q: refined.search(q[None], k)[1][0].tolist(), queries)
-        rows.append((f"IVFPQ + exact refine ({lists} lists; {NPROBES} probes, x{REFINE_FACTOR})", build, found, ms,
-                     folder_size(scratch / "ivfpq.faiss")))
+        for probes, refine in settings:
+            ivf.nprobe = probes
+            refined.k_factor = refine
+            found, ms = _queries(lambda q: refined.search(q[None], k)[1][0].tolist(), queries)
+            rows.append((f"IVFPQ + exact refine ({lists} lists; {probes} probes, x{refine})", build, found, ms,
+                         folder_size(scratch / "ivfpq.faiss")))
     return rows
 
 
-def _sqlite_vec(data: np.ndarray, queries: np.ndarray, scratch: Path, k: int) -> list[tuple]:
+def _sqlite_vec(data: np.ndarray, queries: np.ndarray, scratch: Path, k: int, settings: list[tuple[int, int]]
+                ) -> list[tuple]:
     """sqlite-vec"""
     import apsw  # the standard library's sqlite3 may be built without loadable extensions (pyenv's is)
     import sqlite_vec
@@ -348,6 +360,7 @@ def main() -> None:
     parser.add_argument("--ray-photos", type=int, help="the Ray engine on the first N photos only (default: all)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=100, help="queries per size")
+    parser.add_argument("--sweep", action="store_true", help="the IVF-PQ indexes at several probes and refinements")
     parser.add_argument("--dim", type=int, default=256, help="vector size (256: the default facenet+dlib)")
     parser.add_argument("--sqlite-max", type=int, default=1_000_000, help="largest size tried with sqlite-vec")
     args = parser.parse_args()
