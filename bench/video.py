@@ -152,14 +152,27 @@ def scores(tracks: list, names: list, per_frame: list[list[str]], truth: list[li
             "extra": extra, "found": len(found)}
 
 
+def speed(model: whosthat.Model, clip: Path, every: int) -> tuple[tuple, list]:
+    """(analysis, names) of the clip at `every`, and the row of its timing: every, tracks, seconds, frames/s,
+    real time, CPU seconds per second of video, load average at the start."""
+    began, cpu, load = time.perf_counter(), time.process_time(), os.getloadavg()[0]
+    analysis = analyse(model, clip, every=every)
+    names = name_tracks(model, analysis.tracks)
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+    return (analysis, names), [f"{every}", len(analysis.tracks), f"{seconds:.1f}", f"{analysis.frames / seconds:.1f}",
+                               f"{analysis.duration / seconds:.2f}x", f"{cpu / analysis.duration:.2f}", f"{load:.1f}"]
+
+
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", type=Path, default=DATASETS)
     parser.add_argument("--model", type=Path, help="a model trained as this script does (saved there when missing)")
     parser.add_argument("--cache-dir", type=Path, help="embedding cache for training (default: a temporary one)")
-    parser.add_argument("--every", type=int, nargs="+", default=[5, 10, DEFAULT_EVERY, 30],
+    parser.add_argument("--every", type=int, nargs="+", default=sorted({5, 10, 15, DEFAULT_EVERY}),
                         help="frames between face searches to time (the accuracy is scored at each)")
     parser.add_argument("--keep", type=Path, help="keep the clip there (and use it when it is there already)")
+    parser.add_argument("--speed-only", action="store_true",
+                        help="with --model and a --keep clip already made: time each --every, score nothing")
     return parser.parse_args(argv)
 
 
@@ -172,6 +185,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                              keys=content_keys(collection.items))
     with tempfile.TemporaryDirectory(prefix="whosthat-video-") as temporary:
         folder = Path(temporary)
+        if args.speed_only:
+            print(markdown(["every", "tracks", "seconds", "frames/s", "real time", "CPU s per video s", "load"],
+                           [speed(whosthat.load(args.model), args.keep, every)[1] for every in args.every]))
+            return
         if args.model is not None and args.model.exists():
             model = whosthat.load(args.model)
         else:
@@ -186,16 +203,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
               f"{len(photos)} members, made in {time.perf_counter() - made:.0f} s\n")
         rows = []
         for every in args.every:
-            began, cpu, load = time.perf_counter(), time.process_time(), os.getloadavg()[0]
-            analysis = analyse(model, clip, every=every)
-            names = name_tracks(model, analysis.tracks)
-            seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+            (analysis, names), timing = speed(model, clip, every)
             result = scores(analysis.tracks, names, frame_labels(model, analysis.tracks), truth)
             shown = sum(len(truth[f]) for f in range(0, len(truth), every))
-            rows.append([f"{every}", len(analysis.tracks), f"{result['found']}/{shown}", result["extra"],
-                         f"{result['per frame']:.1%}", f"{result['per track']:.1%}", f"{seconds:.1f}",
-                         f"{analysis.frames / seconds:.1f}", f"{analysis.duration / seconds:.2f}x",
-                         f"{cpu / analysis.duration:.2f}", f"{load:.1f}"])
+            rows.append([*timing[:2], f"{result['found']}/{shown}", result["extra"], f"{result['per frame']:.1%}",
+                         f"{result['per track']:.1%}", *timing[2:]])
             if every == DEFAULT_EVERY:
                 began = time.perf_counter()
                 write_annotated(timeline(analysis, names), folder / "annotated.mp4")

@@ -92,7 +92,8 @@ def test_the_summary_says_who_appears_for_how_long(timeline: Timeline, clip: tup
     head, columns, *rows = summary.splitlines()
     assert head.startswith(f"{clip[0]} (640x360, 4.5 s at 10 fps, 45 frames, faces looked for in every 3rd): 4 tracks")
     assert columns.split() == ["name", "on", "screen", "share", "tracks", "first", "seen"]
-    assert rows[0].split() == [a, "3.0", "s", "67%", "2", "0.0", "s"], summary
+    # each analysed frame stands for the 3 frames around it: a is on screen over frames 0-13 and 29-43
+    assert rows[0].split() == [a, "2.9", "s", "64%", "2", "0.0", "s"], summary
     assert sorted(r.split()[0] for r in rows[1:]) == sorted([b, c])
     assert {r.split()[0]: r.split()[1] for r in rows}[b] == "1.5"
 

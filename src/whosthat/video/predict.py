@@ -24,14 +24,15 @@ from whosthat.video.tracking import Track, Tracker
 if TYPE_CHECKING:
     from whosthat.protocol import Namer
 
-#: Faces are looked for in every DEFAULT_EVERY-th frame (the first included): the default that keeps a 1080p
-#: clip at 30 frames a second at least three times faster than real time on two CPU cores (bench/video.py).
-DEFAULT_EVERY = 15
+#: Faces are looked for in every DEFAULT_EVERY-th frame (the first included): once a second at 30 frames a
+#: second, which keeps a 1080p clip at least three times faster than real time on two CPU cores (bench/video.py).
+DEFAULT_EVERY = 30
 #: Frames larger than this (longer side, pixels) are searched for faces scaled down to it (a 1080p frame at
 #: 960x540); the faces are cut from the frame itself for the embedder.
 DETECTION_SIDE = 960
-#: A track whose face is not found again for this long (seconds of analysed frames) ends.
-MAX_GAP_SECONDS = 1.0
+#: A track whose face is not found again for this long (seconds) ends; it outlasts at least one analysed frame
+#: where its face was missed.
+MAX_GAP_SECONDS = 2.0
 
 Progress = Callable[[str, int], Callable[[int], None]]
 
@@ -63,7 +64,7 @@ def analyse(model: Namer, path: str | os.PathLike, *, every: int = DEFAULT_EVERY
     extractor = model.extractor()
     with VideoReader(path) as reader, _cores_for_embedding():
         info = reader.info
-        tracker = Tracker(max_gap=max(every, math.ceil(MAX_GAP_SECONDS * info.fps / every) * every))
+        tracker = Tracker(max_gap=max(2 * every, math.ceil(MAX_GAP_SECONDS * info.fps / every) * every))
         is_cut = CutDetector()
         advance = progress(os.fspath(path), info.frames or round(info.duration * info.fps)) if progress else None
         done = 0

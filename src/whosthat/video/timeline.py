@@ -49,12 +49,16 @@ class TimelineTrack:
         return self.boxes[-1].time
 
     def box_at(self, frame: int, every: int) -> Optional[np.ndarray]:
-        """The box on any frame: between two analysed frames moved in a straight line from one box to the
-        next, after the last kept until the next analysed frame; None where the track is not on screen."""
-        if frame < self.boxes[0].frame or frame >= self.boxes[-1].frame + every:
+        """The box on any frame, with faces looked for in every `every`-th: between two analysed frames moved in
+        a straight line from one box to the next; before the first and after the last kept for half the
+        interval (when the face came or went between two analysed frames is not known); None elsewhere."""
+        start, end = _shown(self, every)
+        if not start <= frame < end:
             return None
         frames = [b.frame for b in self.boxes]
         k = int(np.searchsorted(frames, frame, side="right")) - 1
+        if k < 0:
+            return self.boxes[0].box
         if k == len(self.boxes) - 1 or frames[k] == frame:
             return self.boxes[k].box
         step = (frame - frames[k]) / (frames[k + 1] - frames[k])
@@ -69,7 +73,8 @@ class TimelineTrack:
 
 @dataclass(frozen=True)
 class Appearance:
-    """One name's part of a video: seconds on screen (overlapping tracks counted once), tracks, first seen."""
+    """One name's part of a video: seconds on screen (overlapping tracks counted once), tracks, and the time of
+    the first analysed frame it was seen in."""
 
     label: str
     seconds: float
@@ -102,18 +107,17 @@ class Timeline:
         return cls(source, 0, 0, 0.0, 0.0, 0, 0, (), error)
 
     def on_screen(self, track: TimelineTrack) -> tuple[float, float]:
-        """(start, end) seconds the track is shown: from its first analysed frame up to the analysed frame
-        after its last (as `TimelineTrack.box_at` draws it), within the video."""
-        end = (track.boxes[-1].frame + self.every) / self.fps
-        return track.first, min(end, self.duration)
+        """(start, end) seconds the track is shown (as `TimelineTrack.box_at` draws it), within the video."""
+        start, end = _shown(track, self.every)
+        return start / self.fps, min(end / self.fps, self.duration)
 
     def appearances(self) -> list[Appearance]:
         """Each name's time on screen, the longest first and "unknown" last."""
         spans: dict[str, list[tuple[float, float]]] = defaultdict(list)
         for track in self.tracks:
             spans[track.label].append(self.on_screen(track))
-        found = [Appearance(label, _union_length(parts), len(parts), min(s for s, _ in parts))
-                 for label, parts in spans.items()]
+        first = {label: min(t.first for t in self.tracks if t.label == label) for label in spans}
+        found = [Appearance(label, _union_length(parts), len(parts), first[label]) for label, parts in spans.items()]
         return sorted(found, key=lambda a: (a.label == UNKNOWN_LABEL, -a.seconds, a.label))
 
     def boxes_at(self, frame: int) -> list[tuple[TimelineTrack, np.ndarray]]:
@@ -143,6 +147,13 @@ class Timeline:
                 lines.append(f"  {a.label:<{width}}  {a.seconds:>7.1f} s  {share:>5.0%}  {a.tracks:>6}  "
                              f"{a.first:>8.1f} s")
         return "\n".join(lines)
+
+
+def _shown(track: TimelineTrack, every: int) -> tuple[int, int]:
+    """The frames [start, end) a track is shown on: each analysed frame it was seen in stands for the `every`
+    frames around it."""
+    half = every // 2
+    return max(0, track.boxes[0].frame - half), track.boxes[-1].frame + every - half
 
 
 def _union_length(spans: list[tuple[float, float]]) -> float:
