@@ -149,8 +149,11 @@ class VideoReader:
 
 def _unreadable(path: Path, error: av.FFmpegError) -> str:
     """Why a file could not be opened: a damaged video when it starts like one, else not a video."""
-    with path.open("rb") as file:
-        head = file.read(12)
+    try:
+        with path.open("rb") as file:
+            head = file.read(12)
+    except OSError as unreadable:
+        return f"cannot be read ({unreadable.strerror})"
     if any(head[at:at + len(magic)] == magic for at, magic in _SIGNATURES):
         return f"damaged or truncated video, cannot be opened ({error.strerror or error})"
     return "not a video file whosthat can read"
