@@ -65,7 +65,7 @@ FILL_THE_DISK = textwrap.dedent("""
     from whosthat.collection import Index, index
     from whosthat.errors import WhosthatError
     model, photos, more, folder = map(Path, sys.argv[1:5])
-    first = index(model, photos, index=folder, use_cache=False)
+    first = index(model, photos, index=folder)  # the cache ($WHOSTHAT_CACHE_DIR) is not on the small disk
     before = sorted(map(str, first.store.scan(["path", "face", "label"]).to_pylist()))
     filler = folder.parent / "filler"
     with open(filler, "wb") as stream:  # take every free byte of the small file system
@@ -77,14 +77,14 @@ FILL_THE_DISK = textwrap.dedent("""
             pass
     shutil.copytree(more, photos / "more")
     try:
-        index(model, photos, index=folder, use_cache=False)
+        index(model, photos, index=folder)
         print("NO ERROR")
     except WhosthatError as error:
         print("ERROR", error)
     after = Index(folder)
     print("SAME", sorted(map(str, after.store.scan(["path", "face", "label"]).to_pylist())) == before)
     filler.unlink()
-    grown = index(model, photos, index=folder, use_cache=False).last_run
+    grown = index(model, photos, index=folder).last_run
     print("GROWN", grown.added, grown.photos)
 """)
 

@@ -185,8 +185,8 @@ def test_a_photo_deleted_during_the_run_is_reported_and_not_indexed(own_collecti
             calls.append(n)
         return advance
 
-    opened = index(model_file, own_collection, index=own_collection / DEFAULT_FOLDER, use_cache=False, batch=4,
-                   progress=progress)
+    opened = index(model_file, own_collection, index=own_collection / DEFAULT_FOLDER, cache_dir=session_cache,
+                   batch=4, progress=progress)
     run = opened.last_run
     name = doomed.relative_to(own_collection).as_posix()
     assert run.vanished == (name,) and not any(name in line for line in run.unreadable)
