@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
 
+import numpy as np
+
 from whosthat.collection.engines import Engine
 from whosthat.collection.export import ExportReport, export_people
 from whosthat.collection.find import DEFAULT_UNSURE_BELOW, Hit, find_like, find_named, find_unsure
@@ -117,11 +119,8 @@ class Index:
         """Each person of `report` as a folder of face crops in `into` (person_001/...), to rename and train on."""
         return export_people(report, Path(into), self.collection, min_faces)
 
-    def _face_vector(self, photo: Path):
-        import whosthat
-
-        model = whosthat.load(self.store.model_path())
-        vector = largest_face(model, photo)
+    def _face_vector(self, photo: Path) -> np.ndarray:
+        vector = largest_face(self.store.model_path(), photo)
         if vector is None:
             raise WhosthatError(f"{photo}: no face found to look for")
         return vector

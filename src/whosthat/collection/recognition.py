@@ -143,9 +143,10 @@ def name_faces(model: Any, source: str, faces: list[Face], vectors: np.ndarray) 
     return named
 
 
-def largest_face(model: Any, photo: Path) -> Optional[np.ndarray]:
-    """The vector of the largest face in a photo, or None when it has none. Raises `ImageError`."""
-    subjects = model.extract(photo)
+def largest_face(model_file: Path, photo: Path) -> Optional[np.ndarray]:
+    """The vector of the largest face in a photo by the model in `model_file`, or None when it has none. Raises
+    `ImageError`."""
+    subjects = whosthat.load(model_file).extract(photo)
     if not subjects.faces:
         return None
     return np.asarray(subjects.embeddings[int(np.argmax([f.area for f in subjects.faces]))], np.float32)
