@@ -24,11 +24,11 @@ def serve(model_path: str | os.PathLike, *, host: str = "127.0.0.1", port: int =
     cannot be listened on, before anything is served.
     """
     model = load(model_path)
+    app = create_app(model, limits, index=None if index is None else Path(index))  # a bad index: an error first
     listener = _listen(host, port)
     shown = f"[{host}]" if ":" in host else host
     print(f"whosthat: serving {model_path} ({len(model.classes)} members) at "
           f"http://{shown}:{listener.getsockname()[1]}/ (API docs at /docs; Ctrl-C stops)", file=sys.stderr, flush=True)
-    app = create_app(model, limits, index=None if index is None else Path(index))
     config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=5)
     try:
         uvicorn.Server(config).run(sockets=[listener])
