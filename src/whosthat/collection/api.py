@@ -17,10 +17,10 @@ from typing import Optional, Union
 
 import numpy as np
 
-from whosthat.collection.engines import Engine
 from whosthat.collection.export import ExportReport, export_people
 from whosthat.collection.find import DEFAULT_UNSURE_BELOW, Hit, find_like, find_named, find_unsure
 from whosthat.collection.indexer import DEFAULT_BATCH, IndexReport, build_index, index_location
+from whosthat.collection.job import Engine
 from whosthat.collection.lock import IndexLock
 from whosthat.collection.people import DEFAULT_MIN_FACES, PeopleReport, group_people
 from whosthat.collection.recognition import ModelSource, largest_face

@@ -4,40 +4,16 @@ and `ray` (a Ray Data job, on this machine or a cluster), by name from `ENGINES`
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Protocol
+from typing import Optional
 
 from whosthat.cache import EmbeddingCache, content_hash
-from whosthat.collection.recognition import LoadedModel, extract_files, name_faces
+from whosthat.collection.job import Engine, EngineJob
+from whosthat.collection.recognition import extract_files, name_faces
 from whosthat.collection.records import recognised_rows
-from whosthat.collection.scan import PhotoFile
 from whosthat.registry import Registry
-
-
-@dataclass(frozen=True)
-class EngineJob:
-    """What to recognise and how: the photos, the model and its embedding size, the cache folder (None: no
-    cache), photos per commit, and a callback told of every photo done."""
-
-    model: LoadedModel
-    dim: int
-    photos: Sequence[PhotoFile]
-    cache_dir: Optional[Path]
-    batch: int
-    progress: Optional[Callable[[int], None]] = None
-
-
-class Engine(Protocol):
-    """Recognises photos and yields their rows (`records.recognised_rows`), a list of whole photos at a time:
-    the indexer commits each list, so a run stopped midway loses at most one."""
-
-    name: str
-
-    def recognise(self, job: EngineJob) -> Iterator[list[dict]]: ...
-
 
 ENGINES: Registry[Engine] = Registry("engine")
 

@@ -19,7 +19,8 @@ from typing import Optional
 import numpy as np
 import pyarrow as pa
 
-from whosthat.collection.engines import ENGINES, Engine, EngineJob
+from whosthat.collection.engines import ENGINES
+from whosthat.collection.job import Engine, EngineJob
 from whosthat.collection.lock import IndexLock
 from whosthat.collection.recognition import LoadedModel, ModelSource, load_model, name_faces
 from whosthat.collection.records import complete_rows

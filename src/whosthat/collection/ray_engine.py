@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Optional
 
-from whosthat.collection.engines import EngineJob
+from whosthat.collection.job import EngineJob
 from whosthat.errors import WhosthatError
 
 #: Photos handed to an actor at once.

@@ -18,11 +18,11 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-import whosthat
 from whosthat.bundle import read_bundle
 from whosthat.cache import EmbeddingCache, content_hash
 from whosthat.errors import ImageError
 from whosthat.face import Face
+from whosthat.loading import load
 from whosthat.pipeline import Subjects
 
 #: A model file's path, or a model already loaded (a `Model` or an `Ensemble`).
@@ -42,7 +42,7 @@ class LoadedModel:
 
     @cached_property
     def model(self) -> Any:
-        return self.loaded if self.loaded is not None else whosthat.load(self.path)
+        return self.loaded if self.loaded is not None else load(self.path)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -89,7 +89,7 @@ def load_model_bytes(data: bytes) -> Any:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.wt"
         path.write_bytes(data)
-        return whosthat.load(path)
+        return load(path)
 
 
 def fingerprint(path: Path) -> str:
@@ -146,7 +146,7 @@ def name_faces(model: Any, source: str, faces: list[Face], vectors: np.ndarray) 
 def largest_face(model_file: Path, photo: Path) -> Optional[np.ndarray]:
     """The vector of the largest face in a photo by the model in `model_file`, or None when it has none. Raises
     `ImageError`."""
-    subjects = whosthat.load(model_file).extract(photo)
+    subjects = load(model_file).extract(photo)
     if not subjects.faces:
         return None
     return np.asarray(subjects.embeddings[int(np.argmax([f.area for f in subjects.faces]))], np.float32)

@@ -1,0 +1,33 @@
+"""What an engine is given to recognise (`EngineJob`) and what every engine offers (`Engine`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Protocol
+
+from whosthat.collection.recognition import LoadedModel
+from whosthat.collection.scan import PhotoFile
+
+
+@dataclass(frozen=True)
+class EngineJob:
+    """What to recognise and how: the photos, the model and its embedding size, the cache folder (None: no
+    cache), photos per commit, and a callback told of every photo done."""
+
+    model: LoadedModel
+    dim: int
+    photos: Sequence[PhotoFile]
+    cache_dir: Optional[Path]
+    batch: int
+    progress: Optional[Callable[[int], None]] = None
+
+
+class Engine(Protocol):
+    """Recognises photos and yields their rows (`records.recognised_rows`), a list of whole photos at a time:
+    the indexer commits each list, so a run stopped midway loses at most one."""
+
+    name: str
+
+    def recognise(self, job: EngineJob) -> Iterator[list[dict]]: ...
