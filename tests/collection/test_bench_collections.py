@@ -1,4 +1,4 @@
-"""bench/collections.py still runs as bench/README.md shows: a quick pass of the vector-store table."""
+"""bench/collection_index.py still runs as bench/README.md shows: a quick pass of the vector-store table."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_vector_store_benchmark_prints_its_table(tmp_path: Path) -> None:
-    run = subprocess.run([sys.executable, "bench/collections.py", "--skip-photos", "--sizes", "2000", "--queries", "5",
+    run = subprocess.run([sys.executable, "bench/collection_index.py", "--skip-photos", "--sizes", "2000", "--queries", "5",
                           "--work", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     rows = [line for line in run.stdout.splitlines() if line.startswith("| 2,000 |")]

@@ -1,9 +1,9 @@
 """How the collection index scales: photos/s of the local and Ray engines, an unchanged second run, relabelling,
 `find`; and vector search from 10^4 to 10^6 vectors in LanceDB, FAISS and sqlite-vec. Prints markdown tables.
 
-    .venv/bin/python bench/collections.py --collection /tmp/wt-collection --photos 5000      # everything
-    .venv/bin/python bench/collections.py --collection /tmp/wt-collection --photos 200 --skip-vectors   # quick
-    .venv/bin/python bench/collections.py --skip-photos --sizes 10000 100000 1000000        # vector search only
+    .venv/bin/python bench/collection_index.py --collection /tmp/wt-collection --photos 5000      # everything
+    .venv/bin/python bench/collection_index.py --collection /tmp/wt-collection --photos 200 --skip-vectors   # quick
+    .venv/bin/python bench/collection_index.py --skip-photos --sizes 10000 100000 1000000        # vector search only
 
 The collection is made from the shared sets (../shared/datasets): each photo several times under other
 names, each copy cropped and resized a little so that no two files have the same bytes. It is made once
@@ -12,23 +12,18 @@ names, each copy cropped and resized a little so that no two files have the same
 
 from __future__ import annotations
 
+import argparse
 import os
+import shutil
+import statistics
 import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
 
-# Run as `python bench/collections.py`, this file's folder comes first on the path, where its name would hide the
-# standard library's `collections` from every import below: take the folder off first.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
-
-import argparse  # noqa: E402
-import shutil  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
