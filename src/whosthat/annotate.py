@@ -16,9 +16,14 @@ class Drawable(Protocol):
     """What is drawn of a face: its box (x1, y1, x2, y2 in pixels), name and the confidence in it
     (a `whosthat.Prediction`, or a video track's pooled name)."""
 
-    box: np.ndarray
-    label: str
-    confidence: float
+    @property
+    def box(self) -> np.ndarray: ...
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def confidence(self) -> float: ...
 
 _PALETTE = [(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180), (70, 240, 240),
             (240, 50, 230), (210, 245, 60), (0, 128, 128), (170, 110, 40), (128, 0, 0), (0, 0, 128)]

@@ -91,9 +91,14 @@ def find_like(store: IndexStore, vector: np.ndarray, limit: int = 20) -> list[Hi
 
 def _hit(store: IndexStore, path: str, score: float, rows: Sequence[dict]) -> Hit:
     root = Path(store.manifest.collection)
-    faces = tuple(FaceHit(int(r["face"]), tuple(float(v) for v in r["box"]), r["label"], float(r["confidence"]))
-                  for r in rows)
+    faces = tuple(FaceHit(int(r["face"]), _box(r["box"]), r["label"], float(r["confidence"])) for r in rows)
     return Hit(root / path, path, rows[0]["content_hash"], float(score), faces)
+
+
+def _box(values: Sequence[float]) -> tuple[float, float, float, float]:
+    """A stored box (x1, y1, x2, y2) as plain floats."""
+    x1, y1, x2, y2 = (float(v) for v in values)
+    return x1, y1, x2, y2
 
 
 def _ranked(hits: list[Hit], limit: Optional[int], descending: bool) -> list[Hit]:

@@ -94,9 +94,9 @@ def group_people(store: IndexStore, distance: Optional[float] = None, min_faces:
     faces = store.scan(["path", "content_hash", "face", "box", "vector"],
                        f"face >= 0 AND label = {sql_text(UNKNOWN_LABEL)}")
     keys = [f"{h}:{f}" for h, f in zip(faces["content_hash"].to_pylist(), faces["face"].to_pylist())]
-    first = {}
-    for i, key in enumerate(keys):
-        first.setdefault(key, i)
+    first: dict[str, int] = {}
+    for n, key in enumerate(keys):
+        first.setdefault(key, n)
     rows = np.array(sorted(first.values()), np.int64)
     keys = [keys[i] for i in rows]
     vectors = normalise(np.array(faces["vector"].to_pylist(), np.float32)[rows]) if len(rows) else np.zeros((0, 1))

@@ -42,7 +42,11 @@ class LoadedModel:
 
     @cached_property
     def model(self) -> Any:
-        return self.loaded if self.loaded is not None else load(self.path)
+        if self.loaded is not None:
+            return self.loaded
+        if self.path is None:
+            raise ValueError(f"{self.source}: a LoadedModel needs its file's path or the model already loaded")
+        return load(self.path)
 
     @property
     def classes(self) -> tuple[str, ...]:

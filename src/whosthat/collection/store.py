@@ -232,7 +232,10 @@ class IndexStore:
         name = model_file_name(fingerprint)
         target = self.directory / name
         if not target.exists():
-            self._write(lambda: (target.parent.mkdir(exist_ok=True), write_atomically(target, data)))
+            def work() -> None:
+                target.parent.mkdir(exist_ok=True)
+                write_atomically(target, data)
+            self._write(work)
         return name
 
     def forget_models(self) -> None:

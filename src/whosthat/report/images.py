@@ -31,7 +31,7 @@ def jpeg_url(picture: Image.Image, quality: int = 85) -> str:
     return data_url(buffer.getvalue(), "image/jpeg")
 
 
-def has_box(box: Optional[np.ndarray]) -> bool:
+def has_box(box: Optional[np.ndarray | Sequence[float]]) -> bool:
     """Whether a stored box is a real one (NaN marks a photo where no face was found)."""
     return box is not None and bool(np.all(np.isfinite(box)))
 
@@ -58,7 +58,8 @@ def boxed_thumbnail(image: np.ndarray, boxes: Sequence[Union[np.ndarray, Sequenc
     return picture
 
 
-def face_crop(image: np.ndarray, box: Optional[np.ndarray], size: int = 64, margin: float = 0.2) -> Image.Image:
+def face_crop(image: np.ndarray, box: Optional[np.ndarray | Sequence[float]], size: int = 64,
+              margin: float = 0.2) -> Image.Image:
     """A square crop around the face (the centre square of the photo when there is no box), `size` px."""
     if not has_box(box):
         height, width = image.shape[:2]

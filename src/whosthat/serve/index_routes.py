@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 from urllib.parse import quote
 
 import anyio
@@ -73,7 +73,7 @@ def index_router(directory: Path) -> APIRouter:
     `WhosthatError` at once when it is not an index."""
     Index(directory)
     router = APIRouter(prefix="/v1/index", tags=["index"])
-    errors = {404: {"model": ErrorBody, "description": "no such photo in the index"},
+    errors: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "no such photo in the index"},
               422: {"model": ErrorBody, "description": "an unknown name or a bad parameter"}}
 
     @router.get("", response_model=IndexSummary)

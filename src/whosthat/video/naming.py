@@ -113,7 +113,7 @@ def _seen_together(tracks: Sequence[Track]) -> list[list[int]]:
     for i, track in enumerate(tracks):
         for frame in track.frames:
             present[frame].add(i)
-    first = {}
+    first: dict[frozenset[int], int] = {}
     for frame in sorted(present):
         first.setdefault(frozenset(present[frame]), frame)
     groups = [g for g in first if not any(g < other for other in first)]

@@ -92,13 +92,15 @@ class Tracker:
             for row, col in zip(rows, cols):
                 if score[row, col] > 0:
                     chosen[col] = self._active[row]
-        for k, sighting in enumerate(sightings):
-            if chosen[k] is None:
+        tracks: list[Track] = []
+        for track, sighting in zip(chosen, sightings):
+            if track is None:
                 self._count += 1
-                chosen[k] = Track(self._count)
-                self._active.append(chosen[k])
-            chosen[k].sightings.append(sighting)
-        return chosen
+                track = Track(self._count)
+                self._active.append(track)
+            track.sightings.append(sighting)
+            tracks.append(track)
+        return tracks
 
     def finish(self) -> list[Track]:
         """Every track, ended or not, by first appearance."""

@@ -36,7 +36,10 @@ class VideoWriter:
         self._container = av.open(temporary, "w", format=_FORMATS[suffix])
         rate = Fraction(fps).limit_denominator(1001)
         codec = "libvpx-vp9" if suffix == ".webm" else "libx264" if "libx264" in av.codecs_available else "mpeg4"
-        self._stream = self._container.add_stream(codec, rate=rate)
+        stream = self._container.add_stream(codec, rate=rate)
+        if not isinstance(stream, av.VideoStream):
+            raise TypeError(f"{codec}: PyAV made a {type(stream).__name__}, not a video stream")
+        self._stream = stream
         self._stream.width, self._stream.height = width + width % 2, height + height % 2
         self._stream.pix_fmt = "yuv420p"
         self._stream.time_base = 1 / rate
