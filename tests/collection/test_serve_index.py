@@ -93,6 +93,8 @@ def test_page_searches_the_collection(live_url: str, browser_page: BrowserPage, 
     page = browser_page.page
     page.goto(live_url + "/")
     page.wait_for_selector("#collection:not([hidden])")
+    page.wait_for_selector("#members li img")
+    page.wait_for_function("Array.from(document.querySelectorAll('#members img')).every(i => i.complete)")
     assert "photos" in page.locator("#collection-summary").inner_text()
     page.select_option("#search-name", "jisoo_kim")
     page.select_option("#search-with", "rose_park")
