@@ -227,10 +227,10 @@ def bench_vectors(args: argparse.Namespace) -> None:
           f"{args.queries} queries ({load()} at the start):\n")
     print("| vectors | store | index | build s | query ms | recall@10 | disk MB |")
     print("| ---: | :--- | :--- | ---: | ---: | ---: | ---: |")
-    from whosthat.collection.store import NPROBES, REFINE_FACTOR
+    from whosthat.collection.store import REFINE_FACTOR, probes
 
-    settings = SWEEP if args.sweep else [(NPROBES, REFINE_FACTOR)]
     for n in args.sizes:
+        settings = SWEEP if args.sweep else [(probes(n), REFINE_FACTOR)]
         data, queries = synthetic(n, dim, queries=args.queries)
         truth = exact_top(data, queries, k)
         with tempfile.TemporaryDirectory(dir=args.work) as scratch:

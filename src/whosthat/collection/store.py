@@ -35,10 +35,15 @@ from whosthat.errors import WhosthatError
 
 #: Rows from which the vector column gets an approximate-nearest-neighbour index (below: exact search).
 ANN_MIN_ROWS = 100_000
-#: IVF_PQ partitions searched and candidates re-ranked exactly (x the limit): chosen for a recall@10 of at least
-#: 0.95 against exact search (bench/README.md, collections).
-NPROBES = 160
+#: Share of the IVF_PQ partitions (the square root of the rows) a search looks in, and candidates re-ranked
+#: exactly (x the limit): chosen for a recall@10 of at least 0.95 against exact search (bench/README.md).
+PROBED = 0.5
 REFINE_FACTOR = 30
+
+
+def probes(rows: int) -> int:
+    """IVF partitions to search in a table of `rows` (its index was built with about the square root of that)."""
+    return max(1, int(PROBED * np.sqrt(rows)))
 #: Names per delete commit (the predicate is a SQL IN list).
 DELETE_CHUNK = 1000
 #: Old table versions are kept this long after a newer one, for readers that opened them.
@@ -179,7 +184,7 @@ class IndexStore:
         query = (self.table.search(np.asarray(vector, np.float32), vector_column_name="vector").metric("cosine")
                  .where(where, prefilter=True).select([*columns, "_distance"]).limit(k))
         if self._has_vector_index():
-            query = query.nprobes(NPROBES).refine_factor(REFINE_FACTOR)
+            query = query.nprobes(probes(self.table.count_rows())).refine_factor(REFINE_FACTOR)
         return query.to_arrow()
 
     def tables(self) -> list[str]:
