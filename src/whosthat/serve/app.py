@@ -95,7 +95,8 @@ def create_app(model: Namer, limits: Optional[Limits] = None, index: Optional[Pa
                           if thumbnails.available(name) else None) for name in model.classes]
         return ModelInfo(version=__version__, classes=model.classes, members=members, pipeline=model.pipeline(),
                          weights=installed_versions(), threshold=model.threshold,
-                         metrics=model.test.metrics.to_dict() if model.test is not None else None)
+                         metrics=model.test.metrics.to_dict() if model.test is not None else None,
+                         index=index is not None)
 
     @app.get("/v1/members/{name}/thumbnail", tags=["model"], response_class=Response, responses={
         200: {"content": {"image/jpeg": {}}, "description": "a JPEG face from a training photo"}, **_errors(404)})

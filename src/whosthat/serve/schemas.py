@@ -47,6 +47,8 @@ class ModelInfo(BaseModel):
     threshold: float = Field(description="calibrated stranger threshold (on the stranger score, a log-odds that "
                                          "a face is a member)")
     metrics: Optional[dict[str, Any]] = Field(description="test figures from training; null without a test split")
+    index: bool = Field(False, description="whether the service holds a collection index (serve --index): then "
+                                           "/v1/index and /v1/index/find answer")
 
 
 class Health(BaseModel):

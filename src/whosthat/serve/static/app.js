@@ -41,6 +41,7 @@ async function loadModel() {
     item.append(member.thumbnail ? thumbnail(member) : initial(member.name), element("span", {}, member.name));
     list.append(item);
   }
+  return model;
 }
 
 function thumbnail(member) {
@@ -116,7 +117,6 @@ function draw(result) {
 
 async function loadCollection() {
   const response = await fetch("/v1/index");
-  if (response.status === 404) return; // served without --index
   if (!response.ok) throw new Error(await errorMessage(response));
   const index = await response.json();
   $("collection-summary").textContent =
@@ -161,8 +161,10 @@ function setUp() {
     zone.classList.remove("dragging");
     if (event.dataTransfer.files.length) take(event.dataTransfer.files[0]);
   });
-  loadModel().catch((error) => { $("model-summary").textContent = `The model could not be read: ${error.message}`; });
-  loadCollection().catch((error) => { $("collection-summary").textContent = `The index could not be read: ${error.message}`; });
+  loadModel()
+    .then((model) => model.index && loadCollection()
+      .catch((error) => { $("collection-summary").textContent = `The index could not be read: ${error.message}`; }))
+    .catch((error) => { $("model-summary").textContent = `The model could not be read: ${error.message}`; });
 }
 
 setUp();
