@@ -39,9 +39,23 @@ KPOP_TRAIN_PER_CLASS = 12
 BLACKPINK_TRAIN_PER_CLASS = 20
 
 
-def _require(path: Path) -> Path:
+def in_ci() -> bool:
+    """Whether this is a CI run (CI=true, as .ci/run and CI services set it)."""
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def missing(reason: str) -> None:
+    """Something a test needs is not here: a developer's run skips the test, a CI run fails it (a broken
+    layout must not pass green)."""
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: nothing a test needs may be missing)")
+    pytest.skip(reason)
+
+
+def require(path: Path) -> Path:
+    """`path`, a file or folder of the shared datasets, or `missing` when it is not there."""
     if not path.exists():
-        pytest.skip(f"shared dataset not found at {path} (see {DATASETS / 'README.md'})")
+        missing(f"shared dataset not found at {path} (see {DATASETS / 'README.md'})")
     return path
 
 
@@ -62,7 +76,7 @@ def link_tree(root: Path, classes: dict[str, Sequence[Path]]) -> Path:
 
 def kpop_split() -> tuple[dict[str, list[Path]], dict[str, list[Path]]]:
     """(training photos, held-out photos) per known kpop15 class."""
-    _require(KPOP15)
+    require(KPOP15)
     train, held_out = {}, {}
     for name in KPOP_KNOWN:
         photos = images_of(KPOP15 / name)
@@ -106,7 +120,7 @@ def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def datasets() -> Path:
-    return _require(DATASETS)
+    return require(DATASETS)
 
 
 @pytest.fixture(scope="session")
@@ -145,7 +159,7 @@ def kpop_model(kpop_model_file: Path) -> Model:
 @pytest.fixture(scope="session")
 def blackpink_train_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """BLACKPINK_TRAIN_PER_CLASS photos per member from blackpink/photos (symlinks)."""
-    _require(BLACKPINK)
+    require(BLACKPINK)
     chosen = {name: images_of(BLACKPINK / name)[:BLACKPINK_TRAIN_PER_CLASS] for name in BLACKPINK_MEMBERS}
     return link_tree(tmp_path_factory.mktemp("blackpink-train"), chosen)
 
@@ -168,7 +182,7 @@ ANIME_TRAIN_PER_CLASS = 10
 @pytest.fixture(scope="session")
 def anime_train_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """ANIME_TRAIN_PER_CLASS face crops of each of ANIME_CLASSES from anime_newgame8/train (symlinks)."""
-    _require(ANIME)
+    require(ANIME)
     chosen = {name: images_of(ANIME / "train" / name)[:ANIME_TRAIN_PER_CLASS] for name in ANIME_CLASSES}
     return link_tree(tmp_path_factory.mktemp("anime-train"), chosen)
 
@@ -176,7 +190,7 @@ def anime_train_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def anime_test_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The anime_newgame8/test crops of ANIME_CLASSES (symlinks)."""
-    _require(ANIME)
+    require(ANIME)
     chosen = {name: images_of(ANIME / "test" / name) for name in ANIME_CLASSES}
     return link_tree(tmp_path_factory.mktemp("anime-test"), chosen)
 
@@ -192,7 +206,7 @@ def kpop_embeddings(session_cache: Path) -> dict[str, np.ndarray]:
     from whosthat.pipeline import Extractor
     from whosthat.subjects import create_detector
 
-    _require(KPOP15)
+    require(KPOP15)
     extractor = Extractor(create_detector("yunet"), create_embedder("facenet", flip=True))
     out = {}
     for folder in sorted(p for p in KPOP15.iterdir() if p.is_dir()):

@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import ANIME, DATASETS
+from conftest import ANIME, DATASETS, missing
 from whosthat.architectures import EfficientNetLite0, mobilenet_v2_features
 from whosthat.networks import InputSpec, create_network
 from whosthat.weights import EFFICIENTNET_LITE0, MOBILENET_V2
@@ -27,7 +27,7 @@ def test_both_networks_see_the_same_imagenet_classes_in_real_photos() -> None:
               + sorted((DATASETS / "kpop15" / "unlabeled").glob("*.jp*g"))[:4]
               + sorted((ANIME / "illustrations").rglob("*.jpg"))[:4])
     if len(photos) < 12:
-        pytest.skip("the shared photos are not there")
+        missing(f"the shared photos are not there ({DATASETS})")
     mobilenet, lite = create_network("mobilenetv2").eval(), create_network("efficientnet-lite0").eval()
     head_a = torch.load(MOBILENET_V2.path(), weights_only=True)
     head_b = torch.load(EFFICIENTNET_LITE0.path(), weights_only=True)

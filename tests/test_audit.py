@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import BLACKPINK, DATASETS, KPOP15, link_tree
+from conftest import BLACKPINK, DATASETS, KPOP15, link_tree, require
 from whosthat.audit import AuditResult, audit, audit_extractor, move_suspects, undo_moves, write_contact_sheet
 from whosthat.audit.findings import (
     CROSS_CLASS,
@@ -44,12 +44,6 @@ PER_CLASS = 6
 PLANTED = "Lisa/planted-irene.jpg"
 
 
-def _require(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"shared dataset not found at {path}")
-    return path
-
-
 def copy_pairs(folder: Path) -> list[tuple[Path, Path]]:
     """(copy, original) for each `x(1).jpg` of a kpop15 class folder whose `x.jpg` is there too."""
     return [(p, folder / p.name.replace("(1)", "")) for p in sorted(folder.iterdir())
@@ -75,7 +69,7 @@ def identical_across_classes(root: Path) -> list[set[Path]]:
 def kpop_audit_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Five classes with their duplicate pairs, Lisa (screenshot included) three times as large, and one
     Irene photo filed under Lisa (symlinks to kpop15)."""
-    _require(KPOP15)
+    require(KPOP15)
     classes: dict[str, list[Path]] = {}
     for name in DUPLICATE_CLASSES:
         pairs = copy_pairs(KPOP15 / name)
@@ -138,7 +132,7 @@ def test_anime_files_under_several_characters_are_cross_class_duplicates(tmp_pat
                                                                           ) -> None:
     """Two characters of the uncleaned set (108 photos): every file filed under both is found, and the face
     checks say they do not apply to drawings."""
-    source = _require(ANIME_UNCLEANED)
+    source = require(ANIME_UNCLEANED)
     root = link_tree(tmp_path / "anime", {c: sorted((source / c).iterdir()) for c in ("ahagon_umiko", "sakura_nene")})
     expected = identical_across_classes(root)
     assert len(expected) >= 10
@@ -153,7 +147,7 @@ def test_anime_files_under_several_characters_are_cross_class_duplicates(tmp_pat
 
 @pytest.mark.slow
 def test_anime_uncleaned_whole_set(session_cache: Path) -> None:
-    source = _require(ANIME_UNCLEANED)
+    source = require(ANIME_UNCLEANED)
     result = audit(source, extractor=audit_extractor("yunet", "facenet"), cache=EmbeddingCache(session_cache))
     found = [set(f.paths) for f in result.of_kind(CROSS_CLASS)]
     expected = identical_across_classes(source)
@@ -177,7 +171,7 @@ def test_blackpink_group_photos_are_reported(blackpink_model, blackpink_train_di
 @pytest.mark.slow
 def test_blackpink_whole_collection(session_cache: Path) -> None:
     """All 773 photos: group shots filed under one member, Lisa's surplus."""
-    result = audit(_require(BLACKPINK), extractor=audit_extractor("yunet", "facenet"),
+    result = audit(require(BLACKPINK), extractor=audit_extractor("yunet", "facenet"),
                    cache=EmbeddingCache(session_cache))
     assert len(result.of_kind(SEVERAL_FACES)) >= 10
     assert "lisa_manoban 284 photos" in result.of_kind(IMBALANCE)[0].message
@@ -185,7 +179,7 @@ def test_blackpink_whole_collection(session_cache: Path) -> None:
 
 @pytest.mark.slow
 def test_kpop15_whole_set(session_cache: Path) -> None:
-    result = audit(_require(KPOP15), extractor=audit_extractor("yunet", "facenet"), cache=EmbeddingCache(session_cache))
+    result = audit(require(KPOP15), extractor=audit_extractor("yunet", "facenet"), cache=EmbeddingCache(session_cache))
     copies = {copy for c in KPOP15.iterdir() for copy, _ in copy_pairs(c)}
     suspects = {p for f in result.of_kind(DUPLICATE) for p in f.suspects}
     assert copies <= suspects
@@ -197,7 +191,7 @@ def test_kpop15_whole_set(session_cache: Path) -> None:
 
 def test_leakage_and_unreadable_files(tmp_path: Path) -> None:
     """Photos in both a training and a test folder (one of them re-encoded smaller), and files that are not images."""
-    _require(KPOP15)
+    require(KPOP15)
     irene = sorted((KPOP15 / "Irene").iterdir())[:6]
     seulgi = sorted((KPOP15 / "Seulgi").iterdir())[:6]
     train = link_tree(tmp_path / "train", {"Irene": irene, "Seulgi": seulgi})
@@ -220,7 +214,7 @@ def test_leakage_and_unreadable_files(tmp_path: Path) -> None:
 
 
 def test_perceptual_hashes_survive_reencoding_but_tell_people_apart() -> None:
-    photos = sorted((_require(KPOP15) / "Jihyo").iterdir())[:8]
+    photos = sorted((require(KPOP15) / "Jihyo").iterdir())[:8]
     images = [load_image(p) for p in photos]
     buffer = io.BytesIO()
     Image.fromarray(images[0]).resize((100, 100)).save(buffer, format="JPEG", quality=60)

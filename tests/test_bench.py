@@ -8,17 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from conftest import DATASETS, _require
+from conftest import DATASETS, missing, require
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_quick_face_benchmark_prints_both_tables(tmp_path: Path) -> None:
     if importlib.util.find_spec("face_recognition") is None:  # not imported here: it loosens Pillow for the process
-        pytest.skip("face_recognition is not installed (make test installs it)")
-    _require(DATASETS / "celebrity5")
+        missing("face_recognition is not installed (make test installs it)")
+    require(DATASETS / "celebrity5")
     out = tmp_path / "bench.json"
     run = subprocess.run([sys.executable, "bench/accuracy.py", "--quick", "--sets", "celebrity5", "--embedder",
                           "facenet", "--datasets", str(DATASETS), "--json-out", str(out)],
@@ -36,7 +34,7 @@ def test_quick_face_benchmark_prints_both_tables(tmp_path: Path) -> None:
 
 def test_small_faces_benchmark_prints_its_table() -> None:
     """bench/small_faces.py runs as bench/README.md shows; on 32 px faces the default finds more than the first pass."""
-    _require(DATASETS / "blackpink")
+    require(DATASETS / "blackpink")
     run = subprocess.run([sys.executable, "bench/small_faces.py", "--sizes", "32", "--repeats", "1"],
                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
@@ -53,7 +51,7 @@ def test_small_faces_benchmark_prints_its_table() -> None:
 
 def test_stranger_limit_benchmark_prints_its_table() -> None:
     """bench/strangers.py runs as bench/README.md shows; rejecting more members names fewer strangers."""
-    _require(DATASETS / "celebrity5")
+    require(DATASETS / "celebrity5")
     run = subprocess.run([sys.executable, "bench/strangers.py", "--quick", "--sets", "celebrity5", "--embedder",
                           "facenet", "--datasets", str(DATASETS)],
                          cwd=ROOT, capture_output=True, text=True, timeout=600)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import KPOP15, images_of, link_tree
+from conftest import KPOP15, images_of, link_tree, require
 from whosthat import DatasetError
 from whosthat.dataset import class_name, content_keys, scan, stratified_split
 
@@ -102,8 +102,7 @@ def test_folder_without_classes_raises(tmp_path: Path, layout: str):
 @pytest.fixture(scope="module")
 def kpop_collection(tmp_path_factory: pytest.TempPathFactory):
     """All of kpop15/train (class sizes 11 to 43), as symlinks."""
-    if not KPOP15.is_dir():
-        pytest.skip(f"{KPOP15} not found")
+    require(KPOP15)
     classes = {p.name: images_of(p) for p in sorted(KPOP15.iterdir()) if p.is_dir()}
     return scan(link_tree(tmp_path_factory.mktemp("kpop-all"), classes))
 
@@ -159,8 +158,7 @@ def test_split_paths_are_relative_posix(collection_dir: Path):
 def kpop_with_copies(tmp_path_factory: pytest.TempPathFactory):
     """All of kpop15/train with its 11 byte-identical pairs (`x(1).jpg`), and the first photo of each
     of three classes also filed under the next class."""
-    if not KPOP15.is_dir():
-        pytest.skip(f"{KPOP15} not found")
+    require(KPOP15)
     classes = {p.name: sorted(f for f in p.iterdir() if f.is_file()) for p in sorted(KPOP15.iterdir()) if p.is_dir()}
     root = link_tree(tmp_path_factory.mktemp("kpop-copies"), classes)
     names = sorted(classes)

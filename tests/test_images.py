@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import BLACKPINK_GROUP
+from conftest import BLACKPINK_GROUP, require
 from whosthat import ImageError, load_image
 from whosthat.images import is_image_path
 
@@ -17,8 +17,7 @@ from whosthat.images import is_image_path
 @pytest.fixture(scope="module")
 def photo() -> Image.Image:
     """A real photo, scaled down so every format round trip is quick (320 x 240)."""
-    if not BLACKPINK_GROUP.is_file():
-        pytest.skip(f"{BLACKPINK_GROUP} not found")
+    require(BLACKPINK_GROUP)
     return Image.open(BLACKPINK_GROUP).convert("RGB").resize((320, 240))
 
 

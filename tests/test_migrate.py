@@ -13,10 +13,9 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 import whosthat
-from conftest import CELEBRITY5
+from conftest import CELEBRITY5, require
 from whosthat.bundle import FORMAT_VERSION, read_bundle
 from whosthat.ensemble import Ensemble
 from whosthat.report import HEADINGS, write_report
@@ -32,8 +31,7 @@ def test_the_kept_file_is_format_1() -> None:
 
 
 def test_a_format_1_model_predicts_as_it_did() -> None:
-    if not CELEBRITY5.is_dir():
-        pytest.skip(f"{CELEBRITY5} is not here")
+    require(CELEBRITY5)
     model = whosthat.load(FORMAT_1)
     expected = json.loads(PREDICTIONS.read_text())
     assert len(expected) == 6

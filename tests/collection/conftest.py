@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from collection.photos import CELEBRITY5, add_broken_files, copy_photos, member_photos, stranger_photos
-from conftest import BLACKPINK, BLACKPINK_GROUP, DATASETS
+from conftest import BLACKPINK, BLACKPINK_GROUP, require
 from whosthat.collection import Index, index
 from whosthat.model import Model
 
@@ -26,8 +26,8 @@ def model_file(blackpink_model: Model, tmp_path_factory: pytest.TempPathFactory)
 @pytest.fixture(scope="session")
 def collection(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """12 member photos, the group photo, 10 stranger photos, 3 broken files, a hidden folder and a text file."""
-    if not CELEBRITY5.exists() or not BLACKPINK.exists():
-        pytest.skip(f"shared datasets not found at {DATASETS}")
+    require(CELEBRITY5)
+    require(BLACKPINK)
     root = tmp_path_factory.mktemp("collection")
     copy_photos(root, {f"members/{m}": paths for m, paths in member_photos().items()})
     copy_photos(root, {f"strangers/{n}": paths for n, paths in stranger_photos().items()})

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import whosthat
-from conftest import CELEBRITY5, images_of, link_tree
+from conftest import CELEBRITY5, images_of, link_tree, require
 from whosthat.cache import EmbeddingCache, content_hash
 from whosthat.cli import build_parser
 from whosthat.embedders import EMBEDDERS, create_embedder, embedder_from_spec, parse_spec
@@ -102,8 +102,7 @@ def no_user_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="module")
 def photos() -> list[tuple[np.ndarray, list[Face]]]:
     """Two celebrity5 photos of each of three people and YuNet's faces in them."""
-    if not CELEBRITY5.is_dir():
-        pytest.skip(f"shared dataset not found at {CELEBRITY5}")
+    require(CELEBRITY5)
     detector = create_detector("yunet")
     found = []
     for person in ("ben_afflek", "elton_john", "madonna"):
@@ -365,8 +364,7 @@ def test_facenet_dlib_is_what_it_was(photos):
 @pytest.fixture(scope="module")
 def celebrity_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Six photos of each of three celebrity5 people (symlinks)."""
-    if not CELEBRITY5.is_dir():
-        pytest.skip(f"shared dataset not found at {CELEBRITY5}")
+    require(CELEBRITY5)
     chosen = {p: images_of(CELEBRITY5 / "train" / p)[:6] for p in ("ben_afflek", "elton_john", "madonna")}
     return link_tree(tmp_path_factory.mktemp("celebrity-arcface"), chosen)
 

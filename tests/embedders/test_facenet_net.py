@@ -10,6 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
+from conftest import require
 from whosthat.embedders._facenet_net import build_facenet, load_converted, prewhiten, save_converted
 
 _KPOP15 = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "kpop15" / "train"
@@ -33,8 +34,7 @@ def model() -> torch.nn.Module:
 @pytest.fixture(scope="module")
 def faces() -> tuple[np.ndarray, np.ndarray]:
     """A few 160x160 RGB crops per person from kpop15, with integer identity labels."""
-    if not _KPOP15.is_dir():
-        pytest.skip(f"face dataset not found at {_KPOP15}")
+    require(_KPOP15)
     chips, labels = [], []
     for label, person in enumerate(sorted(p for p in _KPOP15.iterdir() if p.is_dir())):
         for path in sorted(person.glob("*.jpg"))[:_PER_PERSON]:
