@@ -106,3 +106,50 @@ def test_one_class_is_refused() -> None:
     X, _, _ = clusters()
     with pytest.raises(WhosthatError, match="at least two"):
         Recogniser().fit(X, np.array(["ana"] * len(X), dtype=object))
+
+
+#: scikit-learn checks an open-set recogniser cannot pass, and why: its `predict` answers "unknown" for a face
+#: below the stranger threshold, so its names are an object array that may hold a label outside `classes_`
+#: (the checks compare predictions numerically, or sort them together with integer labels).
+OPEN_SET_EXEMPT = {
+    "check_classifier_data_not_an_array", "check_classifiers_train", "check_estimators_pickle",
+    "check_fit_idempotent", "check_methods_sample_order_invariance", "check_methods_subset_invariance",
+    "check_supervised_y_2d",
+}
+
+
+def failed_checks(estimator: Recogniser) -> set[str]:
+    import warnings
+
+    from sklearn.utils.estimator_checks import check_estimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(estimator, on_fail=None)
+    assert sum(r["status"] == "passed" for r in results) >= 40
+    return {r["check_name"] for r in results if r["status"] == "failed"}
+
+
+def test_a_closed_set_recogniser_passes_every_scikit_learn_check() -> None:
+    assert failed_checks(Recogniser(calibrate=False)) == set()
+
+
+def test_an_open_set_recogniser_fails_only_the_checks_listed_with_their_reason() -> None:
+    assert failed_checks(Recogniser()) == OPEN_SET_EXEMPT
+
+
+def test_clone_set_params_and_unfitted_use() -> None:
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    recogniser = Recogniser("knn", head_params={"k": 3}, seed=2)
+    copy = clone(recogniser).set_params(seed=5)
+    assert copy.get_params() == {**recogniser.get_params(), "seed": 5} and copy is not recogniser
+    with pytest.raises(NotFittedError):
+        copy.predict(np.zeros((2, 16), np.float32))
+    X, y, _ = clusters()
+    fitted = copy.fit(X, y)
+    assert fitted.n_features_in_ == 16
+    with pytest.raises(ValueError, match="16 features"):
+        fitted.predict(np.zeros((2, 8), np.float32))
+    assert not hasattr(clone(fitted), "classes_")

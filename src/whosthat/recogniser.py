@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from whosthat.bundle import nest, part
 from whosthat.errors import WhosthatError
@@ -51,15 +54,21 @@ class Reference:
     y: np.ndarray
 
 
-class Recogniser:
-    """Whitening, head and stranger threshold over face embeddings, with scikit-learn's vocabulary.
+class TooFewClassesError(WhosthatError, ValueError):
+    """Fewer than two classes to learn from (a ValueError too, as scikit-learn's estimators raise)."""
+
+
+class Recogniser(ClassifierMixin, BaseEstimator):
+    """Whitening, head and stranger threshold over face embeddings: a scikit-learn classifier
+    (`sklearn.base.clone`, `get_params` / `set_params` and `check_estimator` apply; see tests/test_recogniser.py
+    for the checks it is exempt from and why).
 
     Settings are stored as given: `head` (a name of `whosthat.heads.HEADS`) and its `head_params`;
     `whiten`, learn a within-class whitening first; `calibrate`, learn the stranger score and threshold
     (without it every face gets its most probable name: a closed set); `max_member_rejection`, the share
     of members the threshold may call unknown; `seed`, of the calibration's folds and held-out classes.
 
-    `fit(X, y)` sets `classes_`, `whitening_`, `head_`, `reference_` and `calibration_`.
+    `fit(X, y)` sets `classes_`, `n_features_in_`, `whitening_`, `head_`, `reference_` and `calibration_`.
     """
 
     def __init__(self, head: str = "logistic", head_params: Optional[Mapping] = None, whiten: bool = True,
@@ -72,11 +81,6 @@ class Recogniser:
         self.max_member_rejection = max_member_rejection
         self.seed = seed
 
-    def get_params(self) -> dict:
-        """The settings, JSON-serialisable (`Recogniser(**params)` makes an unfitted copy)."""
-        return {"head": self.head, "head_params": dict(self.head_params or {}), "whiten": self.whiten,
-                "calibrate": self.calibrate, "max_member_rejection": self.max_member_rejection, "seed": self.seed}
-
     def fit(self, X: np.ndarray, y: np.ndarray, *, seen: Optional[np.ndarray] = None) -> Recogniser:
         """Learn from (n, dim) unit embeddings and their (n,) class names.
 
@@ -84,11 +88,12 @@ class Recogniser:
         them): those are never scored to calibrate the stranger threshold. By default none, and every
         row is scored by a head fitted on the other folds of a cross-validation.
         """
-        X = np.asarray(X, np.float32)
-        names, index = np.unique(np.asarray(y), return_inverse=True)
+        X, y = validate_data(self, X, y, dtype=np.float32)
+        check_classification_targets(y)
+        names, index = np.unique(y, return_inverse=True)
         if len(names) < 2:
-            raise WhosthatError(f"{len(names)} class to learn from; a recogniser needs at least two")
-        self.classes_ = [str(name) for name in names]
+            raise TooFewClassesError(f"{len(names)} class to learn from; a recogniser needs at least two")
+        self.classes_ = names.tolist()
         self.whitening_ = fit_whitening(X, index) if self.whiten else None
         features = self._features(X)
         self.head_ = self._new_head().fit(features, index, len(names))
@@ -98,7 +103,9 @@ class Recogniser:
 
     def evidence(self, X: np.ndarray) -> Evidence:
         """Probabilities, closest-photo similarities and stranger scores of (n, dim) embeddings for every class."""
-        features = self._features(np.asarray(X, np.float32))
+        check_is_fitted(self, "head_")
+        X = validate_data(self, X, dtype=np.float32, reset=False, ensure_min_samples=0)
+        features = self._features(X)
         k = len(self.classes_)
         probabilities = self.head_.predict_proba(features) if len(features) else np.zeros((0, k))
         cues = stranger_cues(probabilities, features, self.reference_.X, self.reference_.y)
@@ -116,13 +123,17 @@ class Recogniser:
 
     def predict(self, X: np.ndarray, *, threshold: Optional[float] = None) -> np.ndarray:
         """(n,) the most probable class name of each embedding, or "unknown" where its stranger score is
-        below `threshold` (default: the calibrated one). Each face alone: a group photo's faces are
-        shared out by `whosthat.assign` in `Model.name_subjects`."""
+        below `threshold` (default: the calibrated one): an object array then, an array like `classes_` for
+        a closed set (no threshold). Each face alone: a group photo's faces are shared out by
+        `whosthat.assign` in `Model.name_subjects`."""
         evidence = self.evidence(X)
         best = evidence.probabilities.argmax(axis=1)
-        accepted = evidence.stranger[np.arange(len(best)), best] >= (self.threshold_ if threshold is None
-                                                                     else threshold)
-        return np.where(accepted, np.asarray(self.classes_, dtype=object)[best], UNKNOWN_LABEL)
+        names = np.asarray(self.classes_)[best]
+        cut = self.threshold_ if threshold is None else threshold
+        if cut == -np.inf:
+            return names
+        accepted = evidence.stranger[np.arange(len(best)), best] >= cut
+        return np.where(accepted, names.astype(object), UNKNOWN_LABEL)
 
     def score(self, X: np.ndarray, y: np.ndarray) -> float:
         """Share of embeddings whose `predict` equals `y` (a stranger's label is "unknown")."""
@@ -130,7 +141,7 @@ class Recogniser:
 
     def to_bundle(self) -> tuple[dict, dict[str, np.ndarray]]:
         """Settings and fitted state as JSON and named arrays (`from_bundle` reads them back)."""
-        meta: dict = {"params": self.get_params(), "classes": self.classes_}
+        meta: dict = {"params": self.get_params(), "classes": list(self.classes_)}
         arrays = nest("head", self.head_.get_state())
         arrays.update({"reference/X": self.reference_.X, "reference/y": self.reference_.y})
         if self.whitening_ is not None:
@@ -145,6 +156,7 @@ class Recogniser:
         """The fitted recogniser `to_bundle` wrote."""
         recogniser = cls(**meta["params"])
         recogniser.classes_ = list(meta["classes"])
+        recogniser.n_features_in_ = int(np.asarray(arrays["reference/X"]).shape[1])
         recogniser.head_ = recogniser._new_head().set_state(part("head", arrays))
         recogniser.whitening_ = arrays.get("whitening")
         recogniser.reference_ = Reference(np.asarray(arrays["reference/X"], np.float32),
@@ -152,10 +164,6 @@ class Recogniser:
         recogniser.calibration_ = (Calibration.from_bundle(meta["calibration"], part("calibration", arrays))
                                    if "calibration" in meta else None)
         return recogniser
-
-    def __repr__(self) -> str:
-        settings = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"Recogniser({settings})"
 
     def _new_head(self) -> Head:
         return create_head(self.head, **(self.head_params or {}))
