@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,7 @@ def test_train_returns_a_model(kpop_trained):
 def test_predictions_api(kpop_model: whosthat.Model, kpop_held_out):
     photo = kpop_held_out["Irene"][0]
     result = kpop_model.predict(photo)
-    assert isinstance(result, Predictions) and isinstance(result, list)
+    assert isinstance(result, Predictions) and isinstance(result, Sequence)
     assert len(result) >= 1 and all(isinstance(p, Prediction) for p in result)
     width, height = Image.open(photo).size
     assert (result.width, result.height) == (width, height) and result.error is None

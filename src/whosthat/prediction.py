@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Optional, overload
 
 import numpy as np
 from PIL import Image
@@ -52,20 +53,39 @@ class Prediction:
         }
 
 
-class Predictions(list):
-    """The predictions for every face of one photo, largest face first, with the photo itself.
+@dataclass(frozen=True, eq=False)
+class Predictions(Sequence[Prediction]):
+    """The predictions for every face of one photo, largest face first, with the photo itself: a frozen
+    sequence (a slice keeps the photo, its size and its error, as supervision's `Detections` does).
 
+    faces: the `Prediction` of each face. source: the photo's name. width, height: its size in pixels
+    (upright). image: the (H, W, 3) RGB photo when it was kept. error: why the photo could not be read.
     In a notebook it shows as the annotated photo; `annotate()` returns that picture.
     """
 
-    def __init__(self, predictions: list[Prediction], source: str, width: int, height: int,
-                 image: Optional[np.ndarray] = None, error: Optional[str] = None) -> None:
-        super().__init__(predictions)
-        self.source = source
-        self.width = width
-        self.height = height
-        self.image = image
-        self.error = error
+    faces: Sequence[Prediction]
+    source: str
+    width: int
+    height: int
+    image: Optional[np.ndarray] = None
+    error: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "faces", tuple(self.faces))
+
+    @overload
+    def __getitem__(self, index: int) -> Prediction: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Predictions: ...
+
+    def __getitem__(self, index: int | slice) -> Prediction | Predictions:
+        if isinstance(index, slice):
+            return replace(self, faces=self.faces[index])
+        return self.faces[index]
+
+    def __len__(self) -> int:
+        return len(self.faces)
 
     @property
     def labels(self) -> list[str]:
