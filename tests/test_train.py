@@ -115,3 +115,17 @@ def test_train_from_python_returns_the_model_with_its_record(small_tree: Path, s
     model = whosthat.train(small_tree, embedder="facenet", test_fraction=0.0, cache_dir=session_cache, log=log)
     assert model.training is not None and model.test is None and log.evaluation is None
     assert model.training.notes == tuple(log.notes) and log.split == model.training.split.split
+
+
+def test_settings_travel_as_one_frozen_config() -> None:
+    import dataclasses
+
+    from whosthat import TrainConfig, WhosthatError
+
+    config = TrainConfig(embedder="facenet", test_fraction=0.0)
+    changed = config.with_settings(seed=3)
+    assert (changed.embedder, changed.test_fraction, changed.seed, config.seed) == ("facenet", 0.0, 3, 0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.seed = 1  # type: ignore[misc]
+    with pytest.raises(WhosthatError, match="unknown training setting 'embeder'"):
+        config.with_settings(embeder="dlib")

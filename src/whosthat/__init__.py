@@ -22,13 +22,13 @@ _PUBLIC = {
     "WhosthatError": "whosthat.errors", "Face": "whosthat.face", "load_image": "whosthat.images",
     "Model": "whosthat.model", "Ensemble": "whosthat.ensemble", "load": "whosthat.loading",
     "Prediction": "whosthat.prediction", "Predictions": "whosthat.prediction", "Recogniser": "whosthat.recogniser",
-    "train": "whosthat.training", "TrainingLog": "whosthat.training",
+    "train": "whosthat.training", "TrainConfig": "whosthat.training", "TrainingLog": "whosthat.training",
     "index": "whosthat.collection", "Index": "whosthat.collection",
 }
 
 __all__ = ["DatasetError", "Ensemble", "Face", "ImageError", "Index", "Model", "ModelFileError", "Prediction",
-           "Predictions", "Recogniser", "TrainingLog", "WhosthatError", "__version__", "index", "load", "load_image",
-           "train"]
+           "Predictions", "Recogniser", "TrainConfig", "TrainingLog", "WhosthatError", "__version__", "index", "load",
+           "load_image", "train"]
 
 if TYPE_CHECKING:
     from whosthat.collection import Index, index
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from whosthat.model import Model
     from whosthat.prediction import Prediction, Predictions
     from whosthat.recogniser import Recogniser
-    from whosthat.training import TrainingLog, train
+    from whosthat.training import TrainConfig, TrainingLog, train
 
 
 def __getattr__(name: str) -> Any:

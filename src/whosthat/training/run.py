@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -17,18 +17,15 @@ from whosthat.embedders.spec import embedder_from_spec, made_for_faces
 from whosthat.errors import DatasetError
 from whosthat.evaluate import score_predictions
 from whosthat.model import Component, Model, build_extractor
-from whosthat.openset import DEFAULT_MAX_MEMBER_REJECTION
 from whosthat.pipeline import Extractor, Subjects
 from whosthat.recogniser import Recogniser
 from whosthat.records import ReferencePhotos, SplitRecord, TestRecord, TrainingRecord, ValidationRecord
 from whosthat.training import faces
+from whosthat.training.config import TrainConfig
 from whosthat.training.finetuning import finetune_network
 from whosthat.training.log import TrainingLog
 from whosthat.training.subject import SUBJECTS, choose_subject
 
-#: The defaults, chosen by bench/accuracy.py (see the README's table); the detector and embedder
-#: follow from the subject (`whosthat.training.subject.SUBJECTS`), the head from the embedder.
-DEFAULT_SUBJECT = "auto"
 #: The head on face embeddings (chosen by bench/accuracy.py), and on ImageNet features, frozen or
 #: fine-tuned, where a linear SVM named more test pictures than logistic regression (bench/README.md).
 DEFAULT_FACE_HEAD, DEFAULT_IMAGE_HEAD = "logistic", "svm"
@@ -49,49 +46,45 @@ class Photos:
         return {item.path.relative_to(self.collection.root).as_posix(): item for item in self.collection.items}
 
 
-def train(folder: str | os.PathLike, *, out: Optional[str | os.PathLike] = None, subject: str = DEFAULT_SUBJECT,
-          detector: Optional[str] = None, embedder: Optional[str] = None, head: Optional[str] = None,
-          finetune: Optional[str] = None, epochs: Optional[int] = None, resume: bool = False,
-          workers: Optional[int] = None, test_dir: Optional[str | os.PathLike] = None,
-          seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.2, split: Optional[Split] = None,
-          flip: bool = False, whiten: Optional[bool] = None, max_member_rejection: float = DEFAULT_MAX_MEMBER_REJECTION,
-          cache_dir: Optional[str | os.PathLike] = None, use_cache: bool = True, progress: Progress = None,
-          log: Optional[TrainingLog] = None) -> Model:
+def train(folder: str | os.PathLike, config: Optional[TrainConfig] = None, *,
+          out: Optional[str | os.PathLike] = None, progress: Progress = None, log: Optional[TrainingLog] = None,
+          **settings: Any) -> Model:
     """Learn the members from `folder/<member>/<photo>` and return the model (saved to `out` if given), its
     `training` record holding the split, the notes about the photos and the test outcomes.
 
-    subject / detector / embedder: what to recognise (`choose`); finetune / epochs / resume / workers: a
-    network trained end to end first (`whosthat.training.finetuning`); test_dir / seed / val_fraction /
-    test_fraction / split: the photos held out (`split_photos`); head / whiten / max_member_rejection: the
-    `Recogniser` (by default logistic regression on whitened face embeddings, a linear SVM on ImageNet
-    features); flip: each face's vector averaged with its mirror image's. `progress(label, total)` returns
-    a callback advanced per photo; `log` collects the notes and lines of the run.
+    config: the settings (`TrainConfig`); keywords change single ones (`train(folder, embedder="facenet")`).
+    `progress(label, total)` returns a callback advanced per photo; `log` collects the notes and lines of the run.
     """
+    config = (config or TrainConfig()).with_settings(**settings)
     log = log if log is not None else TrainingLog()
     started = time.perf_counter()
+    test_dir = config.test_dir
     photos = scan_photos(folder, test_dir, log)
-    split = log.split = split_photos(photos, split, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
+    split = log.split = split_photos(photos, config.split, val_fraction=config.val_fraction,
+                                     test_fraction=config.test_fraction, seed=config.seed)
     by_path = photos.by_path()
     classes = sorted({by_path[p].label for p in split.train})
     learn = [by_path[p] for p in split.train + split.val]
-    cache = EmbeddingCache(Path(cache_dir) if cache_dir else None) if use_cache else None
-    detector, embedder, chosen_by = choose(subject, detector, embedder, faces.filed_once(learn, photos.keys), cache,
-                                           photos.keys, log)
+    cache = EmbeddingCache(Path(config.cache_dir) if config.cache_dir else None) if config.use_cache else None
+    detector, embedder, chosen_by = choose(config.subject, config.detector, config.embedder,
+                                           faces.filed_once(learn, photos.keys), cache, photos.keys, log)
+    finetune = config.finetune
     if finetune is None:
-        built = embedder_from_spec(embedder, flip=flip)
+        built = embedder_from_spec(embedder, flip=config.flip)
         embedder_component, state = Component(built.name, built.settings), {}
     else:
-        state = finetune_network(finetune, detector, classes, split, by_path, epochs=epochs, resume=resume,
-                                 workers=workers, seed=seed, out=out, cache=cache, log=log)
-        embedder_component = Component("finetuned", {"architecture": finetune, "flip": flip})
+        state = finetune_network(finetune, detector, classes, split, by_path, epochs=config.epochs,
+                                 resume=config.resume, workers=config.workers, seed=config.seed, out=out, cache=cache,
+                                 log=log)
+        embedder_component = Component("finetuned", {"architecture": finetune, "flip": config.flip})
     extractor = build_extractor(Component(detector), embedder_component, state)
     subjects = embed(extractor, learn, cache, photos.keys, progress, log)
     log.seconds["embedding"] = time.perf_counter() - started
     chosen, train_rows, val_rows = learned_faces(photos, split, classes, subjects, log)
     fit_started = time.perf_counter()
-    settings = recogniser_settings(finetune is None and made_for_faces(embedder), head, whiten, max_member_rejection,
-                                   seed)
-    recogniser, validation = fit(settings, classes, train_rows, val_rows, fine_tuned=finetune is not None)
+    recogniser_params = recogniser_settings(finetune is None and made_for_faces(embedder), config.head,
+                                            config.whiten, config.max_member_rejection, config.seed)
+    recogniser, validation = fit(recogniser_params, classes, train_rows, val_rows, fine_tuned=finetune is not None)
     log.seconds["fit"] = time.perf_counter() - fit_started
     model = Model(Component(detector), embedder_component, recogniser, embedder_state=state, extractor=extractor)
     test_items = faces.without_training_copies(photos.tests.items if photos.tests else [by_path[p] for p in split.test],
