@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from whosthat.collection.schema import IndexWriteError
 from whosthat.errors import WhosthatError
 
 LOCK_FILE = ".lock"
@@ -19,7 +20,8 @@ class IndexBusyError(WhosthatError):
 
 class IndexLock:
     """`with IndexLock(directory):` holds the index for writing; a second holder waits up to `wait` seconds
-    (0: refuses at once) and then raises `IndexBusyError` naming the process that holds it."""
+    (0: refuses at once) and then raises `IndexBusyError` naming the process that holds it; a folder where the
+    lock cannot be made (read-only, not ours) is `IndexWriteError`."""
 
     def __init__(self, directory: Path, wait: float = 0.0) -> None:
         self.path = Path(directory) / LOCK_FILE
@@ -27,8 +29,12 @@ class IndexLock:
         self._handle: Optional[int] = None
 
     def __enter__(self) -> IndexLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise IndexWriteError(f"{self.path.parent}: cannot be written ({(error.strerror or str(error)).lower()}); "
+                                  "give an index folder where you can write with --index DIR") from None
         deadline = time.monotonic() + self.wait
         while True:
             try:

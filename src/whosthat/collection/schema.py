@@ -2,9 +2,13 @@
 
 An index is a folder: `index.json` (the manifest: format, collection, pipeline), the LanceDB table
 `faces` (one row per face, and one row with `face = -1` per photo where none was found or that could
-not be read), `models/` (a copy of each model that labelled it) and `.lock`. The model that labelled
-the rows is recorded in the table's own schema metadata, so that a relabelling commits the new labels
-and the record of who gave them in one step.
+not be read), `models/` (a copy of each model that labelled it), `models.json` (the copies whosthat
+wrote there, with the SHA-256 of their bytes: only those are ever deleted) and `.lock`. While an index
+is being made, `.whosthat-index-creating` is its first file and is removed once `index.json` is written:
+a folder is only ever taken for a new index when it is empty or holds that marker and whosthat's files.
+The model that labelled the rows is recorded in the table's own schema metadata, so that a relabelling
+commits the new labels and the record of who gave them in one step. A photo's `path` is its name in
+the collection (see `scan.index_name`: names that are not UTF-8 are escaped so that they round-trip).
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ from whosthat.errors import WhosthatError
 FORMAT = "whosthat-index"
 FORMAT_VERSION = 1
 MANIFEST = "index.json"
+#: The model copies this index wrote under models/: {name inside the index: SHA-256 of the bytes written}.
+MODELS_RECORD = "models.json"
+#: Written first when an index is made, removed once its manifest is: a folder whosthat began.
+CREATING = ".whosthat-index-creating"
 FACES = "faces"
 PEOPLE = "people"
 #: Schema metadata key of the faces table that holds the `Labeller` record (JSON).
@@ -36,7 +44,12 @@ def model_file_name(fingerprint: str) -> str:
 
 
 class IndexFileError(WhosthatError):
-    """A folder that is not a collection index, or one this whosthat cannot use (newer, of another pipeline)."""
+    """A folder that is not a collection index, or one this whosthat cannot use (newer, of another pipeline,
+    damaged)."""
+
+
+class IndexWriteError(WhosthatError):
+    """The index could not be written (disk full, permissions); it keeps its last complete state."""
 
 
 @dataclass(frozen=True)

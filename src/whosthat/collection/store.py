@@ -3,10 +3,15 @@
 Every write is one LanceDB commit (a new table version): an append of whole photos, a delete, or a
 relabelling that replaces every row. A run killed or out of disk space midway leaves the table at its
 last commit, which readers keep seeing; the files of the unfinished write are never referenced.
+
+Nothing of the user's is taken or deleted: a new index is made only in an empty folder or one whosthat began
+(`begin_index`), and a model copy is deleted only when `models.json` records it and its bytes are still the
+ones written. A damaged table (a data file truncated or removed) is one `IndexFileError` on every read.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -20,18 +25,21 @@ import pyarrow as pa
 
 from whosthat.collection.lock import LOCK_FILE
 from whosthat.collection.schema import (
+    CREATING,
     DEFAULT_FOLDER,
     FACES,
     FORMAT,
     FORMAT_VERSION,
     MANIFEST,
+    MODELS_RECORD,
     IndexFileError,
+    IndexWriteError,
     Labeller,
     Manifest,
     face_schema,
     model_file_name,
 )
-from whosthat.errors import WhosthatError
+from whosthat.paths import inside
 
 #: Rows from which the vector column gets an approximate-nearest-neighbour index (below: exact search).
 ANN_MIN_ROWS = 100_000
@@ -51,10 +59,10 @@ KEEP_VERSIONS = timedelta(minutes=10)
 PHOTO_COLUMNS = ["path", "content_hash", "size", "mtime_ns", "faces", "error"]
 #: The rows that stand for a photo, one each: its first face, or its no-face row.
 PHOTO_ROWS = "face <= 0"
-
-
-class IndexWriteError(WhosthatError):
-    """The index could not be written (disk full, permissions); it keeps its last complete state."""
+#: What an index folder holds while it is made (and temporary files, `.NAME.*.tmp`): `check_new_folder`.
+OWN_FILES = {CREATING, LOCK_FILE, "models", MODELS_RECORD, f"{FACES}.lance"}
+#: What a damaged table raises on reading: Arrow errors (ArrowInvalid is a ValueError), Lance's RuntimeError.
+READ_ERRORS = (pa.ArrowException, OSError, RuntimeError, ValueError)
 
 
 def now() -> str:
@@ -99,11 +107,32 @@ def read_manifest(directory: Path) -> Manifest:
 
 
 def check_new_folder(directory: Path) -> None:
-    """A folder a new index may be made in: new, empty, or left by an interrupted creation."""
+    """A folder a new index may be made in: new, empty, or begun by whosthat (it holds the `CREATING` marker and
+    only whosthat's files: a creation that was interrupted, or that another run is making now). A user's
+    `models/` or `faces.lance` without the marker is theirs, and refused."""
+    directory = Path(directory)
     if directory.is_file():
         raise IndexFileError(f"{directory}: is a file, not an index folder")
-    if directory.is_dir() and any(p.name not in {LOCK_FILE, "models", f"{FACES}.lance"} for p in directory.iterdir()):
+    try:
+        names = {p.name for p in directory.iterdir()} if directory.is_dir() else set()
+    except OSError as error:
+        raise IndexFileError(f"{directory}: cannot be read ({_reason(error)})") from None
+    if names and not (CREATING in names and all(n in OWN_FILES or _temporary(n) for n in names)):
         raise IndexFileError(f"{directory}: exists and is not a whosthat index; choose a new or empty folder")
+
+
+def begin_index(directory: Path) -> None:
+    """Check `directory` for a new index (`check_new_folder`) and mark it as begun by whosthat: the marker is the
+    first file written in it (kept when it is there already: an interrupted creation, or another run's)."""
+    check_new_folder(directory)
+    try:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        os.close(os.open(Path(directory) / CREATING, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    except FileExistsError:
+        pass
+    except OSError as error:
+        raise IndexWriteError(f"{directory}: cannot be written ({_reason(error)}); give an index folder where you "
+                              "can write with --index DIR") from None
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -118,6 +147,15 @@ def write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def sql_text(value: str) -> str:
@@ -137,8 +175,8 @@ class IndexStore:
             self._db = lancedb.connect(str(self.directory))
             self.table = self._db.open_table(FACES)
             self.labeller = Labeller.from_metadata(self.table.schema.metadata)
-        except (OSError, RuntimeError, ValueError) as error:
-            raise IndexFileError(f"{self.directory}: the faces table cannot be read ({_reason(error)})") from None
+        except READ_ERRORS as error:
+            raise self._damaged(error) from None
 
     @classmethod
     def open(cls, path: Path) -> IndexStore:
@@ -147,16 +185,19 @@ class IndexStore:
 
     @classmethod
     def create(cls, directory: Path, manifest: Manifest, labeller: Labeller, model: bytes) -> IndexStore:
-        """A new, empty index in `directory` (new or empty), with a copy of the model that labels it. The
-        manifest is written last: a folder without it is not an index, and an interrupted creation is made again."""
+        """A new, empty index in `directory` (new, empty or begun by whosthat: `begin_index`), with a copy of the
+        model that labels it. The manifest is written last: a folder without it is not an index, and an
+        interrupted creation is made again; the marker of the creation goes once the manifest is there."""
         lancedb = _lancedb()
-        check_new_folder(directory)
+        directory = Path(directory)
+        target = inside(directory, labeller.model_file)  # a name of the model's record: it stays in the index
+        begin_index(directory)
         try:
-            (directory / "models").mkdir(parents=True, exist_ok=True)
-            write_atomically(directory / labeller.model_file, model)
+            _keep_copy(directory, labeller.model_file, target, model, {})
             lancedb.connect(str(directory)).create_table(FACES, schema=face_schema(manifest.dim, labeller),
                                                          mode="overwrite")
             write_atomically(directory / MANIFEST, manifest.to_json().encode())
+            (directory / CREATING).unlink(missing_ok=True)
         except (OSError, RuntimeError, ValueError) as error:
             raise IndexWriteError(f"{directory}: cannot create the index ({_reason(error)})") from None
         return cls(directory)
@@ -165,27 +206,41 @@ class IndexStore:
 
     def scan(self, columns: Sequence[str], where: Optional[str] = None) -> pa.Table:
         """Columns of the rows that match a LanceDB filter (all rows without one)."""
-        return self.table.to_lance().to_table(columns=list(columns), filter=where)
+        try:
+            return self.table.to_lance().to_table(columns=list(columns), filter=where)
+        except READ_ERRORS as error:
+            raise self._damaged(error) from None
 
     def batches(self, columns: Sequence[str], batch_size: int = 8192) -> Iterator[pa.RecordBatch]:
         """Every row, in the order written (so a photo's rows come together), a batch at a time."""
-        yield from self.table.to_lance().to_batches(columns=list(columns), batch_size=batch_size, scan_in_order=True)
+        try:
+            yield from self.table.to_lance().to_batches(columns=list(columns), batch_size=batch_size,
+                                                        scan_in_order=True)
+        except READ_ERRORS as error:
+            raise self._damaged(error) from None
 
     def photos(self) -> pa.Table:
         """One row per photo: path, content hash, size, mtime, number of faces, error."""
         return self.scan(PHOTO_COLUMNS, PHOTO_ROWS)
 
     def count(self, where: Optional[str] = None) -> int:
-        return self.table.count_rows(where)
+        """Rows that match a LanceDB filter (all rows without one)."""
+        try:
+            return self.table.count_rows(where)
+        except READ_ERRORS as error:
+            raise self._damaged(error) from None
 
     def nearest(self, vector: np.ndarray, k: int, columns: Sequence[str], where: str = "face >= 0") -> pa.Table:
         """The k faces closest to `vector` by cosine distance (exact below ANN_MIN_ROWS rows, else IVF-PQ
         with refinement), with a `_distance` column."""
         query = (self.table.search(np.asarray(vector, np.float32), vector_column_name="vector").metric("cosine")
                  .where(where, prefilter=True).select([*columns, "_distance"]).limit(k))
-        if self._has_vector_index():
-            query = query.nprobes(probes(self.table.count_rows())).refine_factor(REFINE_FACTOR)
-        return query.to_arrow()
+        try:
+            if self._has_vector_index():
+                query = query.nprobes(probes(self.table.count_rows())).refine_factor(REFINE_FACTOR)
+            return query.to_arrow()
+        except READ_ERRORS as error:
+            raise self._damaged(error) from None
 
     def tables(self) -> list[str]:
         """The tables of the index (faces, and people once grouped)."""
@@ -196,8 +251,8 @@ class IndexStore:
         return self._db.open_table(name)
 
     def model_path(self) -> Path:
-        """The copy of the model that labelled the index."""
-        return self.directory / self.labeller.model_file
+        """The copy of the model that labelled the index (its name is read from the index: kept inside it)."""
+        return inside(self.directory, self.labeller.model_file)
 
     # Writing (hold an IndexLock).
 
@@ -233,21 +288,49 @@ class IndexStore:
         self._write(work)
 
     def save_model(self, data: bytes, fingerprint: str) -> str:
-        """Keep a copy of a model file under models/ (named by its fingerprint); its path inside the index."""
+        """Keep a copy of a model file under models/ (named by its fingerprint), recorded in models.json before it
+        is written; its path inside the index. A file of that name with other bytes is not whosthat's: refused."""
         name = model_file_name(fingerprint)
-        target = self.directory / name
-        if not target.exists():
-            def work() -> None:
-                target.parent.mkdir(exist_ok=True)
-                write_atomically(target, data)
-            self._write(work)
+        target = inside(self.directory, name)
+        if target.exists():
+            if file_digest(target) != hashlib.sha256(data).hexdigest():
+                raise IndexWriteError(f"{target}: is not the copy of this model whosthat writes there; move it out "
+                                      "of the index and run again")
+            return name
+        self._write(lambda: _keep_copy(self.directory, name, target, data, self.model_copies()))
         return name
 
+    def model_copies(self) -> dict[str, str]:
+        """The model copies this index wrote (models.json): {name inside the index: SHA-256 of the bytes}; none
+        when the record is missing or unreadable (then nothing is deleted)."""
+        try:
+            record = json.loads((self.directory / MODELS_RECORD).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return {}
+        if not isinstance(record, dict):
+            return {}
+        return {k: v for k, v in record.items() if isinstance(k, str) and isinstance(v, str)}
+
     def forget_models(self) -> None:
-        """Remove model copies that no longer label the index."""
-        for path in (self.directory / "models").glob("*.wt"):
-            if f"models/{path.name}" != self.labeller.model_file:
-                path.unlink(missing_ok=True)
+        """Delete the model copies that no longer label the index: only those models.json records whose bytes
+        are still the ones written (anything else under models/ is the user's, and stays)."""
+        copies = self.model_copies()
+        current = self.labeller.model_file
+
+        def work() -> None:
+            for name, digest in copies.items():
+                if name == current:
+                    continue
+                path = inside(self.directory, name)
+                try:
+                    if path.is_file() and not path.is_symlink() and file_digest(path) == digest:
+                        path.unlink()
+                except FileNotFoundError:
+                    pass
+            kept = {current: copies[current]} if current in copies else {}
+            write_atomically(self.directory / MODELS_RECORD, json.dumps(kept, indent=2).encode())
+        if set(copies) - {current}:
+            self._write(work)
 
     def tidy(self) -> None:
         """After a run: merge small files, bring indexes up to date (an ANN index on the vectors and a bitmap
@@ -268,12 +351,30 @@ class IndexStore:
     def _has_vector_index(self) -> bool:
         return any(index.columns == ["vector"] for index in self.table.list_indices())
 
+    def _damaged(self, error: Exception) -> IndexFileError:
+        return IndexFileError(f"{self.directory}: the index is damaged ({_reason(error)}); build a new one with "
+                              "`whosthat index MODEL COLLECTION --index NEW_FOLDER`")
+
     def _write(self, operation: Any) -> None:
         try:
             operation()
         except (OSError, RuntimeError, ValueError) as error:
             raise IndexWriteError(f"{self.directory}: cannot write the index ({_reason(error)}); it keeps its last "
                                   f"complete state ({self.count(PHOTO_ROWS):,} photos)") from None
+
+
+def _keep_copy(directory: Path, name: str, target: Path, data: bytes, copies: dict[str, str]) -> None:
+    """A model copy written at `target`, recorded (with the SHA-256 of its bytes) in models.json first: a run
+    stopped between the two leaves a record of a copy that is not there, never a copy nobody recorded."""
+    record = {**copies, name: hashlib.sha256(data).hexdigest()}
+    write_atomically(directory / MODELS_RECORD, json.dumps(record, indent=2).encode())
+    target.parent.mkdir(exist_ok=True)
+    write_atomically(target, data)
+
+
+def _temporary(name: str) -> bool:
+    """A temporary file of `write_atomically` (`.NAME.XXXX.tmp`), left by a run that was stopped."""
+    return name.startswith(".") and name.endswith(".tmp")
 
 
 def _lancedb() -> Any:
@@ -290,4 +391,6 @@ def _reason(error: Exception) -> str:
     text = str(error)
     if "No space left" in text or getattr(error, "errno", None) == 28:
         return "no space left on the device"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
     return (text.strip().splitlines() or [type(error).__name__])[0][:200]
