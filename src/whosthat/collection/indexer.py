@@ -2,7 +2,9 @@
 
 A run compares the collection with the index by path, size and modification time: unchanged photos are
 not read, deleted and changed ones are dropped, and the new and changed ones are recognised by an
-engine and committed a batch of whole photos at a time. The embedding cache (the training cache) is
+engine and committed a batch of whole photos at a time. A photo whose bytes could not be read (no
+permission) is read again on every run until it can be; the photos of a folder that cannot be opened
+now are kept, and the run lists the folder as unreadable. The embedding cache (the training cache) is
 read and filled on the way, so photos a model was trained on, or that were moved, are not embedded
 again. A model that is not the one that labelled the index names the stored faces again from their
 vectors (`relabel`), without detecting or embedding, when its detector and embedder are the same.
@@ -24,7 +26,7 @@ from whosthat.collection.job import Engine, EngineJob
 from whosthat.collection.lock import IndexLock
 from whosthat.collection.recognition import LoadedModel, ModelSource, load_model, name_faces
 from whosthat.collection.records import complete_rows
-from whosthat.collection.scan import PhotoFile, scan_collection
+from whosthat.collection.scan import PhotoFile, Scan, scan_collection
 from whosthat.collection.schema import (
     DEFAULT_FOLDER,
     MANIFEST,
@@ -34,7 +36,7 @@ from whosthat.collection.schema import (
     Manifest,
     model_file_name,
 )
-from whosthat.collection.store import IndexStore, check_new_folder, now
+from whosthat.collection.store import IndexStore, begin_index, now
 from whosthat.errors import WhosthatError
 from whosthat.face import Face
 
@@ -59,6 +61,7 @@ class IndexReport:
     seconds: float
     unreadable: tuple[str, ...] = ()
     vanished: tuple[str, ...] = ()
+    unreadable_folders: tuple[str, ...] = ()
     unreadable_in_index: int = 0
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -89,20 +92,21 @@ def build_index(model: ModelSource, collection: Optional[Path] = None, index: Op
     faces again (same detector and embedder). engine: "local", "ray" or an engine object. cache_dir: the
     embedding cache (None: none). wait: seconds to wait for another run writing the index (0: refuse).
     progress(total) returns a callback called with the number of photos done as they finish.
-    Raises `WhosthatError` subclasses for every problem a user can cause, before writing anything.
+    Raises `WhosthatError` subclasses for every problem a user can cause, before writing anything (but the
+    marker of a new index, `begin_index`, and its lock).
     """
     started = time.perf_counter()
     directory = index_location(collection, index)
     engine = ENGINES.create(engine) if isinstance(engine, str) else engine
     timings: dict[str, float] = {}
-    is_index = (directory / MANIFEST).is_file()
-    if not is_index:
-        check_new_folder(directory)
+    loaded = load_model(model)
+    if not (directory / MANIFEST).is_file():
         _new_collection(collection)
+        begin_index(directory)  # checked, and marked as whosthat's before the lock or anything else is written
     with IndexLock(directory, wait=wait):
-        store = IndexStore(directory) if is_index else None
+        # Looked at again under the lock: a run this one waited for may have made the index meanwhile.
+        store = IndexStore(directory) if (directory / MANIFEST).is_file() else None
         root = _collection_root(collection, store)
-        loaded = load_model(model)
         relabelled = 0
         if store is None:
             store = _create(directory, root, loaded)
@@ -116,17 +120,17 @@ def build_index(model: ModelSource, collection: Optional[Path] = None, index: Op
             relabelled = relabel_index(store, loaded)
             timings["relabel"] = time.perf_counter() - tick
         tick = time.perf_counter()
-        files = scan_collection(root, skip=(directory,))
+        scanned = scan_collection(root, skip=(directory,))
+        files = scanned.photos
         stored = {row["path"]: row for row in store.photos().to_pylist()}
-        on_disk = {photo.name for photo in files}
-        removed = [name for name in stored if name not in on_disk]
+        removed = _removed(stored, scanned)
         changed = [p for p in files if p.name in stored and _changed(stored[p.name], p)]
         new = [p for p in files if p.name not in stored]
         store.delete(removed + [p.name for p in changed])
         timings["scan"] = time.perf_counter() - tick
         tick = time.perf_counter()
         todo = changed + new
-        unreadable, vanished = [], []
+        unreadable, vanished = [str(folder) for folder in scanned.unreadable], []
         if todo:
             _check_pipeline(store, loaded)  # the weights may have been upgraded since: their vectors would not match
             job = EngineJob(loaded, store.manifest.dim, todo, cache_dir, batch,
@@ -146,6 +150,7 @@ def build_index(model: ModelSource, collection: Optional[Path] = None, index: Op
             faces=store.count("face >= 0"), added=len(new), changed=len(changed), removed=len(removed),
             unchanged=len(files) - len(todo), relabelled=relabelled, seconds=time.perf_counter() - started,
             unreadable=tuple(unreadable), vanished=tuple(vanished),
+            unreadable_folders=tuple(folder.name for folder in scanned.unreadable),
             unreadable_in_index=store.count("error IS NOT NULL"), timings=timings)
 
 
@@ -241,8 +246,18 @@ def _labeller(loaded: LoadedModel, model_file: str) -> Labeller:
                     classes=loaded.classes, threshold=loaded.threshold, labelled=now())
 
 
+def _removed(stored: dict[str, dict], scanned: Scan) -> list[str]:
+    """The stored photos no longer in the collection; those in a folder that could not be read may be there still,
+    and are kept."""
+    on_disk = {photo.name for photo in scanned.photos}
+    return [name for name in stored if name not in on_disk and not scanned.under_unreadable(name)]
+
+
 def _changed(stored: dict, photo: PhotoFile) -> bool:
-    return stored["size"] != photo.size or stored["mtime_ns"] != photo.mtime_ns
+    """Size or mtime differ, or its bytes could not be read last time (no content hash): a file whose permission
+    was given back keeps its mtime."""
+    unread = stored["error"] is not None and not stored["content_hash"]
+    return unread or stored["size"] != photo.size or stored["mtime_ns"] != photo.mtime_ns
 
 
 def _landmarks(values: Optional[list]) -> Optional[np.ndarray]:
