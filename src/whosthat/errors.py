@@ -21,3 +21,10 @@ class ModelFileError(WhosthatError):
 
 class MissingWeightsError(WhosthatError):
     """A pretrained weight package is not installed; the message names the pip command."""
+
+
+def one_line(error: object, most: int = 200) -> str:
+    """An error's message on one line, at most `most` characters: what a user is shown of a message that
+    came from a library or a file (which may hold newlines, or be huge)."""
+    text = " ".join(str(error).split())
+    return text if len(text) <= most else text[:most - 3] + "..."

@@ -7,7 +7,7 @@ import os
 from whosthat.bundle import FORMAT_VERSION, read_bundle
 from whosthat.ensemble import KIND as ENSEMBLE
 from whosthat.ensemble import Ensemble
-from whosthat.errors import ModelFileError
+from whosthat.errors import ModelFileError, one_line
 from whosthat.migrate import upgrade
 from whosthat.model import KIND as MODEL
 from whosthat.model import Model
@@ -25,6 +25,8 @@ def load(path: str | os.PathLike) -> Model | Ensemble:
             return Model.from_bundle(manifest, arrays, path)
         if kind == ENSEMBLE:
             return Ensemble.from_bundle(manifest, arrays, path)
-    except (KeyError, TypeError, ValueError, IndexError) as error:
-        raise ModelFileError(f"{path}: corrupt model file (missing or bad {error})") from None
-    raise ModelFileError(f"{path}: unknown kind of model {kind!r}")
+    except KeyError as error:
+        raise ModelFileError(f"{path}: corrupt model file (missing {one_line(error)})") from None
+    except (TypeError, ValueError, IndexError, AttributeError) as error:  # a value of the wrong type or shape
+        raise ModelFileError(f"{path}: corrupt model file (a bad value: {one_line(error)})") from None
+    raise ModelFileError(f"{path}: unknown kind of model {one_line(repr(kind), 60)}")
