@@ -1,16 +1,22 @@
 """Names read from files (a class in a model, a photo's path in an index, an entry of a sort record) turned into
-paths that stay where they belong, and file names that the file system accepts and a terminal shows as they are."""
+paths that stay where they belong, file names that the file system accepts and a terminal shows as they are, and
+the one-line error for a place that cannot be written."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from whosthat.errors import WhosthatError
 
 #: The longest file name (in bytes, UTF-8) most file systems accept (ext4, APFS, NTFS: 255).
 NAME_MAX = 255
+#: Bytes a fitted name leaves free for the temporary file it is written through (`.NAME.XXXXXXXX.tmp`, as
+#: `tempfile.mkstemp` names it beside the target): a fitted name can always be written atomically.
+TEMPORARY_ROOM = 16
 
 
 class UnsafePathError(WhosthatError):
@@ -20,24 +26,26 @@ class UnsafePathError(WhosthatError):
 def inside(root: Path, name: str) -> Path:
     """`root / name` for a relative name with /-separated parts, none of them empty, `.` or `..`; anything else
     (an absolute path, a way up, a NUL, a backslash) is refused with `UnsafePathError` naming it."""
-    parts = PurePosixPath(name).parts
-    if (not name or "\0" in name or "\\" in name or PurePosixPath(name).is_absolute()
-            or any(p in ("", ".", "..") for p in parts) or name.endswith("/")):
-        raise UnsafePathError(f"{printable(name)!s}: not a name that stays inside {root}")
+    parts = name.split("/")
+    if "\0" in name or "\\" in name or any(p in ("", ".", "..") for p in parts):
+        raise UnsafePathError(f"{printable(name)}: not a name that stays inside {root}")
     return Path(root).joinpath(*parts)
 
 
 def folder_name(name: str) -> str:
-    """`name` as one path component (a member's folder): refused when it is not a plain name."""
-    if "/" in name:
-        raise UnsafePathError(f"{printable(name)}: a name with a slash cannot be a folder's name")
+    """`name` as one path component (a member's folder, a file in it), fitted to the file system (`fit_name`);
+    refused when it is not a plain name, or a hidden one (`.x`: hidden from the user, and where whosthat keeps its
+    own records)."""
+    if "/" in name or name.startswith("."):
+        raise UnsafePathError(f"{printable(name)}: not a plain name for a folder or a file (a slash, or hidden)")
     inside(Path("."), name)
     return fit_name(name)
 
 
-def fit_name(name: str, limit: int = NAME_MAX) -> str:
+def fit_name(name: str, limit: int = NAME_MAX - TEMPORARY_ROOM) -> str:
     """`name` shortened, when its UTF-8 is over `limit` bytes, to a prefix plus 8 hex digits of its hash, keeping
-    the suffix: two long names stay two names, and the same long name gives the same short one each time."""
+    the suffix: two long names stay two names, and the same long name gives the same short one each time. The
+    default limit leaves room for the temporary file beside it (`TEMPORARY_ROOM`)."""
     encoded = os.fsencode(name)
     if len(encoded) <= limit:
         return name
@@ -56,3 +64,26 @@ def printable(text: str) -> str:
         return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii")
                    for c in text)
+
+
+class UnwritableError(WhosthatError):
+    """A place to write (a folder, a file) that cannot be written: read-only, a file where a folder must be, a
+    folder where a file must be, a full disk."""
+
+
+#: Why a place cannot be written, in words, where the system's words are obscure.
+_IN_THE_WAY = {FileExistsError: "a file is where a folder must be", NotADirectoryError: "a file is where a folder "
+               "must be", IsADirectoryError: "a folder is where a file must be"}
+
+
+@contextmanager
+def writing(place: Path, what: str) -> Iterator[None]:
+    """Turn an `OSError` raised inside into one `UnwritableError` line: the file the system named (the target of a
+    rename or a link, else the file, else `place`), what could not be written there, and why."""
+    try:
+        yield
+    except OSError as error:
+        named = error.filename2 if error.filename2 is not None else error.filename
+        where = os.fsdecode(named) if named is not None else str(place)
+        why = _IN_THE_WAY.get(type(error)) or error.strerror or str(error)
+        raise UnwritableError(f"{printable(where)}: cannot write {what} ({why})") from None
