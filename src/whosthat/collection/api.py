@@ -18,7 +18,7 @@ from typing import Optional, Union
 import numpy as np
 
 from whosthat.collection.export import ExportReport, export_people
-from whosthat.collection.find import DEFAULT_UNSURE_BELOW, Hit, find_like, find_named, find_unsure
+from whosthat.collection.find import DEFAULT_UNSURE_BELOW, Hit, check_limit, find_like, find_named, find_unsure
 from whosthat.collection.indexer import DEFAULT_BATCH, IndexReport, build_index, index_location
 from whosthat.collection.job import Engine
 from whosthat.collection.lock import IndexLock
@@ -91,7 +91,9 @@ class Index:
              limit: Optional[int] = 20) -> list[Hit]:
         """Photos where `name` is named (a list: all of them in one photo), most confident first; with `unsure`,
         names with a probability under `below` (of `name` only, when given), least sure first; with `like`, the
-        faces most like the largest face in that photo, whoever they are. limit: the most hits (None: all)."""
+        faces most like the largest face in that photo, whoever they are. limit: the most hits (None or 0: all;
+        for `like`, 20); `below` must be a finite number, `limit` not negative."""
+        check_limit(limit)
         names = [name] if isinstance(name, str) else list(name or [])
         if like is not None:
             if names or unsure:
@@ -104,7 +106,8 @@ class Index:
         return find_named(self.store, names, limit)
 
     def sort(self, into: PathLike, mode: str = "link") -> SortReport:
-        """A folder per member and unknown/ in `into`, of links to (or copies of) the photos."""
+        """A folder per member and unknown/ in `into`, of links to (or copies of) the photos; sorting again removes
+        only the links and copies it made and recorded (see `whosthat.collection.sort`)."""
         return sort_index(self.store, Path(into), mode)
 
     def people(self, *, distance: Optional[float] = None, min_faces: int = DEFAULT_MIN_FACES,
@@ -116,7 +119,8 @@ class Index:
             return group_people(self.store, distance, min_faces, restart)
 
     def export_people(self, report: PeopleReport, into: PathLike, min_faces: int = 1) -> ExportReport:
-        """Each person of `report` as a folder of face crops in `into` (person_001/...), to rename and train on."""
+        """Each person of `report` as a folder of face crops in `into` (person_001/...), to rename and train on; a
+        face exported before is not exported again, even after its folder was renamed."""
         return export_people(report, Path(into), self.collection, min_faces)
 
     def _face_vector(self, photo: Path) -> np.ndarray:

@@ -1,9 +1,22 @@
 """`sort_index`: a folder per member (and `unknown/`) of links to, or copies of, the collection's photos.
 
 A photo goes in the folder of every member named in it, and in `unknown/` when faces were found but no
-member named. The user's photos are never moved or deleted: sorting again (after the collection grew or
-was relabelled) adds what is new and removes only the links and copies it made itself that are no longer
-wanted, as recorded in the folder's `.whosthat-sort.json`.
+member named.
+
+whosthat deletes or overwrites only files it wrote itself and recorded. The user's photos are never moved or
+deleted. Every link and copy a sort makes is recorded in the folder's `.whosthat-sort.json` (also when the run
+fails midway, so the next run owns what this one made); sorting again (after the collection grew or was
+relabelled) adds what is new and removes only recorded links and copies, untouched since, that are no longer
+wanted. A copy whose photo is gone is kept: the user may have deleted the photo because the copy was there.
+
+Names read from files (the members of the model, the photos' paths in the index, the entries of the record) are
+checked by `whosthat.paths` before they become paths: a name that would lead out of the folder is left out with
+a note, never written.
+
+A folder holds the sort of one collection: sorting another collection into it is refused. Keeping a record per
+collection instead would put two collections' photos in one member folder, where a name taken by one collection
+is "left alone" by the other and where a wrong pair of records would let one run remove the other's files; a
+folder per collection is as simple for the user and loses nothing.
 """
 
 from __future__ import annotations
@@ -13,21 +26,27 @@ import os
 import shutil
 import tempfile
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from whosthat.collection.store import IndexStore, write_atomically
 from whosthat.errors import WhosthatError
+from whosthat.paths import UnsafePathError, folder_name, inside, printable, writing
 from whosthat.prediction import UNKNOWN_LABEL
 
 SORT_MANIFEST = ".whosthat-sort.json"
 MODES = ("link", "copy")
 
 
+class SortError(WhosthatError):
+    """A sort that cannot be done as asked: into the collection itself, into another collection's sort, with an
+    unreadable record."""
+
+
 @dataclass(frozen=True)
 class SortReport:
-    """What a sort did: photos per folder, files made and removed, and targets left alone because a file of
-    somebody else's was already there."""
+    """What a sort did: photos per folder, files made, kept and removed; targets left alone because a file of
+    somebody else's was already there; copies kept because their photo is gone; notes on what was left out."""
 
     into: Path
     mode: str
@@ -36,57 +55,85 @@ class SortReport:
     kept: int
     removed: int
     left_alone: tuple[str, ...] = ()
+    originals_gone: tuple[str, ...] = ()
     no_face: int = 0
     unreadable: int = 0
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
 
 
 def sort_index(store: IndexStore, into: Path, mode: str = "link") -> SortReport:
     """Sort the index's photos into `into` (see the module). mode: "link" (symbolic links) or "copy"."""
     if mode not in MODES:
-        raise WhosthatError(f"unknown sort mode {mode!r}: choose one of {', '.join(MODES)}")
+        raise SortError(f"unknown sort mode {mode!r}: choose one of {', '.join(MODES)}")
     root = Path(store.manifest.collection)
     into = Path(into).absolute()
     if into.resolve() == root or root in into.resolve().parents:
-        raise WhosthatError(f"{into}: is inside the collection {root}; the sorted photos would be indexed again: "
-                            "sort into a folder outside it")
+        raise SortError(f"{into}: is inside the collection {root}; the sorted photos would be indexed again: "
+                        "sort into a folder outside it")
     if into.is_file():
-        raise WhosthatError(f"{into}: is a file, not a folder")
-    wanted, no_face, unreadable = _layout(store)
-    previous = _read_manifest(into)
-    into.mkdir(parents=True, exist_ok=True)
+        raise SortError(f"{into}: is a file, not a folder")
+    wanted, no_face, unreadable, notes = _layout(store)
+    previous = _read_record(into, root, notes)
+    owned = dict(previous)
     made = kept = removed = 0
     left_alone: list[str] = []
-    done: dict[str, dict] = {}
-    for target, source in wanted.items():
-        path = into / target
-        record = previous.get(target)
-        if os.path.lexists(path):
-            if record is None or not _ours(path, record):
-                left_alone.append(target)
-                continue
-            if record["source"] == str(source) and record["mode"] == mode and _current(path, source, mode):
-                done[target] = record
-                kept += 1
-                continue
-            path.unlink()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        done[target] = _make(path, source, mode)
-        made += 1
-    for target, record in previous.items():
-        path = into / target
-        if target not in done and os.path.lexists(path) and _ours(path, record):
-            path.unlink()
-            removed += 1
-    write_atomically(into / SORT_MANIFEST, json.dumps({"collection": str(root), "entries": done}, indent=1,
-                                                       ensure_ascii=False).encode())
+    originals_gone: list[str] = []
+    try:
+        with writing(into, "the sorted photos"):
+            into.mkdir(parents=True, exist_ok=True)
+            for target, source in wanted.items():
+                path = into / target
+                record = owned.get(target)
+                there = os.path.lexists(path)
+                if there and (record is None or not _ours(path, record)):
+                    left_alone.append(target)
+                    owned.pop(target, None)
+                elif not source.exists():
+                    if there and record is not None and record["mode"] == "copy":
+                        originals_gone.append(target)
+                    else:
+                        notes.append(f"{printable(str(source))}: gone since it was indexed, not sorted "
+                                     "(`whosthat index` brings the index up to date)")
+                elif there and record is not None and record["source"] == str(source) and record["mode"] == mode \
+                        and _current(path, source, mode):
+                    kept += 1
+                else:
+                    if there and mode == "link":
+                        path.unlink()
+                        del owned[target]
+                    try:
+                        owned[target] = _make(path, source, mode)
+                    except OSError as error:
+                        if not _reading(error, source):
+                            raise
+                        notes.append(f"{printable(str(source))}: not copied ({error.strerror})")
+                        continue
+                    made += 1
+            for target, record in list(owned.items()):
+                path = into / target
+                if target in wanted:
+                    continue
+                if not os.path.lexists(path) or not _ours(path, record):
+                    del owned[target]
+                elif record["mode"] == "copy" and not os.path.exists(record["source"]):
+                    originals_gone.append(target)
+                else:
+                    path.unlink()
+                    del owned[target]
+                    removed += 1
+    finally:
+        if owned != previous:
+            with writing(into, "the sort record"):
+                write_atomically(into / SORT_MANIFEST, json.dumps({"collection": str(root), "entries": owned},
+                                                                   indent=1, ensure_ascii=False).encode())
     folders = Counter(str(PurePosixPath(t).parent) for t in wanted)
-    return SortReport(into, mode, dict(sorted(folders.items())), made, kept, removed, tuple(left_alone), no_face,
-                      unreadable)
+    return SortReport(into, mode, dict(sorted(folders.items())), made, kept, removed, tuple(left_alone),
+                      tuple(originals_gone), no_face, unreadable, tuple(notes))
 
 
-def _layout(store: IndexStore) -> tuple[dict[str, Path], int, int]:
-    """{target inside the folder: photo}: every member's photos, then unknown/; and the photos left out."""
+def _layout(store: IndexStore) -> tuple[dict[str, Path], int, int, list[str]]:
+    """{target inside the folder: photo}: every member's photos, then unknown/; the photos left out (without a
+    face, unreadable); and notes on names that cannot be paths, whose photos are left out."""
     root = Path(store.manifest.collection)
     rows = store.scan(["path", "content_hash", "face", "label", "error"]).to_pylist()
     labels: dict[str, set[str]] = defaultdict(set)
@@ -99,28 +146,62 @@ def _layout(store: IndexStore) -> tuple[dict[str, Path], int, int]:
             unreadable += row["error"] is not None
         else:
             labels[row["path"]].add(row["label"])
+    folders: dict[str, str] = {}
+    notes: list[str] = []
+    for member in sorted({m for named in labels.values() for m in named}):
+        try:
+            folders[member] = folder_name(member)
+        except UnsafePathError as error:
+            notes.append(f"{error}: the photos of member {printable(member)!r} are not sorted")
     base_names = Counter(PurePosixPath(p).name for p in labels)
     wanted: dict[str, Path] = {}
     for path in sorted(labels):
-        members = sorted(labels[path] - {UNKNOWN_LABEL}) or [UNKNOWN_LABEL]
+        members = [m for m in sorted(labels[path] - {UNKNOWN_LABEL}) or [UNKNOWN_LABEL] if m in folders]
         name = PurePosixPath(path)
-        file_name = name.name if base_names[name.name] == 1 else f"{name.stem}-{hashes[path][:8]}{name.suffix}"
+        try:
+            source = inside(root, path)
+            file_name = folder_name(name.name if base_names[name.name] == 1
+                                    else f"{name.stem}-{hashes[path][:8]}{name.suffix}")
+        except UnsafePathError as error:
+            notes.append(f"{error}: a photo's path in the index, not sorted")
+            continue
         for member in members:
-            wanted[f"{member}/{file_name}"] = root / path
-    return wanted, no_face, unreadable
+            wanted[f"{folders[member]}/{file_name}"] = source
+    return wanted, no_face, unreadable, notes
 
 
-def _read_manifest(into: Path) -> dict[str, dict]:
+def _read_record(into: Path, root: Path, notes: list[str]) -> dict[str, dict]:
+    """The entries of the folder's sort record whose targets stay inside it (others are noted and ignored);
+    refused when the record is unreadable or of another collection's sort."""
+    record = into / SORT_MANIFEST
     try:
-        return dict(json.loads((into / SORT_MANIFEST).read_text(encoding="utf-8"))["entries"])
-    except FileNotFoundError:
+        data = json.loads(record.read_text(encoding="utf-8"))
+        collection, entries = data["collection"], dict(data["entries"])
+    except (FileNotFoundError, NotADirectoryError):  # no record yet (a folder under a file: writing says so)
         return {}
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise WhosthatError(f"{into / SORT_MANIFEST}: unreadable ({error}); move it aside to sort afresh") from None
+        raise SortError(f"{record}: unreadable ({error}); move it aside to sort afresh") from None
+    if collection != str(root):
+        raise SortError(f"{into}: holds the sort of another collection ({printable(str(collection))}); "
+                        f"sort {root} into a folder of its own")
+    checked = {}
+    for target, entry in entries.items():
+        if not (isinstance(entry, dict) and isinstance(entry.get("source"), str) and entry.get("mode") in MODES):
+            raise SortError(f"{record}: unreadable (entry {printable(target)!r} is not a link or a copy); "
+                            "move it aside to sort afresh")
+        try:
+            inside(into, target)
+        except UnsafePathError as error:
+            notes.append(f"{error}: an entry of {record}, ignored")
+            continue
+        checked[target] = entry
+    return checked
 
 
 def _make(path: Path, source: Path, mode: str) -> dict:
-    """A link or a copy (through a temporary file and a rename) of `source` at `path`, and its record."""
+    """A link to, or a copy of (through a temporary file and a rename, over an old one), `source` at `path`, and
+    its record."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     if mode == "link":
         path.symlink_to(source)
         return {"source": str(source), "mode": mode}
@@ -136,9 +217,14 @@ def _make(path: Path, source: Path, mode: str) -> dict:
     return {"source": str(source), "mode": mode, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
+def _reading(error: OSError, source: Path) -> bool:
+    """Whether `error` came from reading the photo (a copy's source), not from writing into the folder."""
+    return error.filename2 is None and error.filename is not None and os.fsdecode(error.filename) == str(source)
+
+
 def _ours(path: Path, record: dict) -> bool:
     """Whether the file at `path` is still the link or the untouched copy this sort made."""
-    if record.get("mode") == "link":
+    if record["mode"] == "link":
         return path.is_symlink() and os.readlink(path) == record["source"]
     try:
         stat = path.lstat()
