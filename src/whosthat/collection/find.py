@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,11 +13,16 @@ import numpy as np
 
 from whosthat.collection.store import IndexStore, sql_text
 from whosthat.errors import WhosthatError
+from whosthat.paths import printable
 from whosthat.prediction import UNKNOWN_LABEL
 
 #: `--unsure`: named faces whose probability is below this.
 DEFAULT_UNSURE_BELOW = 0.7
 FACE_COLUMNS = ["path", "content_hash", "face", "box", "label", "confidence"]
+
+
+class FindError(WhosthatError):
+    """A question an index cannot answer: a member it does not know, a probability or a limit that is no number."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,7 @@ def find_unsure(store: IndexStore, below: float = DEFAULT_UNSURE_BELOW, names: S
     """Photos with a face named with a probability under `below` (of `names` only, when given), least sure first:
     the names worth a look."""
     _check_names(store, names)
-    where = f"face >= 0 AND label != {sql_text(UNKNOWN_LABEL)} AND confidence < {float(below)}"
+    where = f"face >= 0 AND label != {sql_text(UNKNOWN_LABEL)} AND confidence < {sql_number(below)}"
     if names:
         where += f" AND label IN ({', '.join(sql_text(n) for n in names)})"
     by_photo: dict[str, list[dict]] = defaultdict(list)
@@ -87,6 +93,23 @@ def find_like(store: IndexStore, vector: np.ndarray, limit: int = 20) -> list[Hi
     """The faces most like `vector` (cosine similarity), whoever they are, most alike first; a hit per face."""
     rows = store.nearest(vector, limit, FACE_COLUMNS).to_pylist()
     return [_hit(store, row["path"], 1.0 - float(row["_distance"]), [row]) for row in rows]
+
+
+def sql_number(value: float) -> str:
+    """A number for a LanceDB filter: finite (`nan` and `inf` would be read as column names), written in full."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise FindError(f"{value!r} is not a finite number")
+    return repr(number)
+
+
+def check_limit(limit: Optional[int]) -> None:
+    """The most hits: a count, 0 or None for all; a negative one is refused (it would drop hits from the end)."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise FindError(f"limit {limit!r}: not a count of hits (0 or None: all)")
 
 
 def _hit(store: IndexStore, path: str, score: float, rows: Sequence[dict]) -> Hit:
@@ -110,5 +133,5 @@ def _check_names(store: IndexStore, names: Sequence[str]) -> None:
     known = list(store.labeller.classes)
     for name in names:
         if name != UNKNOWN_LABEL and name not in known:
-            raise WhosthatError(f"no member named {name!r} in {store.directory} (members: {', '.join(known)}, "
-                                f"and {UNKNOWN_LABEL})")
+            raise FindError(f"no member named {name!r} in {store.directory} (members: "
+                            f"{', '.join(printable(k) for k in known)}, and {UNKNOWN_LABEL})")
