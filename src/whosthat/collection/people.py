@@ -39,12 +39,13 @@ CHUNK = 2048
 
 @dataclass(frozen=True)
 class PersonFace:
-    """A face of a candidate person: the photo (file and path in the index), which face, its box."""
+    """A face of a candidate person: the photo (file, path in the index, content hash), which face, its box."""
 
     path: Path
     name: str
     face: int
     box: tuple[float, float, float, float]
+    content_hash: str
 
 
 @dataclass(frozen=True)
@@ -157,14 +158,15 @@ def _neighbours(vectors: np.ndarray, photos: np.ndarray, rows: np.ndarray, simil
 def _people(faces: pa.Table, rows: np.ndarray, person: np.ndarray, vectors: np.ndarray, root: Path
             ) -> tuple[Person, ...]:
     paths, numbers, boxes = faces["path"].to_pylist(), faces["face"].to_pylist(), faces["box"].to_pylist()
+    hashes = faces["content_hash"].to_pylist()
     people = []
     for number in sorted(set(person[person >= 0].tolist())):
         members = np.flatnonzero(person == number)
         centre = vectors[members].mean(axis=0)
         order = members[np.argsort(-(vectors[members] @ centre), kind="stable")]
         people.append(Person(number, tuple(
-            PersonFace(root / paths[rows[i]], paths[rows[i]], int(numbers[rows[i]]), tuple(boxes[rows[i]]))
-            for i in order)))
+            PersonFace(root / paths[rows[i]], paths[rows[i]], int(numbers[rows[i]]), tuple(boxes[rows[i]]),
+                       hashes[rows[i]]) for i in order)))
     return tuple(sorted(people, key=lambda p: (-len(p.faces), p.number)))
 
 
