@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from whosthat.paths import printable
 from whosthat.prediction import UNKNOWN_LABEL
 from whosthat.text import listed
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from whosthat.collection.api import Index
     from whosthat.collection.find import Hit
 
-#: Unreadable photos listed at the end of a run (the rest are counted).
+#: Unreadable photos listed at the end of a run, and notes at the end of a sort (the rest are counted).
 SHOWN_ERRORS = 12
 
 
@@ -72,11 +73,13 @@ def add_collection_commands(commands: argparse._SubParsersAction) -> None:
                    help="with --name: only photos where this member is named too (repeatable)")
     p.add_argument("--unsure", action="store_true",
                    help="photos with a name given with low probability (of --name only, when given), least sure first")
-    p.add_argument("--below", type=float, default=DEFAULT_UNSURE_BELOW, metavar="P",
-                   help=f"with --unsure: probability under which a name is unsure (default: {DEFAULT_UNSURE_BELOW})")
+    p.add_argument("--below", type=_probability, default=DEFAULT_UNSURE_BELOW, metavar="P",
+                   help=f"with --unsure: probability (0 to 1) under which a name is unsure "
+                        f"(default: {DEFAULT_UNSURE_BELOW})")
     p.add_argument("--like", type=Path, metavar="PHOTO",
                    help="the faces of the collection most like the largest face in PHOTO, whoever they are")
-    p.add_argument("--limit", type=int, default=20, metavar="N", help="the most photos to list (default: 20; 0: all)")
+    p.add_argument("--limit", type=_count, default=20, metavar="N",
+                   help="the most photos to list (default: 20; 0: all)")
     p.add_argument("--json", action="store_true", help="one JSON object per photo per line")
     p.add_argument("--html", type=Path, metavar="FILE", help="also write a contact sheet of the photos, faces boxed")
     p.set_defaults(run=_find)
@@ -87,7 +90,8 @@ def add_collection_commands(commands: argparse._SubParsersAction) -> None:
         epilog="examples:\n  whosthat sort ~/Pictures --into ~/sorted\n  whosthat sort ~/Pictures --into ~/sorted "
                "--copy\n\nA photo with several members goes in each of their folders; one where faces were found but\n"
                "no member named goes in unknown/. Your photos are never moved or deleted. Sorting again updates\n"
-               "the folder: links and copies it made that are no longer wanted are removed, nothing else.")
+               "the folder: links and copies it made and recorded that are no longer wanted are removed, nothing\n"
+               "else; a copy whose photo is gone is kept. A folder holds the sort of one collection.")
     _index_argument(p)
     p.add_argument("--into", type=Path, required=True, metavar="DIR",
                    help="folder to sort into (outside the collection)")
@@ -116,7 +120,8 @@ def add_collection_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--html", type=Path, metavar="DIR",
                    help="where to write the contact sheets (default: people/ inside the index folder)")
     p.add_argument("--export", type=Path, metavar="DIR",
-                   help="write each group as DIR/person_NNN/ of face crops, to rename and train on")
+                   help="write each group as DIR/person_NNN/ of face crops, to rename and train on; a face "
+                        "exported before is not exported again, even after its folder was renamed")
     p.add_argument("--json", action="store_true", help="print the groups as one JSON object")
     p.set_defaults(run=_people)
 
@@ -138,6 +143,23 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative (0 means all)")
+    return value
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text} is not a number") from None
+    if not 0.0 <= value <= 1.0:  # nan too
+        raise argparse.ArgumentTypeError(f"{text} is not a probability (a number from 0 to 1)")
     return value
 
 
@@ -184,17 +206,17 @@ def _index(args: argparse.Namespace) -> int:
     print(f"{run.photos} photos, {run.faces} faces: {run.added} new, {run.changed} changed, {run.removed} removed, "
           f"{run.unchanged} unchanged ({run.seconds:.1f} s{rate}, {run.engine} engine)")
     if run.vanished:
-        print(f"deleted while the run went on (not indexed): {listed(list(run.vanished))}")
+        print(f"deleted while the run went on (not indexed): {listed([printable(v) for v in run.vanished])}")
     if run.unreadable:
         print(f"could not be read ({len(run.unreadable)}; they stay listed in the index):")
         for line in run.unreadable[:SHOWN_ERRORS]:
-            print(f"  {line}")
+            print(f"  {printable(line)}")
         if len(run.unreadable) > SHOWN_ERRORS:
             print(f"  ... and {len(run.unreadable) - SHOWN_ERRORS} more (`whosthat find INDEX --json` lists them)")
     elif run.unreadable_in_index:
         print(f"{run.unreadable_in_index} photos of the index could not be read (unchanged since)")
     summary = opened.summary()
-    print("faces per name: " + ", ".join(f"{name} {n}" for name, n in summary.names.items()))
+    print("faces per name: " + ", ".join(f"{printable(name)} {n}" for name, n in summary.names.items()))
     return 1 if run.unreadable else 0
 
 
@@ -215,7 +237,7 @@ def _find(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(hit.to_dict(), ensure_ascii=False))
         else:
-            print(f"{hit.score:6.3f}  {hit.name}  ({_names(hit)})")
+            print(f"{hit.score:6.3f}  {printable(hit.name)}  ({_names(hit)})")
     if not hits and not args.json:
         print("nothing found", file=sys.stderr)
     if args.html:
@@ -230,7 +252,8 @@ def _find(args: argparse.Namespace) -> int:
 
 def _names(hit: Hit) -> str:
     """`jennie_kim 94%, unknown`: each face's name, with its probability where it is a member's."""
-    return ", ".join(f.label if f.label == UNKNOWN_LABEL else f"{f.label} {f.confidence:.0%}" for f in hit.faces)
+    return ", ".join(f.label if f.label == UNKNOWN_LABEL else f"{printable(f.label)} {f.confidence:.0%}"
+                     for f in hit.faces)
 
 
 def _print_summary(opened: Index, as_json: bool) -> int:
@@ -243,7 +266,7 @@ def _print_summary(opened: Index, as_json: bool) -> int:
           f"{summary.unreadable} unreadable)")
     print(f"named by {summary.labeller.source} ({len(summary.labeller.classes)} members) "
           f"on {summary.labeller.labelled}")
-    print("faces per name: " + (", ".join(f"{n} {c}" for n, c in summary.names.items()) or "none"))
+    print("faces per name: " + (", ".join(f"{printable(n)} {c}" for n, c in summary.names.items()) or "none"))
     return 0
 
 
@@ -252,13 +275,25 @@ def _sort(args: argparse.Namespace) -> int:
 
     report = Index(args.index).sort(args.into, args.mode)
     verb = "linked" if report.mode == "link" else "copied"
-    print(f"sorted into {report.into}: " + ", ".join(f"{name}/ {n}" for name, n in report.folders.items()))
+    print(f"sorted into {printable(str(report.into))}: "
+          + ", ".join(f"{printable(name)}/ {n}" for name, n in report.folders.items()))
     print(f"{report.made} {verb}, {report.kept} already there, {report.removed} no longer wanted removed; "
           f"{report.no_face} photos without a face and {report.unreadable} unreadable left out")
     if report.left_alone:
-        print(f"left alone (a file that sort did not make is there): {listed(list(report.left_alone))}",
-              file=sys.stderr)
+        print(f"left alone (a file that sort did not make is there): "
+              f"{listed([printable(t) for t in report.left_alone])}", file=sys.stderr)
+    if report.originals_gone:
+        print(f"kept, because their photo is gone (they may be the last copies): "
+              f"{listed([printable(t) for t in report.originals_gone])}", file=sys.stderr)
+    _print_notes(report.notes)
     return 0
+
+
+def _print_notes(notes: Sequence[str]) -> None:
+    for note in notes[:SHOWN_ERRORS]:
+        print(f"note: {printable(note)}", file=sys.stderr)
+    if len(notes) > SHOWN_ERRORS:
+        print(f"note: ... and {len(notes) - SHOWN_ERRORS} more", file=sys.stderr)
 
 
 def _people(args: argparse.Namespace) -> int:
@@ -281,13 +316,17 @@ def _people(args: argparse.Namespace) -> int:
         for person in report.people:
             photos = sorted({f.name for f in person.faces})
             print(f"  {person.label}: {len(person.faces)} faces in {len(photos)} photo{'s' if len(photos) > 1 else ''} "
-                  f"({listed(photos)})")
+                  f"({listed([printable(p) for p in photos])})")
     page = write_people_sheets(report, args.html or opened.directory / "people", opened.directory)
     print(f"contact sheets: {page}", file=sys.stderr)
     if args.export:
         exported = opened.export_people(report, args.export)
-        print(f"exported {len(exported.folders)} people to {exported.into} ({exported.written} new face crops, "
-              f"{exported.existing} already there): rename each folder to the person's name and train with it",
-              file=sys.stderr)
+        print(f"exported {exported.written} new face crops of {len(exported.folders)} people to "
+              f"{printable(str(exported.into))} ({exported.existing} exported before): rename each folder to the "
+              "person's name and train with it", file=sys.stderr)
+        if exported.missing:
+            print(f"photos that could not be read: {listed([printable(m) for m in exported.missing])}",
+                  file=sys.stderr)
+        _print_notes(exported.notes)
     return 0
 
