@@ -52,9 +52,11 @@ class DlibResNet:
         return {"flip": self.flip}
 
     def chips(self, image: np.ndarray, faces: Sequence[Face]) -> list[np.ndarray]:
-        """(150, 150, 3) uint8 chips aligned the way dlib's model was trained."""
+        """(150, 150, 3) uint8 chips aligned the way dlib's model was trained (from any RGB array: dlib takes only
+        contiguous ones, so a strided view, such as a video frame with padded rows, is copied first)."""
         import dlib
 
+        image = np.ascontiguousarray(image)
         shape_predictor = self._predictor()
         chips = []
         for face in faces:

@@ -61,9 +61,13 @@ class VideoReader:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
-        if not self.path.is_file():
+        try:
+            size = self.path.stat().st_size if self.path.is_file() else None
+        except OSError as error:  # a name too long, a folder that cannot be searched
+            raise VideoError(f"{self.path}: cannot be read ({error.strerror})") from None
+        if size is None:
             raise VideoError(f"{self.path}: no such file")
-        if self.path.stat().st_size == 0:
+        if size == 0:
             raise VideoError(f"{self.path}: empty file")
         try:
             self._container = av.open(str(self.path))
@@ -102,8 +106,8 @@ class VideoReader:
 
     def frames(self, step: int = 1) -> Iterator[Frame]:
         """Every `step`-th frame (the first included) in display order, upright (the container's rotation
-        applied); the others are decoded but not converted. Only once. `decoded` and `end` then say how many
-        frames were decoded and the time (seconds) at the end of the last one."""
+        applied), as a C-contiguous array; the others are decoded but not converted. Only once. `decoded` and
+        `end` then say how many frames were decoded and the time (seconds) at the end of the last one."""
         frame, index, start, time = self._first, 0, None, 0.0
         while frame is not None:
             stamp = frame.time if frame.time is not None else index / self.info.fps
@@ -111,9 +115,11 @@ class VideoReader:
             time = stamp - start
             self.decoded, self.end = index + 1, time + 1 / self.info.fps
             if index % step == 0:
+                # At some widths (854, 426) PyAV's rows are padded: the array is a strided view, which dlib and
+                # other native code refuse, so every frame leaves here contiguous.
                 image = frame.to_ndarray(format="rgb24")
                 turns = round(frame.rotation / 90) % 4
-                yield Frame(index, time, np.ascontiguousarray(np.rot90(image, turns)) if turns else image)
+                yield Frame(index, time, np.ascontiguousarray(np.rot90(image, turns) if turns else image))
             index += 1
             frame = self._next(index, time)
         if self.info.frames and index < self.info.frames - max(2, self.info.frames // 100):
