@@ -31,7 +31,7 @@ from whosthat.embedders._onnx_graph import GraphSummary, read_graph_summary
 from whosthat.embedders.base import EMBEDDERS, embed_in_batches
 from whosthat.errors import MissingWeightsError, ModelFileError, WhosthatError
 from whosthat.face import Face
-from whosthat.subjects.align import crop_box, template
+from whosthat.subjects.align import crop_box, template, warp
 
 #: The environment variable that names the model file (or a pack folder).
 ENVIRONMENT = "WHOSTHAT_ARCFACE"
@@ -225,8 +225,7 @@ def insightface_chip(image: np.ndarray, face: Face, size: int) -> np.ndarray:
     matrix = similarity_transform(face.landmarks, insightface_template(size))
     if not np.isfinite(matrix).all() or np.hypot(matrix[0, 0], matrix[1, 0]) < 1e-6:
         return crop_box(image, face.box, size)
-    return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                          borderValue=0)
+    return warp(image, matrix, size, cv2.INTER_LINEAR, cv2.BORDER_CONSTANT)
 
 
 @EMBEDDERS.register("arcface")
