@@ -1,4 +1,4 @@
-"""`ApiError` and the handlers that answer every error as JSON `{"error": "one line"}`."""
+"""`ApiError` and the handlers that answer every error as JSON `{"error": "one line"}`, unexpected ones included."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from whosthat.errors import WhosthatError, one_line
 from whosthat.serve.schemas import ErrorBody
+
+#: The status of a `WhosthatError` no route turned into an `ApiError`: the request was fine, but what the
+#: service answers from (its index, a file it reads) cannot be used now.
+UNAVAILABLE = 503
 
 
 class ApiError(Exception):
@@ -25,7 +30,8 @@ def error_response(status: int, message: str) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Answer `ApiError`, HTTP errors (404, 405) and validation errors (422) in the one error format."""
+    """Answer `ApiError`, HTTP errors (404, 405), validation errors (422), any other `WhosthatError` (503) and
+    any other exception (500, and logged with its traceback by the server, as a bug) in the one error format."""
 
     async def api_error(_: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, ApiError)
@@ -39,7 +45,15 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(error, RequestValidationError)
         return error_response(422, "; ".join(_describe(e) for e in error.errors()))
 
+    async def whosthat_error(_: Request, error: Exception) -> JSONResponse:
+        return error_response(UNAVAILABLE, one_line(error, 500))
+
+    async def unexpected(_: Request, error: Exception) -> JSONResponse:
+        return error_response(500, f"internal error ({type(error).__name__}: {one_line(error)})")
+
     app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(WhosthatError, whosthat_error)
+    app.add_exception_handler(Exception, unexpected)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
 

@@ -1,8 +1,9 @@
 """`serve --index DIR`: the collection index's questions over HTTP (what it holds, `find`, photo thumbnails).
 
 The index is opened afresh for each request, so a `whosthat index` run that updates it meanwhile is seen
-at its next commit. Photos are served only by the content hash the index gives them: no path from a
-request ever reaches the file system.
+at its next commit, and an index removed or damaged meanwhile is answered 503 with its one-line error.
+Photos are served only by the content hash the index gives them: no path from a request ever reaches the
+file system.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from whosthat.collection.api import Index
 from whosthat.collection.find import DEFAULT_UNSURE_BELOW, Hit
+from whosthat.collection.schema import IndexFileError, IndexWriteError
 from whosthat.collection.store import sql_text
 from whosthat.errors import WhosthatError
 from whosthat.report.images import boxed_thumbnail, open_photo
@@ -102,6 +104,8 @@ def index_router(directory: Path) -> APIRouter:
         try:
             hits = await anyio.to_thread.run_sync(
                 lambda: Index(directory).find(names, unsure=unsure, below=below, limit=limit))
+        except (IndexFileError, IndexWriteError):
+            raise  # the index's fault, not the question's: answered 503 (`whosthat.serve.errors`)
         except WhosthatError as error:
             raise ApiError(422, str(error)) from None
         return FindResult(hits=[_hit(h) for h in hits])
