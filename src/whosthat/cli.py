@@ -17,7 +17,7 @@ from whosthat.collection.cli import add_collection_commands
 from whosthat.dataset import HELD_OUT_FROM
 from whosthat.embedders import EMBEDDERS
 from whosthat.embedders.spec import spec_argument, spec_names
-from whosthat.errors import ImageError, WhosthatError
+from whosthat.errors import ImageError, WhosthatError, check_threshold, one_line
 from whosthat.evaluate import evaluate_folder
 from whosthat.finetune import RECIPES
 from whosthat.heads import HEADS
@@ -69,6 +69,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         # The reader went away (`whosthat predict ... | head`): stop quietly, as other command-line tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as error:
+        # The last safety net for a file or folder the user named that the system refused (permissions, a
+        # folder where a file was expected, a name too long, a full or read-only disk); an OSError without
+        # an errno is a bug and keeps its traceback.
+        if error.errno is None:
+            raise
+        names = [str(name) for name in (error.filename, error.filename2) if name is not None]
+        where = " -> ".join(names) + ": " if names else ""
+        print(f"whosthat: error: {one_line(where + (error.strerror or os.strerror(error.errno)), 500)}",
+              file=sys.stderr)
+        return 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -238,9 +249,19 @@ def _add_cache_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_threshold_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--threshold", type=float,
+    parser.add_argument("--threshold", type=_threshold,
                         help="stranger threshold (a log-odds that the face is a member) instead of the calibrated "
                              "one; higher: more faces called unknown (the report lists the points of its curve)")
+
+
+def _threshold(text: str) -> float:
+    """A --threshold: any finite number (`nan` and `inf` are refused, as the REST API refuses them)."""
+    try:
+        value = float(text)
+        check_threshold(value)
+    except (ValueError, WhosthatError):
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number") from None
+    return value
 
 
 def _fraction(text: str) -> float:
@@ -322,11 +343,20 @@ def _image_paths(inputs: Sequence[Path]) -> list[Path]:
     """Files as given; folders expanded to the images and videos inside them, sorted."""
     paths: list[Path] = []
     for path in inputs:
-        if path.is_dir():
+        if _is_dir(path):
             paths += sorted(p for p in path.rglob("*") if p.is_file() and (is_image_path(p) or is_video_path(p)))
         else:
             paths.append(path)
     return paths
+
+
+def _is_dir(path: Path) -> bool:
+    """Whether the path is a folder; a name the system refuses to look up (too long) is taken as a file, which
+    then fails as one, and the other inputs go on."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def _predict(args: argparse.Namespace) -> int:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from typing import Optional
+
 
 class WhosthatError(Exception):
     """Base of every error caused by input (files, folders, options), not by a bug."""
@@ -28,3 +31,11 @@ def one_line(error: object, most: int = 200) -> str:
     came from a library or a file (which may hold newlines, or be huge)."""
     text = " ".join(str(error).split())
     return text if len(text) <= most else text[:most - 3] + "..."
+
+
+def check_threshold(threshold: Optional[float]) -> Optional[float]:
+    """A stranger threshold given instead of a model's own (None: the model's), or `WhosthatError` unless it is
+    a finite number: against NaN every comparison is false, so every face would silently be unknown."""
+    if threshold is not None and not math.isfinite(threshold):
+        raise WhosthatError(f"threshold {threshold} is not a finite number")
+    return threshold

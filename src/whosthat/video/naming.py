@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Optional
 import numpy as np
 
 from whosthat.assign import UNKNOWN, assign_labels
+from whosthat.errors import check_threshold
 from whosthat.labels import UNKNOWN_LABEL
 from whosthat.recogniser import Evidence
 from whosthat.video.tracking import Track
@@ -45,7 +46,9 @@ def name_tracks(model: Namer, tracks: Sequence[Track], threshold: Optional[float
     named together by `assign_labels`, so that no member is given to two faces at once; the largest
     groups of tracks seen together are named first, and a name given there is not given again to a
     track seen beside it later. Tracks never seen together may share a name (a face that left and came back).
+    A threshold that is not a finite number is a `WhosthatError`.
     """
+    check_threshold(threshold)
     if not tracks:
         return []
     evidence = [_pooled(e) for e in track_evidence(model, tracks)]
@@ -77,6 +80,7 @@ def name_tracks(model: Namer, tracks: Sequence[Track], threshold: Optional[float
 def frame_labels(model: Namer, tracks: Sequence[Track], threshold: Optional[float] = None) -> list[list[str]]:
     """The name each frame alone gives each sighting (the faces of one frame named together, as in a photo),
     per track, in the order of its sightings: what the video would show without pooling."""
+    check_threshold(threshold)
     if not tracks:
         return []
     evidence = track_evidence(model, tracks)
