@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from whosthat.serve.errors import ApiError
 
@@ -59,13 +59,16 @@ async def _from_form(request: Request, body: AsyncGenerator[bytes, None]) -> Upl
 
 
 async def _limited(request: Request, max_bytes: int) -> AsyncGenerator[bytes, None]:
-    """The body's chunks, stopping with 413 as soon as more than max_bytes have arrived."""
+    """The body's chunks, stopping with 413 as soon as more than max_bytes have arrived (408 when it stops short)."""
     received = 0
-    async for chunk in request.stream():
-        received += len(chunk)
-        if received > max_bytes:
-            raise _too_large(max_bytes)
-        yield chunk
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > max_bytes:
+                raise _too_large(max_bytes)
+            yield chunk
+    except ClientDisconnect:  # the client went away, or the server closed a stalled upload
+        raise ApiError(408, "the request body stopped before its end") from None
 
 
 def _too_large(max_bytes: int) -> ApiError:
