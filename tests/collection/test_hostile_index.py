@@ -156,7 +156,7 @@ def test_symbolic_links_neither_loop_nor_index_a_photo_twice(own_collection: Pat
 # 7. A file name that is not UTF-8.
 
 def test_a_file_name_that_is_not_utf8_is_indexed_under_a_name_that_finds_it(own_collection: Path, model_file: Path,
-                                                                           session_cache: Path,
+                                                                           session_cache: Path, tmp_path: Path,
                                                                            capsys: pytest.CaptureFixture) -> None:
     original = member_photos()["lisa_manoban"][0]
     photo = os.fsencode(own_collection / "members") + b"/caf\xe9.jpg"
@@ -174,6 +174,13 @@ def test_a_file_name_that_is_not_utf8_is_indexed_under_a_name_that_finds_it(own_
     assert os.path.samefile(photo_path(own_collection, "members/caf\\xe9.jpg"), photo)
     again = index(model_file, own_collection, cache_dir=session_cache).last_run
     assert again.added == again.removed == again.changed == 0, "the stored names are the names found again"
+    hits = [hit for hit in opened.find(labels[0], limit=None) if hit.name == "members/caf\\xe9.jpg"]
+    assert hits and os.path.samefile(hits[0].path, photo), "find gives the real file"
+    sorted_into = tmp_path / "sorted"
+    opened.sort(sorted_into)
+    link = sorted_into / labels[0] / "caf_xe9.jpg"
+    assert link.is_symlink() and os.path.samefile(link, photo), "sort links the real file"
+    assert opened.sort(sorted_into).made == 0, "its record reads back: nothing made twice"
 
 
 # 9. A damaged index.
@@ -237,6 +244,7 @@ def test_unreadable_folders_keep_their_photos_and_unreadable_photos_are_read_aga
     assert [line for line in report["unreadable"] if "folder could not be read" in line] == [
         f"{folder}: folder could not be read (permission denied); its photos in the index are kept"]
     assert not any(photo.name in line for line in report["unreadable"])
+    assert report["unreadable_folders"] == [folder.relative_to(own_collection).as_posix()]
     report = json.loads(third.stdout)
     assert third.returncode == 0 and report["removed"] == report["changed"] == report["added"] == 0, report
     labels = Index(own_collection).store.scan(["label"], f"path = 'members/jennie_kim/{photo.name}'")["label"]

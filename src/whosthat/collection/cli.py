@@ -195,7 +195,8 @@ def _index(args: argparse.Namespace) -> int:
         print(json.dumps({"index": str(run.directory), "collection": str(run.collection), "engine": run.engine,
                           "photos": run.photos, "faces": run.faces, "added": run.added, "changed": run.changed,
                           "removed": run.removed, "unchanged": run.unchanged, "relabelled": run.relabelled,
-                          "unreadable": list(run.unreadable), "vanished": list(run.vanished),
+                          "unreadable": list(run.unreadable),
+                          "unreadable_folders": list(run.unreadable_folders), "vanished": list(run.vanished),
                           "seconds": round(run.seconds, 3)}, ensure_ascii=False))
         return 1 if run.unreadable else 0
     done = run.added + run.changed

@@ -95,8 +95,7 @@ def export_people(report: PeopleReport, into: Path, collection: Path, min_faces:
     finally:
         if exported != recorded:
             with writing(into, "the export record"):
-                write_atomically(into / EXPORT_RECORD, json.dumps({"faces": exported}, indent=1,
-                                                                  ensure_ascii=False).encode())
+                write_atomically(into / EXPORT_RECORD, json.dumps({"faces": exported}, indent=1).encode())
     return ExportReport(into, folders, written, existing, tuple(missing), tuple(notes))
 
 

@@ -11,6 +11,7 @@ from typing import Optional
 
 import numpy as np
 
+from whosthat.collection.scan import photo_path
 from whosthat.collection.store import IndexStore, sql_text
 from whosthat.errors import WhosthatError
 from whosthat.paths import printable
@@ -115,7 +116,7 @@ def check_limit(limit: Optional[int]) -> None:
 def _hit(store: IndexStore, path: str, score: float, rows: Sequence[dict]) -> Hit:
     root = Path(store.manifest.collection)
     faces = tuple(FaceHit(int(r["face"]), _box(r["box"]), r["label"], float(r["confidence"])) for r in rows)
-    return Hit(root / path, path, rows[0]["content_hash"], float(score), faces)
+    return Hit(photo_path(root, path), path, rows[0]["content_hash"], float(score), faces)
 
 
 def _box(values: Sequence[float]) -> tuple[float, float, float, float]:

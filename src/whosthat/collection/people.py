@@ -22,6 +22,7 @@ import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from whosthat.collection.scan import photo_path
 from whosthat.collection.schema import PEOPLE, PEOPLE_SCHEMA
 from whosthat.collection.store import IndexStore, sql_text
 from whosthat.prediction import UNKNOWN_LABEL
@@ -165,7 +166,7 @@ def _people(faces: pa.Table, rows: np.ndarray, person: np.ndarray, vectors: np.n
         centre = vectors[members].mean(axis=0)
         order = members[np.argsort(-(vectors[members] @ centre), kind="stable")]
         people.append(Person(number, tuple(
-            PersonFace(root / paths[rows[i]], paths[rows[i]], int(numbers[rows[i]]), tuple(boxes[rows[i]]),
+            PersonFace(photo_path(root, paths[rows[i]]), paths[rows[i]], int(numbers[rows[i]]), tuple(boxes[rows[i]]),
                        hashes[rows[i]]) for i in order)))
     return tuple(sorted(people, key=lambda p: (-len(p.faces), p.number)))
 

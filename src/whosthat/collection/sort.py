@@ -29,6 +29,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from whosthat.collection.scan import photo_path
 from whosthat.collection.store import IndexStore, write_atomically
 from whosthat.errors import WhosthatError
 from whosthat.paths import UnsafePathError, folder_name, inside, printable, writing
@@ -125,7 +126,7 @@ def sort_index(store: IndexStore, into: Path, mode: str = "link") -> SortReport:
         if owned != previous:
             with writing(into, "the sort record"):
                 write_atomically(into / SORT_MANIFEST, json.dumps({"collection": str(root), "entries": owned},
-                                                                   indent=1, ensure_ascii=False).encode())
+                                                                   indent=1).encode())
     folders = Counter(str(PurePosixPath(t).parent) for t in wanted)
     return SortReport(into, mode, dict(sorted(folders.items())), made, kept, removed, tuple(left_alone),
                       tuple(originals_gone), no_face, unreadable, tuple(notes))
@@ -159,9 +160,10 @@ def _layout(store: IndexStore) -> tuple[dict[str, Path], int, int, list[str]]:
         members = [m for m in sorted(labels[path] - {UNKNOWN_LABEL}) or [UNKNOWN_LABEL] if m in folders]
         name = PurePosixPath(path)
         try:
-            source = inside(root, path)
-            file_name = folder_name(name.name if base_names[name.name] == 1
-                                    else f"{name.stem}-{hashes[path][:8]}{name.suffix}")
+            source = photo_path(root, path)
+            # The index's name of a photo whose name is not UTF-8 holds `\xHH`: its link is named without the `\`.
+            file_name = folder_name((name.name if base_names[name.name] == 1
+                                     else f"{name.stem}-{hashes[path][:8]}{name.suffix}").replace("\\", "_"))
         except UnsafePathError as error:
             notes.append(f"{error}: a photo's path in the index, not sorted")
             continue
