@@ -126,6 +126,11 @@ def test_the_video_api_refuses_a_nan_threshold(blackpink_model: Model) -> None:
         name_tracks(blackpink_model, [], float("nan"))
 
 
+def test_the_python_api_refuses_a_nan_threshold(blackpink_model: Model, member_photo: tuple[str, Path]) -> None:
+    with pytest.raises(WhosthatError, match="threshold nan is not a finite number"):
+        blackpink_model.predict(member_photo[1], threshold=float("nan"))
+
+
 def test_a_name_too_long_is_one_failed_input_and_the_others_go_on(model_file: Path, member_photo: tuple[str, Path],
                                                                   capsys: pytest.CaptureFixture) -> None:
     long_photo, long_video = Path("a" * 300 + ".jpg"), Path("b" * 300 + ".mp4")

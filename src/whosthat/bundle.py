@@ -6,7 +6,6 @@ import io
 import json
 import math
 import os
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from whosthat.errors import ModelFileError, one_line
+from whosthat.files import atomic_file
 
 FORMAT = "whosthat-model"
 #: The layout `write_bundle` writes; `whosthat.migrate` turns earlier ones into it.
@@ -46,22 +46,13 @@ def part(prefix: str, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]
 def write_bundle(path: str | os.PathLike, manifest: dict, arrays: dict[str, np.ndarray]) -> Path:
     """Write the model file atomically: a temporary file beside it, then a rename over it."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, **manifest}
     buffer = io.BytesIO()
     # mypy cannot tell that the names hold no `allow_pickle`, savez_compressed's one keyword parameter.
     np.savez_compressed(buffer, **{k: np.asarray(v) for k, v in arrays.items()})  # type: ignore[arg-type]
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
-            archive.writestr(ARRAYS, buffer.getvalue(), compress_type=zipfile.ZIP_STORED)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
+        archive.writestr(ARRAYS, buffer.getvalue(), compress_type=zipfile.ZIP_STORED)
     return path
 
 

@@ -24,6 +24,7 @@ from whosthat.heads import HEADS
 from whosthat.images import MAX_PIXELS, is_image_path
 from whosthat.loading import load
 from whosthat.openset import DEFAULT_MAX_MEMBER_REJECTION
+from whosthat.paths import printable
 from whosthat.prediction import Predictions
 from whosthat.subjects import DETECTORS
 from whosthat.training import DEFAULT_FACE_HEAD, DEFAULT_IMAGE_HEAD, DEFAULT_SUBJECT, TrainingLog, train
@@ -60,7 +61,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         return args.run(args)
     except WhosthatError as error:
-        print(f"whosthat: error: {error}", file=sys.stderr)
+        print(f"whosthat: error: {printable(str(error))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("whosthat: interrupted", file=sys.stderr)
@@ -77,7 +78,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise
         names = [str(name) for name in (error.filename, error.filename2) if name is not None]
         where = " -> ".join(names) + ": " if names else ""
-        print(f"whosthat: error: {one_line(where + (error.strerror or os.strerror(error.errno)), 500)}",
+        print(f"whosthat: error: {printable(one_line(where + (error.strerror or os.strerror(error.errno)), 500))}",
               file=sys.stderr)
         return 2
 

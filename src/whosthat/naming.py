@@ -7,6 +7,7 @@ from typing import Optional
 import numpy as np
 
 from whosthat.assign import UNKNOWN, assign_labels
+from whosthat.errors import check_threshold
 from whosthat.pipeline import Subjects
 from whosthat.prediction import UNKNOWN_LABEL, Prediction, Predictions
 from whosthat.protocol import Namer
@@ -15,8 +16,9 @@ from whosthat.protocol import Namer
 def name_subjects(namer: Namer, subjects: Subjects, *, threshold: Optional[float] = None) -> Predictions:
     """The predictions for one photo's subjects, already detected and embedded, largest face first.
 
-    threshold: the stranger threshold to use instead of the namer's calibrated one.
+    threshold: the stranger threshold to use instead of the namer's calibrated one (a finite number).
     """
+    check_threshold(threshold)
     if subjects.error is not None:
         return Predictions([], subjects.source, subjects.width, subjects.height, error=subjects.error)
     order = np.argsort([-face.area for face in subjects.faces], kind="stable")

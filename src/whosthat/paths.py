@@ -14,9 +14,6 @@ from whosthat.errors import WhosthatError
 
 #: The longest file name (in bytes, UTF-8) most file systems accept (ext4, APFS, NTFS: 255).
 NAME_MAX = 255
-#: Bytes a fitted name leaves free for the temporary file it is written through (`.NAME.XXXXXXXX.tmp`, as
-#: `tempfile.mkstemp` names it beside the target): a fitted name can always be written atomically.
-TEMPORARY_ROOM = 16
 
 
 class UnsafePathError(WhosthatError):
@@ -42,10 +39,9 @@ def folder_name(name: str) -> str:
     return fit_name(name)
 
 
-def fit_name(name: str, limit: int = NAME_MAX - TEMPORARY_ROOM) -> str:
+def fit_name(name: str, limit: int = NAME_MAX) -> str:
     """`name` shortened, when its UTF-8 is over `limit` bytes, to a prefix plus 8 hex digits of its hash, keeping
-    the suffix: two long names stay two names, and the same long name gives the same short one each time. The
-    default limit leaves room for the temporary file beside it (`TEMPORARY_ROOM`)."""
+    the suffix: two long names stay two names, and the same long name gives the same short one each time."""
     encoded = os.fsencode(name)
     if len(encoded) <= limit:
         return name

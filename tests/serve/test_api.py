@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from conftest import BLACKPINK_GROUP, BLACKPINK_GROUP_ORDER, BLACKPINK_MEMBERS
+from conftest import BLACKPINK, BLACKPINK_GROUP, BLACKPINK_GROUP_ORDER, BLACKPINK_MEMBERS, images_of
 from whosthat.model import Model
 from whosthat.serve import Limits, create_app
 
@@ -173,3 +173,21 @@ def test_real_server_refuses_an_oversized_body_and_goes_on(live_url: str) -> Non
     chunks = (big[i:i + 65536] for i in range(0, len(big), 65536))  # no content-length: counted as it comes
     assert_error(httpx.post(f"{live_url}/v1/predict", content=chunks, timeout=60), 413, "bytes")
     assert httpx.get(f"{live_url}/healthz").status_code == 200
+
+
+def test_a_model_whose_split_names_paths_outside_its_folder_shows_none_of_them(blackpink_model: Model,
+                                                                             tmp_path: Path) -> None:
+    """The split's paths are names read from the model file: one that leads outside the training folder is
+    never opened, even where a photo of that member lies there."""
+    outside = tmp_path / "jisoo_kim" / "secret.jpg"
+    outside.parent.mkdir()
+    outside.write_bytes(images_of(BLACKPINK / "jisoo_kim")[0].read_bytes())
+    hostile = copy.copy(blackpink_model)
+    record = blackpink_model.training
+    train = (f"jisoo_kim/../../../{outside.relative_to(tmp_path)}",)
+    root = tmp_path / "training" / "folder"
+    (root / "jisoo_kim").mkdir(parents=True)  # so that the system can walk up from it
+    hostile.training = replace(record, split=replace(record.split, root=str(root),
+                                                     split=replace(record.split.split, train=train)))
+    with TestClient(create_app(hostile)) as client:
+        assert_error(client.get("/v1/members/jisoo_kim/thumbnail"), 404, "jisoo_kim")

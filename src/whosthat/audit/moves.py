@@ -10,7 +10,7 @@ from pathlib import Path
 
 from whosthat.audit.findings import AuditResult
 from whosthat.errors import DatasetError
-from whosthat.report.html import write_text_atomically
+from whosthat.files import write_atomically
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "whosthat-audit-moves"
@@ -105,4 +105,4 @@ def undo_moves(manifest: str | os.PathLike) -> MoveLog:
 def _write_manifest(path: Path, root: Path, plan: list[Move]) -> None:
     data = {"format": MANIFEST_FORMAT, "version": 1, "folder": str(root.absolute()),
             "moves": [{"from": str(m.source), "to": str(m.target), "kinds": list(m.kinds)} for m in plan]}
-    write_text_atomically(path, json.dumps(data, indent=2, ensure_ascii=False))
+    write_atomically(path, json.dumps(data, indent=2, ensure_ascii=False))

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from whosthat.collection.people import PeopleReport
-from whosthat.collection.store import write_atomically
 from whosthat.errors import WhosthatError
+from whosthat.files import write_atomically
 from whosthat.paths import UnsafePathError, folder_name, writing
 from whosthat.report.images import face_crop, open_photo
 

@@ -23,15 +23,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from whosthat.collection.scan import photo_path
-from whosthat.collection.store import IndexStore, write_atomically
+from whosthat.collection.store import IndexStore
 from whosthat.errors import WhosthatError
+from whosthat.files import copy_atomically, write_atomically
 from whosthat.paths import UnsafePathError, folder_name, inside, printable, writing
 from whosthat.prediction import UNKNOWN_LABEL
 
@@ -207,14 +206,7 @@ def _make(path: Path, source: Path, mode: str) -> dict:
     if mode == "link":
         path.symlink_to(source)
         return {"source": str(source), "mode": mode}
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        shutil.copy2(source, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    copy_atomically(source, path)
     stat = path.stat()
     return {"source": str(source), "mode": mode, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -39,6 +38,7 @@ from whosthat.collection.schema import (
     face_schema,
     model_file_name,
 )
+from whosthat.files import is_temporary, write_atomically
 from whosthat.paths import inside
 
 #: Rows from which the vector column gets an approximate-nearest-neighbour index (below: exact search).
@@ -117,7 +117,7 @@ def check_new_folder(directory: Path) -> None:
         names = {p.name for p in directory.iterdir()} if directory.is_dir() else set()
     except OSError as error:
         raise IndexFileError(f"{directory}: cannot be read ({_reason(error)})") from None
-    if names and not (CREATING in names and all(n in OWN_FILES or _temporary(n) for n in names)):
+    if names and not (CREATING in names and all(n in OWN_FILES or is_temporary(n) for n in names)):
         raise IndexFileError(f"{directory}: exists and is not a whosthat index; choose a new or empty folder")
 
 
@@ -133,20 +133,6 @@ def begin_index(directory: Path) -> None:
     except OSError as error:
         raise IndexWriteError(f"{directory}: cannot be written ({_reason(error)}); give an index folder where you "
                               "can write with --index DIR") from None
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """A file written through a temporary file beside it, synced, then renamed over the old one."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def file_digest(path: Path) -> str:
@@ -370,11 +356,6 @@ def _keep_copy(directory: Path, name: str, target: Path, data: bytes, copies: di
     write_atomically(directory / MODELS_RECORD, json.dumps(record, indent=2).encode())
     target.parent.mkdir(exist_ok=True)
     write_atomically(target, data)
-
-
-def _temporary(name: str) -> bool:
-    """A temporary file of `write_atomically` (`.NAME.XXXX.tmp`), left by a run that was stopped."""
-    return name.startswith(".") and name.endswith(".tmp")
 
 
 def _lancedb() -> Any:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -19,6 +18,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
+
+from whosthat.files import replacing
 
 __all__ = ["build_facenet", "prewhiten", "save_converted", "load_converted", "InceptionResnetV1"]
 
@@ -348,14 +349,8 @@ def save_converted(module: torch.nn.Module, path: str | os.PathLike) -> None:
     """Write the state_dict as safetensors atomically, so a cache never holds a partial file."""
     path = Path(path)
     state = {k: v.detach().contiguous() for k, v in module.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(state, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with replacing(path) as temporary:
+        save_file(state, str(temporary))
 
 
 def load_converted(path: str | os.PathLike) -> torch.nn.Module:

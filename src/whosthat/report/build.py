@@ -12,10 +12,11 @@ import numpy as np
 from whosthat.assign import UNKNOWN
 from whosthat.dataset import class_name
 from whosthat.evaluate import NO_FACE
+from whosthat.files import write_atomically
 from whosthat.prediction import UNKNOWN_LABEL
 from whosthat.protocol import Namer
 from whosthat.report import plots
-from whosthat.report.html import Section, card, cards, figure, paragraph, render_page, table, write_text_atomically
+from whosthat.report.html import Section, card, cards, figure, paragraph, render_page, table
 from whosthat.report.images import boxed_thumbnail, face_crop, jpeg_url, open_photo
 
 #: Section titles, in page order (tests look for them).
@@ -34,7 +35,7 @@ NO_TEST = "No test photos: the model was trained without a test split."
 def write_report(model: Namer, out: str | os.PathLike, *, title: Optional[str] = None) -> Path:
     """Write the self-contained HTML report of `model` (a model or an ensemble) to `out` (atomically)."""
     out = Path(out)
-    return write_text_atomically(out, build_report(model, title or f"whosthat report: {out.stem}"))
+    return write_atomically(out, build_report(model, title or f"whosthat report: {out.stem}"))
 
 
 def build_report(model: Namer, title: str) -> str:

@@ -6,11 +6,8 @@ Every piece of text from a user (class names, file paths, messages) goes through
 from __future__ import annotations
 
 import html
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
 
 STYLE = """
@@ -88,24 +85,6 @@ def render_page(title: str, subtitle: str, sections: Sequence[Section]) -> str:
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<style>{STYLE}</style></head><body><h1>{esc(title)}</h1>"
             f'<p class="subtitle">{esc(subtitle)}</p><nav>{navigation}</nav>{parts}</body></html>\n')
-
-
-def write_text_atomically(path: str | os.PathLike, text: str) -> Path:
-    """Write a file through a temporary file beside it and a rename, so an old copy is never half-overwritten."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _numeric(value: object) -> bool:

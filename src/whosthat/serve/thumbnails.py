@@ -14,6 +14,7 @@ from whosthat.dataset import class_name
 from whosthat.ensemble import Ensemble
 from whosthat.errors import ImageError
 from whosthat.images import load_image
+from whosthat.paths import UnsafePathError, inside
 from whosthat.protocol import Namer
 from whosthat.records import SplitRecord
 from whosthat.subjects.align import crop_box
@@ -39,7 +40,10 @@ class Thumbnails:
             parts = PurePosixPath(relative).parts
             member = class_name(parts[0]) if len(parts) > 1 else None
             if member in self._photos:
-                self._photos[member].append(root / relative)
+                try:  # a name read from the model file: it must stay under the training folder
+                    self._photos[member].append(inside(root, relative))
+                except UnsafePathError:
+                    continue
         self._made: dict[str, bytes] = {}
         self._lock = threading.Lock()
 

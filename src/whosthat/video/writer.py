@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -11,6 +10,8 @@ from typing import Optional
 
 import av
 import numpy as np
+
+from whosthat.files import Replacement
 
 #: Container format by file suffix; the codec is H.264 (MPEG-4 Part 2 where PyAV lacks libx264), VP9 in WebM.
 _FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi", ".webm": "webm"}
@@ -30,10 +31,8 @@ class VideoWriter:
         if suffix not in _FORMATS:
             raise ValueError(f"{self.path}: no video format for {suffix!r} (one of {', '.join(sorted(_FORMATS))})")
         self.width, self.height = width, height
-        handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        os.close(handle)
-        self._temporary = Path(temporary)
-        self._container = av.open(temporary, "w", format=_FORMATS[suffix])
+        self._replacement = Replacement(self.path)
+        self._container = av.open(str(self._replacement.temporary), "w", format=_FORMATS[suffix])
         rate = Fraction(fps).limit_denominator(1001)
         codec = "libvpx-vp9" if suffix == ".webm" else "libx264" if "libx264" in av.codecs_available else "mpeg4"
         stream = self._container.add_stream(codec, rate=rate)
@@ -71,8 +70,7 @@ class VideoWriter:
         try:
             self._container.mux(self._stream.encode(None))
             self._container.close()
-            os.chmod(self._temporary, 0o666 & ~_umask())
-            os.replace(self._temporary, self.path)
+            self._replacement.commit()
         except BaseException:
             self.discard()
             raise
@@ -81,11 +79,5 @@ class VideoWriter:
     def discard(self) -> None:
         """Drop what was written (the target path is left as it was)."""
         self._container.close()
-        self._temporary.unlink(missing_ok=True)
+        self._replacement.discard()
 
-
-def _umask() -> int:
-    """The process's file creation mask (the temporary file is private until it takes its place)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
