@@ -59,16 +59,17 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
-from whosthat.cache import EmbeddingCache
-from whosthat.dataset import Collection, Item, Split, class_name, content_keys, scan, stratified_split
-from whosthat.embedders.spec import spec_argument
-from whosthat.evaluate import UNKNOWN, Evaluation, score_predictions
-from whosthat.images import load_image
-from whosthat.model import Model
-from whosthat.openset import DEFAULT_MAX_MEMBER_REJECTION
-from whosthat.prediction import UNKNOWN_LABEL, Prediction, Predictions
-from whosthat.subjects import create_detector
+from whosthat.models.model import Model
+from whosthat.models.records import Split
+from whosthat.recognition.openset import DEFAULT_MAX_MEMBER_REJECTION
+from whosthat.recognition.prediction import UNKNOWN_LABEL, Prediction, Predictions
 from whosthat.training import TrainingLog, train
+from whosthat.training.evaluate import UNKNOWN, Evaluation, score_predictions
+from whosthat.training.folder import Item, TrainingFolder, class_name, content_keys, scan, stratified_split
+from whosthat.vision.cache import EmbeddingCache
+from whosthat.vision.detectors import create_detector
+from whosthat.vision.embedders.spec import spec_argument
+from whosthat.vision.images import load_image
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 EMBEDDERS = ("facenet", "dlib", "facenet+dlib")
@@ -154,24 +155,24 @@ def _label_of(relative: str) -> str:
     return class_name(relative.split("/", 1)[0])
 
 
-def _limited(collection: Collection, per_class: Optional[int]) -> Collection:
+def _limited(collection: TrainingFolder, per_class: Optional[int]) -> TrainingFolder:
     """The collection with at most `per_class` photos of each class (all when None)."""
     if per_class is None:
         return collection
     items = [i for c in collection.classes for i in [x for x in collection.items if x.label == c][:per_class]]
-    return Collection(collection.root, collection.classes, items)
+    return TrainingFolder(collection.root, collection.classes, items)
 
 
-def _relative(collection: Collection, items: Sequence[Item]) -> tuple[str, ...]:
+def _relative(collection: TrainingFolder, items: Sequence[Item]) -> tuple[str, ...]:
     return tuple(sorted(i.path.relative_to(collection.root).as_posix() for i in items))
 
 
-def train_split(collection: Collection, test_fraction: float = 0.2) -> Split:
+def train_split(collection: TrainingFolder, test_fraction: float = 0.2) -> Split:
     """The split `whosthat train` makes of a folder (seed SEED; byte-identical copies in one part)."""
     return stratified_split(collection, test_fraction=test_fraction, seed=SEED, keys=content_keys(collection.items))
 
 
-def kfold_splits(collection: Collection, folds: int, seed: int) -> list[Split]:
+def kfold_splits(collection: TrainingFolder, folds: int, seed: int) -> list[Split]:
     """Stratified folds: each fold is the test once; the rest splits into train and ~15 % validation.
     Byte-identical copies (kpop15's `x(1).jpg` pairs) share a fold, so no test photo has a copy in training."""
     rng = np.random.default_rng(seed)
@@ -187,7 +188,8 @@ def kfold_splits(collection: Collection, folds: int, seed: int) -> list[Split]:
             fold_of.update({path: k % folds for path in units[index]})
     splits = []
     for k in range(folds):
-        rest = Collection(collection.root, collection.classes, [i for i in collection.items if fold_of[i.path] != k])
+        rest = TrainingFolder(collection.root, collection.classes,
+                              [i for i in collection.items if fold_of[i.path] != k])
         inner = stratified_split(rest, val_fraction=0.15, test_fraction=0.0, seed=seed, keys=keys)
         test = _relative(collection, [i for i in collection.items if fold_of[i.path] == k])
         splits.append(Split(inner.train, inner.val, test, seed))

@@ -42,11 +42,12 @@ import numpy as np
 import torch
 
 from accuracy import DATASETS, SEED, Task, kfold_splits, markdown, train_split
-from whosthat.dataset import Item, scan
-from whosthat.ensemble import Ensemble, rank_combinations
-from whosthat.evaluate import Evaluation, score_predictions
-from whosthat.model import Model
+from whosthat.models.ensemble import Ensemble
+from whosthat.models.model import Model
 from whosthat.training import TrainingLog, train
+from whosthat.training.ensembles import rank_combinations
+from whosthat.training.evaluate import Evaluation, score_predictions
+from whosthat.training.folder import Item, scan
 
 SETS = ("anime_newgame8", "anime_illustrations", "celebrity5", "blackpink", "kpop15")
 FACE_SETS = ("celebrity5", "blackpink", "kpop15")

@@ -31,8 +31,8 @@ import cv2
 import numpy as np
 
 from accuracy import DATASETS, markdown
-from whosthat.images import load_image
-from whosthat.subjects import create_detector
+from whosthat.vision.detectors import create_detector
+from whosthat.vision.images import load_image
 
 PHOTO_SIZES = ((4032, 3024), (6000, 4000))
 WAYS = {"first pass only": {"fine_side": None}, "one piece at 4096": {"max_side": 4096, "fine_side": None},

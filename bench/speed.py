@@ -8,7 +8,7 @@ network (FaceNet, MobileNetV2, EfficientNet-Lite0) at batch 1 and 32 with its we
 default (contiguous, NCHW) layout and in channels-last (NHWC), which whosthat uses: the two are
 measured in turn, repeat after repeat, in the same process, so that the machine's load falls on
 both alike. Last, dlib's face-recognition network as dlib's own wheel runs it
-(`compute_face_descriptor`) and as whosthat runs it (`whosthat.embedders._dlib_net`, the same
+(`compute_face_descriptor`) and as whosthat runs it (`whosthat.vision.embedders._dlib_net`, the same
 weights in PyTorch), on real chips, also in turn, with the largest difference between their vectors.
 
     .venv/bin/python bench/speed.py
@@ -28,9 +28,9 @@ import numpy as np
 import torch
 
 from accuracy import DATASETS, TIMING_PHOTOS, markdown, timing_photos
-from whosthat.embedders import create_embedder
-from whosthat.images import load_image
-from whosthat.subjects import create_detector
+from whosthat.vision.detectors import create_detector
+from whosthat.vision.embedders import create_embedder
+from whosthat.vision.images import load_image
 
 NETWORKS = (("facenet", 160), ("dlib", 150), ("mobilenetv2", 224), ("efficientnet-lite0", 224))
 
@@ -90,7 +90,7 @@ def dlib_rows(repeats: int, batches: Sequence[int] = (1, 32)) -> list[list[objec
     """Median ms of dlib's network run by dlib's wheel and by whosthat's PyTorch port, interleaved."""
     import dlib
 
-    from whosthat.weights import DLIB_RESNET
+    from whosthat.vision.weights import DLIB_RESNET
 
     detector, embedder = create_detector("yunet"), create_embedder("dlib")
     chips = []

@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from accuracy import DATASETS, SETS, Whosthat, build_benchmark, markdown, percent
-from whosthat.cache import EmbeddingCache
-from whosthat.dataset import Item
-from whosthat.model import Model
-from whosthat.openset import DEFAULT_MAX_MEMBER_REJECTION
+from whosthat.models.model import Model
+from whosthat.recognition.openset import DEFAULT_MAX_MEMBER_REJECTION
+from whosthat.training.folder import Item
+from whosthat.vision.cache import EmbeddingCache
 
 ORACLE_SHARES = (0.02, 0.03, 0.05)
 

@@ -33,12 +33,12 @@ import numpy as np
 
 import whosthat
 from accuracy import DATASETS, markdown
-from whosthat.dataset import content_keys, scan, stratified_split
-from whosthat.images import load_image
+from whosthat.training.folder import content_keys, scan, stratified_split
 from whosthat.video import DEFAULT_EVERY, VideoWriter, analyse, write_annotated
 from whosthat.video.naming import frame_labels, name_tracks
 from whosthat.video.predict import timeline
 from whosthat.video.tracking import box_overlap
+from whosthat.vision.images import load_image
 
 SIZE = (1920, 1080)
 FPS = 30

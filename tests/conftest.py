@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 
 import whosthat
-from whosthat.model import Model
+from whosthat.models.model import Model
 
 DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 KPOP15 = DATASETS / "kpop15" / "train"
@@ -201,10 +201,10 @@ def kpop_embeddings(session_cache: Path) -> dict[str, np.ndarray]:
 
     Goes through the session cache, so the kpop model's training reuses these.
     """
-    from whosthat.cache import EmbeddingCache
-    from whosthat.embedders import create_embedder
-    from whosthat.pipeline import Extractor
-    from whosthat.subjects import create_detector
+    from whosthat.vision.cache import EmbeddingCache
+    from whosthat.vision.detectors import create_detector
+    from whosthat.vision.embedders import create_embedder
+    from whosthat.vision.extract import Extractor
 
     require(KPOP15)
     extractor = Extractor(create_detector("yunet"), create_embedder("facenet", flip=True))

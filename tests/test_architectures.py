@@ -12,9 +12,9 @@ import torch
 from PIL import Image
 
 from conftest import ANIME, DATASETS, missing
-from whosthat.architectures import EfficientNetLite0, mobilenet_v2_features
-from whosthat.networks import InputSpec, create_network
-from whosthat.weights import EFFICIENTNET_LITE0, MOBILENET_V2
+from whosthat.vision.architectures import EfficientNetLite0, mobilenet_v2_features
+from whosthat.vision.networks import InputSpec, create_network
+from whosthat.vision.weights import EFFICIENTNET_LITE0, MOBILENET_V2
 
 
 def _batch(path, spec: InputSpec) -> torch.Tensor:

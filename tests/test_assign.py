@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from whosthat.assign import UNKNOWN, assign_labels
+from whosthat.recognition.assign import UNKNOWN, assign_labels
 
 ALL = None  # every (face, class) accepted
 

@@ -29,10 +29,10 @@ from whosthat.audit.findings import (
 )
 from whosthat.audit.hashing import dhash, hamming_matrix, phash
 from whosthat.audit.moves import MANIFEST_NAME
-from whosthat.cache import EmbeddingCache
 from whosthat.cli import main
-from whosthat.errors import DatasetError
-from whosthat.images import load_image
+from whosthat.core.errors import DatasetError
+from whosthat.vision.cache import EmbeddingCache
+from whosthat.vision.images import load_image
 
 ANIME_UNCLEANED = DATASETS / "anime_newgame8" / "uncleaned"
 #: The kpop15 classes holding the source's `x(1).jpg` copies; Lisa holds the non-face screenshot.

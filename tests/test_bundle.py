@@ -13,7 +13,7 @@ import pytest
 
 import whosthat
 from whosthat import ModelFileError
-from whosthat.bundle import FORMAT_VERSION, read_bundle, write_bundle
+from whosthat.models.file import FORMAT_VERSION, read_bundle, write_bundle
 
 
 def test_round_trip_gives_identical_predictions(kpop_trained, kpop_held_out, tmp_path: Path):

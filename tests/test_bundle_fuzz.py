@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import whosthat
-from whosthat.errors import ModelFileError
+from whosthat.core.errors import ModelFileError
 
 FORMAT1 = Path(__file__).parent / "data" / "celebrity5-facenet-format1.wt"
 #: Examples per fuzz test; WHOSTHAT_FUZZ_EXAMPLES=N runs N random ones (the default run is the same every time).
@@ -153,8 +153,8 @@ CHUNK = 1 << 24
 BOMB_MEMORY = 150 * 1024 * 1024
 READ_IN_A_PROCESS = """
 import resource, sys, time
-from whosthat.bundle import read_bundle
-from whosthat.errors import ModelFileError
+from whosthat.models.file import read_bundle
+from whosthat.core.errors import ModelFileError
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 for path in sys.argv[1:]:
     start = time.monotonic()

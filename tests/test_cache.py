@@ -16,11 +16,11 @@ import pytest
 
 import whosthat
 from conftest import KPOP15, images_of
-from whosthat.cache import EmbeddingCache, content_hash
 from whosthat.cli import main
-from whosthat.embedders.facenet import FaceNet
-from whosthat.face import Face
-from whosthat.subjects.yunet import YuNet
+from whosthat.vision.cache import EmbeddingCache, content_hash
+from whosthat.vision.detectors.yunet import YuNet
+from whosthat.vision.embedders.facenet import FaceNet
+from whosthat.vision.face import Face
 
 
 @pytest.fixture
@@ -131,7 +131,7 @@ def test_cli_cache_dir_option(warm, tmp_path: Path, capsys, embed_calls: list[in
 def test_default_cache_dir_honours_the_environment(tmp_path: Path, env: dict, expected: str):
     environment = {k: v for k, v in os.environ.items() if k not in ("WHOSTHAT_CACHE_DIR", "XDG_CACHE_HOME")}
     environment.update({k: v.format(tmp=tmp_path) for k, v in env.items()})
-    out = subprocess.run([sys.executable, "-c", "from whosthat.cache import default_cache_dir; "
+    out = subprocess.run([sys.executable, "-c", "from whosthat.vision.cache import default_cache_dir; "
                           "print(default_cache_dir())"], env=environment, capture_output=True, text=True, check=True)
     assert Path(out.stdout.strip()) == Path(expected.format(tmp=tmp_path))
 

@@ -16,7 +16,7 @@ from PIL import Image
 import whosthat
 from conftest import BLACKPINK_GROUP, BLACKPINK_MEMBERS
 from whosthat.cli import main
-from whosthat.openset import DEFAULT_MAX_MEMBER_REJECTION
+from whosthat.recognition.openset import DEFAULT_MAX_MEMBER_REJECTION
 
 FACE_KEYS = {"box", "detection_score", "label", "confidence", "probabilities"}
 

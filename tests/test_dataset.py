@@ -10,7 +10,7 @@ from PIL import Image
 
 from conftest import KPOP15, images_of, link_tree, require
 from whosthat import DatasetError
-from whosthat.dataset import class_name, content_keys, scan, stratified_split
+from whosthat.training.folder import class_name, content_keys, scan, stratified_split
 
 
 def _png(path: Path) -> Path:

@@ -12,12 +12,13 @@ from fastapi.testclient import TestClient
 
 import whosthat
 from whosthat.cli import main
-from whosthat.embedders.combined import Concatenated
-from whosthat.ensemble import Ensemble, rank_combinations
-from whosthat.errors import WhosthatError
-from whosthat.face import Face
+from whosthat.core.errors import WhosthatError
+from whosthat.models.ensemble import Ensemble
 from whosthat.report import HEADINGS
 from whosthat.serve import create_app
+from whosthat.training.ensembles import rank_combinations
+from whosthat.vision.embedders.combined import Concatenated
+from whosthat.vision.face import Face
 
 
 @pytest.fixture(scope="module")

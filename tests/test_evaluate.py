@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from whosthat.evaluate import NO_FACE, UNKNOWN, score_predictions
-from whosthat.prediction import UNKNOWN_LABEL, Prediction, Predictions
+from whosthat.recognition.prediction import UNKNOWN_LABEL, Prediction, Predictions
+from whosthat.training.evaluate import NO_FACE, UNKNOWN, score_predictions
 
 CLASSES = ["jennie", "lisa"]
 

@@ -1,4 +1,4 @@
-"""`whosthat.files`: every file written whole or not at all, with a new file's permissions, under any name."""
+"""`whosthat.core.files`: every file written whole or not at all, with a new file's permissions, under any name."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from whosthat.files import copy_atomically, is_temporary, replacing, write_atomically
-from whosthat.paths import NAME_MAX, UnwritableError
+from whosthat.core.files import copy_atomically, is_temporary, replacing, write_atomically
+from whosthat.core.paths import NAME_MAX, UnwritableError
 
 
 def leftovers(folder: Path) -> list[str]:

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from whosthat.heads import HEADS, create_head, cross_val_proba, round_robin_folds
+from whosthat.recognition.heads import HEADS, create_head, cross_val_proba, round_robin_folds
 
 CLASSES = ["Irene", "Jihyo", "Naeun", "Seulgi", "Umji"]
 
@@ -100,7 +100,7 @@ def test_head_class_balance(kpop_embeddings, name: str):
 
 
 def test_unknown_head_is_a_user_error():
-    from whosthat.errors import WhosthatError
+    from whosthat.core.errors import WhosthatError
 
     with pytest.raises(WhosthatError, match="choose one of"):
         create_head("no-such-head")

@@ -17,13 +17,13 @@ from PIL import Image
 from conftest import BLACKPINK, BLACKPINK_MEMBERS, BLACKPINK_TRAIN_PER_CLASS, images_of
 from whosthat.cli import main
 from whosthat.collection import index
-from whosthat.embedders.dlib_resnet import DlibResNet
-from whosthat.errors import WhosthatError
-from whosthat.model import Model
+from whosthat.core.errors import WhosthatError
+from whosthat.models.model import Model
 from whosthat.serve import create_app
-from whosthat.subjects import create_detector
-from whosthat.subjects.align import crop_box, warp
 from whosthat.video.naming import name_tracks
+from whosthat.vision.align import crop_box, warp
+from whosthat.vision.detectors import create_detector
+from whosthat.vision.embedders.dlib_resnet import DlibResNet
 
 #: Wider than the SHRT_MAX (32767) pixels `cv2.warpAffine` takes, and under the pixel limit.
 PANORAMA = (33000, 1024)

@@ -11,7 +11,7 @@ from PIL import Image
 
 from conftest import BLACKPINK_GROUP, require
 from whosthat import ImageError, load_image
-from whosthat.images import is_image_path
+from whosthat.vision.images import is_image_path
 
 
 @pytest.fixture(scope="module")

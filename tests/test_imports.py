@@ -71,7 +71,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str]:
 
 def test_the_package_has_no_import_cycle() -> None:
     graph = import_graph()
-    assert len(graph) > 40 and "whosthat.model" in graph["whosthat.ensemble"]
+    assert len(graph) > 40 and "whosthat.models.model" in graph["whosthat.models.ensemble"]
     cycle = find_cycle(graph)
     assert not cycle, " -> ".join(cycle)
 
@@ -81,8 +81,9 @@ def test_the_cycle_finder_finds_one() -> None:
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) == []
 
 
-@pytest.mark.parametrize("module", ["whosthat.whitening", "whosthat.recogniser", "whosthat.openset",
-                                    "whosthat.heads", "whosthat.bundle", "whosthat.records"])
+@pytest.mark.parametrize("module", ["whosthat.recognition.whitening", "whosthat.recognition.recogniser",
+                                    "whosthat.recognition.openset", "whosthat.recognition.heads",
+                                    "whosthat.models.file", "whosthat.models.records"])
 def test_numpy_modules_import_no_torch(module: str) -> None:
     code = f"import sys, {module}; print('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)

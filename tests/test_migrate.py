@@ -16,8 +16,8 @@ import numpy as np
 
 import whosthat
 from conftest import CELEBRITY5, require
-from whosthat.bundle import FORMAT_VERSION, read_bundle
-from whosthat.ensemble import Ensemble
+from whosthat.models.ensemble import Ensemble
+from whosthat.models.file import FORMAT_VERSION, read_bundle
 from whosthat.report import HEADINGS, write_report
 
 DATA = Path(__file__).parent / "data"

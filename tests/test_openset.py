@@ -9,10 +9,8 @@ import pytest
 
 import whosthat
 from conftest import images_of, link_tree
-from whosthat.cache import EmbeddingCache
-from whosthat.evaluate import evaluate_folder
-from whosthat.heads import create_head
-from whosthat.openset import (
+from whosthat.recognition.heads import create_head
+from whosthat.recognition.openset import (
     SUM,
     Calibration,
     StrangerScore,
@@ -22,6 +20,8 @@ from whosthat.openset import (
     simulate_strangers,
     threshold_curve,
 )
+from whosthat.training.evaluate import evaluate_folder
+from whosthat.vision.cache import EmbeddingCache
 
 
 def _unit(rows) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""`whosthat.paths`: names read from files kept inside their folder, fitted to the file system, printed on one
+"""`whosthat.core.paths`: names read from files kept inside their folder, fitted to the file system, printed on one
 line; places that cannot be written said in one line."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from whosthat.files import write_atomically
-from whosthat.paths import UnsafePathError, UnwritableError, fit_name, folder_name, inside, printable, writing
+from whosthat.core.files import write_atomically
+from whosthat.core.paths import UnsafePathError, UnwritableError, fit_name, folder_name, inside, printable, writing
 
 
 @pytest.mark.parametrize("name", ["/etc/passwd", "../x", "a/../../x", "a/./b", ".", "", "a//b", "a/", "a\\b", "a\0b"])

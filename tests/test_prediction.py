@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from whosthat.prediction import UNKNOWN_LABEL, Prediction, Predictions
+from whosthat.recognition.prediction import UNKNOWN_LABEL, Prediction, Predictions
 
 
 def face(label: str, x: float) -> Prediction:

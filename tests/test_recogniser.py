@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from whosthat.bundle import part
-from whosthat.errors import WhosthatError
-from whosthat.openset import Calibration
-from whosthat.prediction import UNKNOWN_LABEL
-from whosthat.recogniser import Recogniser
-from whosthat.vectors import normalise
+from whosthat.core.arrays import part
+from whosthat.core.errors import WhosthatError
+from whosthat.recognition.openset import Calibration
+from whosthat.recognition.prediction import UNKNOWN_LABEL
+from whosthat.recognition.recogniser import Recogniser
+from whosthat.vision.vectors import normalise
 
 NAMES = ["ana", "bo", "cy"]
 

@@ -6,20 +6,20 @@ from pathlib import Path
 
 import numpy as np
 
-from whosthat import records
-from whosthat.bundle import read_bundle, write_bundle
-from whosthat.dataset import Split
-from whosthat.evaluate import NO_FACE, UNKNOWN, Evaluation
-from whosthat.records import (
+from whosthat.models import records
+from whosthat.models.file import read_bundle, write_bundle
+from whosthat.models.records import (
     EpochStats,
     FinetuneLog,
     Metrics,
     Note,
     ReferencePhotos,
+    Split,
     SplitRecord,
     TrainingRecord,
     ValidationRecord,
 )
+from whosthat.training.evaluate import NO_FACE, UNKNOWN, Evaluation
 
 
 def evaluation(root: Path) -> Evaluation:

@@ -10,13 +10,13 @@ import pytest
 
 import whosthat
 from conftest import KPOP15, KPOP_KNOWN, images_of, kpop_split, link_tree
-from whosthat.dataset import Split
-from whosthat.errors import DatasetError
-from whosthat.model import Model
-from whosthat.recogniser import Recogniser
+from whosthat.core.errors import DatasetError
+from whosthat.models.model import Model
+from whosthat.models.records import Split
+from whosthat.recognition.recogniser import Recogniser
 from whosthat.training import TrainingLog, run
 from whosthat.training.faces import Rows
-from whosthat.vectors import normalise
+from whosthat.vision.vectors import normalise
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import numpy as np
 
 import whosthat
 from whosthat.cli import main
-from whosthat.heads import create_head
-from whosthat.whitening import fit_whitening, whiten
+from whosthat.recognition.heads import create_head
+from whosthat.recognition.whitening import fit_whitening, whiten
 
 
 def _within_covariance(X: np.ndarray, y: np.ndarray) -> np.ndarray:

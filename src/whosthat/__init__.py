@@ -5,7 +5,7 @@
 >>> model.predict("concert.jpg").labels                               # doctest: +SKIP
 ['jennie_kim', 'lisa_manoban', 'unknown']
 
-The public names are imported on first use, so that `import whosthat.whitening` (or any other
+The public names are imported on first use, so that `import whosthat.recognition.whitening` (or any other
 NumPy-only module) does not load PyTorch.
 """
 
@@ -18,10 +18,12 @@ from whosthat.version import __version__
 
 #: Public name -> the module that defines it.
 _PUBLIC = {
-    "DatasetError": "whosthat.errors", "ImageError": "whosthat.errors", "ModelFileError": "whosthat.errors",
-    "WhosthatError": "whosthat.errors", "Face": "whosthat.face", "load_image": "whosthat.images",
-    "Model": "whosthat.model", "Ensemble": "whosthat.ensemble", "load": "whosthat.loading",
-    "Prediction": "whosthat.prediction", "Predictions": "whosthat.prediction", "Recogniser": "whosthat.recogniser",
+    "DatasetError": "whosthat.core.errors", "ImageError": "whosthat.core.errors",
+    "ModelFileError": "whosthat.core.errors", "WhosthatError": "whosthat.core.errors",
+    "Face": "whosthat.vision.face", "load_image": "whosthat.vision.images",
+    "Model": "whosthat.models.model", "Ensemble": "whosthat.models.ensemble", "load": "whosthat.models.loading",
+    "Prediction": "whosthat.recognition.prediction", "Predictions": "whosthat.recognition.prediction",
+    "Recogniser": "whosthat.recognition.recogniser",
     "train": "whosthat.training", "TrainConfig": "whosthat.training", "TrainingLog": "whosthat.training",
     "index": "whosthat.collection", "Index": "whosthat.collection",
 }
@@ -32,15 +34,15 @@ __all__ = ["DatasetError", "Ensemble", "Face", "ImageError", "Index", "Model", "
 
 if TYPE_CHECKING:
     from whosthat.collection import Index, index
-    from whosthat.ensemble import Ensemble
-    from whosthat.errors import DatasetError, ImageError, ModelFileError, WhosthatError
-    from whosthat.face import Face
-    from whosthat.images import load_image
-    from whosthat.loading import load
-    from whosthat.model import Model
-    from whosthat.prediction import Prediction, Predictions
-    from whosthat.recogniser import Recogniser
+    from whosthat.core.errors import DatasetError, ImageError, ModelFileError, WhosthatError
+    from whosthat.models.ensemble import Ensemble
+    from whosthat.models.loading import load
+    from whosthat.models.model import Model
+    from whosthat.recognition.prediction import Prediction, Predictions
+    from whosthat.recognition.recogniser import Recogniser
     from whosthat.training import TrainConfig, TrainingLog, train
+    from whosthat.vision.face import Face
+    from whosthat.vision.images import load_image
 
 
 def __getattr__(name: str) -> Any:

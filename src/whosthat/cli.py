@@ -12,26 +12,26 @@ from pathlib import Path
 from typing import Optional
 
 from whosthat.audit.checks import AUDIT_DETECTOR, AUDIT_EMBEDDER
-from whosthat.cache import EmbeddingCache, default_cache_dir
 from whosthat.collection.cli import add_collection_commands
-from whosthat.dataset import HELD_OUT_FROM
-from whosthat.embedders import EMBEDDERS
-from whosthat.embedders.spec import spec_argument, spec_names
-from whosthat.errors import ImageError, WhosthatError, check_threshold, one_line
-from whosthat.evaluate import evaluate_folder
-from whosthat.finetune import RECIPES
-from whosthat.heads import HEADS
-from whosthat.images import MAX_PIXELS, is_image_path
-from whosthat.loading import load
-from whosthat.openset import DEFAULT_MAX_MEMBER_REJECTION
-from whosthat.paths import printable
-from whosthat.prediction import Predictions
-from whosthat.subjects import DETECTORS
+from whosthat.core.errors import ImageError, WhosthatError, check_threshold, one_line
+from whosthat.core.paths import printable
+from whosthat.models.loading import load
+from whosthat.recognition.heads import HEADS
+from whosthat.recognition.openset import DEFAULT_MAX_MEMBER_REJECTION
+from whosthat.recognition.prediction import Predictions
 from whosthat.training import DEFAULT_FACE_HEAD, DEFAULT_IMAGE_HEAD, DEFAULT_SUBJECT, TrainingLog, train
+from whosthat.training.evaluate import evaluate_folder
+from whosthat.training.finetune import RECIPES
+from whosthat.training.folder import HELD_OUT_FROM
 from whosthat.training.subject import SUBJECTS
 from whosthat.version import __version__
 from whosthat.video import DEFAULT_EVERY, is_video_path
 from whosthat.video.command import predict_video_command
+from whosthat.vision.cache import EmbeddingCache, default_cache_dir
+from whosthat.vision.detectors import DETECTORS
+from whosthat.vision.embedders import EMBEDDERS
+from whosthat.vision.embedders.spec import spec_argument, spec_names
+from whosthat.vision.images import MAX_PIXELS, is_image_path
 
 EXAMPLES = """examples:
   whosthat train photos/blackpink --out blackpink.wt
@@ -466,8 +466,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _ensemble(args: argparse.Namespace) -> int:
-    from whosthat.ensemble import Ensemble, evaluate_shared_test, rank_combinations
-    from whosthat.model import Model
+    from whosthat.models.ensemble import Ensemble
+    from whosthat.models.model import Model
+    from whosthat.training.ensembles import evaluate_shared_test, rank_combinations
 
     paths = list(args.models)
     members = []

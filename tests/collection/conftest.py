@@ -14,7 +14,7 @@ import pytest
 from collection.photos import CELEBRITY5, add_broken_files, copy_photos, member_photos, stranger_photos
 from conftest import BLACKPINK, BLACKPINK_GROUP, require
 from whosthat.collection import Index, index
-from whosthat.model import Model
+from whosthat.models.model import Model
 
 
 @pytest.fixture(scope="session")

@@ -63,7 +63,7 @@ FILL_THE_DISK = textwrap.dedent("""
     import shutil, sys
     from pathlib import Path
     from whosthat.collection import Index, index
-    from whosthat.errors import WhosthatError
+    from whosthat.core.errors import WhosthatError
     model, photos, more, folder = map(Path, sys.argv[1:5])
     first = index(model, photos, index=folder)  # the cache ($WHOSTHAT_CACHE_DIR) is not on the small disk
     before = sorted(map(str, first.store.scan(["path", "face", "label"]).to_pylist()))

@@ -13,7 +13,7 @@ from conftest import BLACKPINK_GROUP, BLACKPINK_MEMBERS
 from whosthat.cli import main
 from whosthat.collection import Index
 from whosthat.collection.sort import SORT_MANIFEST
-from whosthat.errors import WhosthatError
+from whosthat.core.errors import WhosthatError
 
 GROUP = f"group/{BLACKPINK_GROUP.name}"
 

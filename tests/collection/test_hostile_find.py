@@ -13,7 +13,7 @@ from collection.photos import stranger_photos
 from conftest import BLACKPINK_GROUP
 from whosthat.cli import main
 from whosthat.collection import Index, index
-from whosthat.errors import WhosthatError
+from whosthat.core.errors import WhosthatError
 
 
 @pytest.mark.parametrize("below", ["nan", "inf", "-inf", "-0.1", "1.5", "half"])

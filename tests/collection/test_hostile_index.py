@@ -27,7 +27,7 @@ from whosthat.collection.lock import IndexLock
 from whosthat.collection.scan import photo_path
 from whosthat.collection.schema import MODELS_RECORD, IndexFileError, Labeller, Manifest
 from whosthat.collection.store import IndexStore, begin_index
-from whosthat.paths import UnsafePathError
+from whosthat.core.paths import UnsafePathError
 
 GOOD_PHOTOS = 4 * PER_MEMBER + sum(STRANGERS.values()) + 1
 SETPRIV = shutil.which("setpriv")

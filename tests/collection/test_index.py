@@ -16,7 +16,7 @@ from whosthat.cli import main
 from whosthat.collection import Index, index
 from whosthat.collection.lock import IndexLock
 from whosthat.collection.schema import DEFAULT_FOLDER, MANIFEST, IndexFileError
-from whosthat.errors import WhosthatError
+from whosthat.core.errors import WhosthatError
 
 GOOD_PHOTOS = 4 * PER_MEMBER + sum(STRANGERS.values()) + 1
 

@@ -16,8 +16,8 @@ from PIL import Image
 
 from conftest import BLACKPINK_GROUP, BLACKPINK_MEMBERS, BrowserPage
 from whosthat.collection import Index
-from whosthat.errors import WhosthatError
-from whosthat.model import Model
+from whosthat.core.errors import WhosthatError
+from whosthat.models.model import Model
 from whosthat.serve import create_app
 
 GROUP = f"group/{BLACKPINK_GROUP.name}"

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from whosthat.collection.scan import photo_path, scan_collection
-from whosthat.images import is_image_path
+from whosthat.vision.images import is_image_path
 
 NAMES = st.sampled_from([b"a", b"b", b"caf\xe9", b"\xff\xfe", b"new\nline", b"back\\slash", b"x\\x41", b".hidden",
                          b"sp ace", b"\xc3\xa9t\xc3\xa9", b"%e9", b"\\\\"])

@@ -15,19 +15,19 @@ import torch
 
 import whosthat
 from conftest import CELEBRITY5, images_of, link_tree, require
-from whosthat.cache import EmbeddingCache, content_hash
 from whosthat.cli import build_parser
-from whosthat.embedders import EMBEDDERS, create_embedder, embedder_from_spec, parse_spec
-from whosthat.embedders.arcface import ENVIRONMENT, insightface_template, similarity_transform
-from whosthat.embedders.base import normalise
-from whosthat.embedders.spec import SpecPart, made_for_faces, spec_names
-from whosthat.errors import MissingWeightsError, ModelFileError, WhosthatError
-from whosthat.face import Face
-from whosthat.images import load_image
-from whosthat.pipeline import Extractor
-from whosthat.prediction import UNKNOWN_LABEL
-from whosthat.subjects import create_detector
-from whosthat.weights import YUNET
+from whosthat.core.errors import MissingWeightsError, ModelFileError, WhosthatError
+from whosthat.recognition.prediction import UNKNOWN_LABEL
+from whosthat.vision.cache import EmbeddingCache, content_hash
+from whosthat.vision.detectors import create_detector
+from whosthat.vision.embedders import EMBEDDERS, create_embedder, embedder_from_spec, parse_spec
+from whosthat.vision.embedders.arcface import ENVIRONMENT, insightface_template, similarity_transform
+from whosthat.vision.embedders.base import normalise
+from whosthat.vision.embedders.spec import SpecPart, made_for_faces, spec_names
+from whosthat.vision.extract import Extractor
+from whosthat.vision.face import Face
+from whosthat.vision.images import load_image
+from whosthat.vision.weights import YUNET
 
 #: InsightFace's `arcface_dst` (insightface/utils/face_align.py), written out: where the five landmarks land.
 ARCFACE_DST = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655],

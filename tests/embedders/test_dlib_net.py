@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from conftest import images_of
-from whosthat.embedders import create_embedder
-from whosthat.embedders._dlib_net import load_dlib_resnet
-from whosthat.images import load_image
-from whosthat.subjects import create_detector
-from whosthat.weights import DLIB_RESNET
+from whosthat.vision.detectors import create_detector
+from whosthat.vision.embedders import create_embedder
+from whosthat.vision.embedders._dlib_net import load_dlib_resnet
+from whosthat.vision.images import load_image
+from whosthat.vision.weights import DLIB_RESNET
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from conftest import KPOP15, images_of
-from whosthat.embedders import EMBEDDERS, create_embedder
-from whosthat.embedders.spec import made_for_faces
-from whosthat.errors import MissingWeightsError
-from whosthat.images import load_image
-from whosthat.networks import create_network
-from whosthat.subjects import create_detector
+from whosthat.core.errors import MissingWeightsError
+from whosthat.vision.detectors import create_detector
+from whosthat.vision.embedders import EMBEDDERS, create_embedder
+from whosthat.vision.embedders.spec import made_for_faces
+from whosthat.vision.images import load_image
+from whosthat.vision.networks import create_network
 
 PEOPLE = ["Irene", "Jihyo", "Lisa"]
 PER_PERSON = 3

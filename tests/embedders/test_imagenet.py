@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from whosthat.embedders import create_embedder
-from whosthat.face import Face
-from whosthat.heads import create_head
-from whosthat.images import load_image
-from whosthat.networks import NETWORKS, create_network
+from whosthat.recognition.heads import create_head
+from whosthat.vision.embedders import create_embedder
+from whosthat.vision.face import Face
+from whosthat.vision.images import load_image
+from whosthat.vision.networks import NETWORKS, create_network
 
 
 def _crops(folder: Path) -> tuple[list[np.ndarray], np.ndarray]:

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 import whosthat
-from whosthat.finetune import RECIPES, finetune
-from whosthat.finetune.chips import subject_chip
-from whosthat.subjects import create_detector
-from whosthat.subjects.whole import WholeImage
+from whosthat.training.finetune import RECIPES, finetune
+from whosthat.training.finetune.chips import subject_chip
+from whosthat.vision.detectors import create_detector
+from whosthat.vision.detectors.whole import WholeImage
 
 
 def _chips(folder: Path, size: int) -> tuple[np.ndarray, np.ndarray]:

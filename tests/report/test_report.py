@@ -16,12 +16,12 @@ from PIL import Image
 import whosthat
 from conftest import KPOP15, images_of, link_tree
 from whosthat.cli import main
-from whosthat.evaluate import NO_FACE, UNKNOWN
-from whosthat.model import Model
-from whosthat.openset import DEFAULT_MAX_MEMBER_REJECTION
-from whosthat.records import EpochStats, FinetuneLog
+from whosthat.models.model import Model
+from whosthat.models.records import EpochStats, FinetuneLog
+from whosthat.recognition.openset import DEFAULT_MAX_MEMBER_REJECTION
 from whosthat.report import HEADINGS, write_report
 from whosthat.report.build import MAX_GALLERY
+from whosthat.training.evaluate import NO_FACE, UNKNOWN
 
 HISTORY = tuple(EpochStats(e, train_loss=1.8 / e, train_accuracy=1 - 0.5 / e, val_loss=2.0 / e + 0.05 * e,
                            val_accuracy=0.9 - 0.4 / e, lr=1e-3, seconds=1.0) for e in range(1, 9))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from whosthat.model import Model
+from whosthat.models.model import Model
 from whosthat.report import HEADINGS, write_report
 
 

@@ -12,7 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from whosthat.model import Model
+from whosthat.models.model import Model
 from whosthat.serve import create_app
 
 

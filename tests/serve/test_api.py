@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from conftest import BLACKPINK, BLACKPINK_GROUP, BLACKPINK_GROUP_ORDER, BLACKPINK_MEMBERS, images_of
-from whosthat.model import Model
+from whosthat.models.model import Model
 from whosthat.serve import Limits, create_app
 
 

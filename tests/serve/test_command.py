@@ -15,7 +15,7 @@ import pytest
 
 from conftest import BLACKPINK_GROUP, BLACKPINK_GROUP_ORDER
 from whosthat.cli import main
-from whosthat.model import Model
+from whosthat.models.model import Model
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import ANIME, _require
-from whosthat.images import load_image
-from whosthat.subjects import create_detector
+from whosthat.vision.detectors import create_detector
+from whosthat.vision.images import load_image
 
 
 def test_finds_drawn_faces_in_most_illustrations() -> None:

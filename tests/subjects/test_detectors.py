@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 from conftest import BLACKPINK_GROUP, KPOP15, images_of
-from whosthat.face import Face
-from whosthat.images import load_image
-from whosthat.subjects import DETECTORS, create_detector
+from whosthat.vision.detectors import DETECTORS, create_detector
+from whosthat.vision.face import Face
+from whosthat.vision.images import load_image
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from whosthat.cache import EmbeddingCache
-from whosthat.dataset import scan
+from whosthat.training.folder import scan
 from whosthat.training.subject import choose_subject, pick
+from whosthat.vision.cache import EmbeddingCache
 
 
 def test_anime_crops_are_not_seen_as_faces(anime_train_dir: Path, session_cache: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import BLACKPINK, BLACKPINK_MEMBERS, BLACKPINK_TRAIN_PER_CLASS, images_of
 from video.clips import CANDIDATES, Tile, tile_of
-from whosthat.model import Model
+from whosthat.models.model import Model
 
 
 @pytest.fixture(scope="session")

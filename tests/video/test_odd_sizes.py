@@ -8,7 +8,7 @@ import pytest
 
 import whosthat
 from video.clips import Placed, Shot, Tile, make_clip
-from whosthat.model import Model
+from whosthat.models.model import Model
 from whosthat.video import VideoReader, predict_video
 
 FRAMES = 6

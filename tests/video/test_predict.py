@@ -12,8 +12,8 @@ from PIL import Image
 
 from video.clips import FPS, SIZE, TILE, Placed, Shot, Tile, make_clip
 from whosthat.cli import main
-from whosthat.labels import UNKNOWN_LABEL
-from whosthat.model import Model
+from whosthat.core.labels import UNKNOWN_LABEL
+from whosthat.models.model import Model
 from whosthat.video import Timeline, VideoReader, predict_video, write_annotated
 from whosthat.video.naming import frame_labels, name_tracks
 from whosthat.video.predict import analyse

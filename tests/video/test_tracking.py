@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from whosthat.face import Face
 from whosthat.video.shots import CutDetector
 from whosthat.video.tracking import Tracker, box_overlap
+from whosthat.vision.face import Face
 
 A, B = np.eye(4, dtype=np.float32)[0], np.eye(4, dtype=np.float32)[1]
 

@@ -26,12 +26,12 @@ from whosthat.audit.findings import (
     Finding,
 )
 from whosthat.audit.hashing import dhash, hamming_matrix, phash
-from whosthat.cache import EmbeddingCache
-from whosthat.dataset import Item, scan
-from whosthat.errors import ImageError
-from whosthat.heads import cross_val_proba
-from whosthat.images import load_image
-from whosthat.pipeline import Extractor, Subjects
+from whosthat.core.errors import ImageError
+from whosthat.recognition.heads import cross_val_proba
+from whosthat.training.folder import Item, scan
+from whosthat.vision.cache import EmbeddingCache
+from whosthat.vision.extract import Extractor, Subjects
+from whosthat.vision.images import load_image
 
 #: The face checks' detector and embedder unless told otherwise (FaceNet: the quickest on a cold cache).
 AUDIT_DETECTOR = "yunet"
@@ -274,7 +274,7 @@ def _imbalance(counts: dict[str, int]) -> Optional[Finding]:
 
 def audit_extractor(detector: str, embedder: str) -> Extractor:
     """The detector and embedder the face checks use."""
-    from whosthat.embedders import create_embedder
-    from whosthat.subjects import create_detector
+    from whosthat.vision.detectors import create_detector
+    from whosthat.vision.embedders import create_embedder
 
     return Extractor(create_detector(detector), create_embedder(embedder))

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whosthat.audit.findings import AuditResult
-from whosthat.errors import DatasetError
-from whosthat.files import write_atomically
+from whosthat.core.errors import DatasetError
+from whosthat.core.files import write_atomically
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "whosthat-audit-moves"

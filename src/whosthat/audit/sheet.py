@@ -9,7 +9,7 @@ from typing import Optional
 import numpy as np
 
 from whosthat.audit.findings import IMBALANCE, KINDS, MISLABEL, NO_FACE, SEVERAL_FACES, AuditResult, Finding
-from whosthat.files import write_atomically
+from whosthat.core.files import write_atomically
 from whosthat.report.html import Section, card, cards, figure, paragraph, render_page, table
 from whosthat.report.images import boxed_thumbnail, jpeg_url, open_photo
 

@@ -27,7 +27,7 @@ from whosthat.collection.recognition import ModelSource, largest_face
 from whosthat.collection.schema import Labeller, Manifest
 from whosthat.collection.sort import SortReport, sort_index
 from whosthat.collection.store import IndexStore
-from whosthat.errors import WhosthatError
+from whosthat.core.errors import WhosthatError
 
 PathLike = Union[str, os.PathLike]
 
@@ -144,7 +144,7 @@ def index(model: ModelSource, collection: Optional[PathLike] = None, *, index: O
     left out). relabel: name the stored faces with this model if another one labelled them. engine: "local" or
     "ray". cache_dir / use_cache: the embedding cache shared with training (default: the user's cache folder).
     """
-    from whosthat.cache import default_cache_dir
+    from whosthat.vision.cache import default_cache_dir
 
     collection_path = Path(collection).expanduser() if collection is not None else None
     directory = index_location(collection_path, Path(index).expanduser() if index is not None else None)

@@ -9,9 +9,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from whosthat.paths import printable
-from whosthat.prediction import UNKNOWN_LABEL
-from whosthat.text import listed
+from whosthat.core.paths import printable
+from whosthat.core.text import listed
+from whosthat.recognition.prediction import UNKNOWN_LABEL
 
 if TYPE_CHECKING:
     from whosthat.collection.api import Index
@@ -132,7 +132,7 @@ def _index_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _cache_options(parser: argparse.ArgumentParser) -> None:
-    from whosthat.cache import default_cache_dir
+    from whosthat.vision.cache import default_cache_dir
 
     parser.add_argument("--cache-dir", type=Path,
                         help=f"the embedding cache shared with training (default: {default_cache_dir()})")
@@ -180,7 +180,7 @@ def _progress(total: int) -> Callable[[int], None]:
 def _index(args: argparse.Namespace) -> int:
     from whosthat.collection.api import index
     from whosthat.collection.engines import ENGINES
-    from whosthat.errors import WhosthatError
+    from whosthat.core.errors import WhosthatError
 
     options = {"address": args.address, "concurrency": args.concurrency, "num_gpus": args.gpus}
     if args.engine != "ray" and any(v is not None for v in options.values()):
@@ -223,7 +223,7 @@ def _index(args: argparse.Namespace) -> int:
 
 def _find(args: argparse.Namespace) -> int:
     from whosthat.collection.api import Index
-    from whosthat.errors import WhosthatError
+    from whosthat.core.errors import WhosthatError
 
     opened = Index(args.index)
     if args.also and not args.name:

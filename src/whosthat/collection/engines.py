@@ -9,11 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Optional
 
-from whosthat.cache import EmbeddingCache, content_hash
 from whosthat.collection.job import Engine, EngineJob
 from whosthat.collection.recognition import extract_files, name_faces
 from whosthat.collection.records import recognised_rows
-from whosthat.registry import Registry
+from whosthat.core.registry import Registry
+from whosthat.vision.cache import EmbeddingCache, content_hash
 
 ENGINES: Registry[Engine] = Registry("engine")
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from whosthat.collection.people import PeopleReport
-from whosthat.errors import WhosthatError
-from whosthat.files import write_atomically
-from whosthat.paths import UnsafePathError, folder_name, writing
+from whosthat.core.errors import WhosthatError
+from whosthat.core.files import write_atomically
+from whosthat.core.paths import UnsafePathError, folder_name, writing
 from whosthat.report.images import face_crop, open_photo
 
 #: Side of an exported crop in pixels, and the margin around the face (a share of its size on each side):

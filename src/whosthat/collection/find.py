@@ -13,9 +13,9 @@ import numpy as np
 
 from whosthat.collection.scan import photo_path
 from whosthat.collection.store import IndexStore, sql_text
-from whosthat.errors import WhosthatError
-from whosthat.paths import printable
-from whosthat.prediction import UNKNOWN_LABEL
+from whosthat.core.errors import WhosthatError
+from whosthat.core.paths import printable
+from whosthat.recognition.prediction import UNKNOWN_LABEL
 
 #: `--unsure`: named faces whose probability is below this.
 DEFAULT_UNSURE_BELOW = 0.7

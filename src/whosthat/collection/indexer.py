@@ -37,8 +37,8 @@ from whosthat.collection.schema import (
     model_file_name,
 )
 from whosthat.collection.store import IndexStore, begin_index, now
-from whosthat.errors import WhosthatError
-from whosthat.face import Face
+from whosthat.core.errors import WhosthatError
+from whosthat.vision.face import Face
 
 #: Photos per commit: what a run stopped midway can lose.
 DEFAULT_BATCH = 128

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 from whosthat.collection.schema import IndexWriteError
-from whosthat.errors import WhosthatError
+from whosthat.core.errors import WhosthatError
 
 LOCK_FILE = ".lock"
 

@@ -25,8 +25,8 @@ from scipy.sparse.csgraph import connected_components
 from whosthat.collection.scan import photo_path
 from whosthat.collection.schema import PEOPLE, PEOPLE_SCHEMA
 from whosthat.collection.store import IndexStore, sql_text
-from whosthat.prediction import UNKNOWN_LABEL
-from whosthat.vectors import normalise
+from whosthat.recognition.prediction import UNKNOWN_LABEL
+from whosthat.vision.vectors import normalise
 
 #: Faces (itself included) within the distance that make a face a core face.
 DEFAULT_MIN_FACES = 3

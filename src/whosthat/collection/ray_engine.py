@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from whosthat.collection.job import EngineJob
-from whosthat.errors import WhosthatError
+from whosthat.core.errors import WhosthatError
 
 #: Photos handed to an actor at once.
 ACTOR_BATCH = 8
@@ -33,9 +33,9 @@ class Recognise:
     """A Ray Data actor: the model loaded once, then every batch of (bytes, path) rows recognised."""
 
     def __init__(self, model: bytes, cache_dir: Optional[str], dim: int) -> None:
-        from whosthat.cache import EmbeddingCache
         from whosthat.collection.recognition import load_model_bytes
         from whosthat.collection.schema import recognised_schema
+        from whosthat.vision.cache import EmbeddingCache
 
         self.model = load_model_bytes(model)
         self.schema = recognised_schema(dim)

@@ -18,12 +18,12 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from whosthat.bundle import read_bundle
-from whosthat.cache import EmbeddingCache, content_hash
-from whosthat.errors import ImageError
-from whosthat.face import Face
-from whosthat.loading import load
-from whosthat.pipeline import Subjects
+from whosthat.core.errors import ImageError
+from whosthat.models.file import read_bundle
+from whosthat.models.loading import load
+from whosthat.vision.cache import EmbeddingCache, content_hash
+from whosthat.vision.extract import Subjects
+from whosthat.vision.face import Face
 
 #: A model file's path, or a model already loaded (a `Model` or an `Ensemble`).
 ModelSource = Union[str, os.PathLike, Any]

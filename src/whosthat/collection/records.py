@@ -14,7 +14,7 @@ import pyarrow as pa
 from whosthat.collection.recognition import NamedFace
 from whosthat.collection.scan import PhotoFile
 from whosthat.collection.schema import NO_FACE
-from whosthat.paths import printable
+from whosthat.core.paths import printable
 
 
 def recognised_rows(source: str, key: str, named: Sequence[NamedFace], error: Optional[str]) -> list[dict]:

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whosthat.collection.schema import IndexFileError
-from whosthat.images import is_image_path
-from whosthat.paths import inside, printable
+from whosthat.core.paths import inside, printable
+from whosthat.vision.images import is_image_path
 
 #: A name's escapes: a backslash, or an undecodable byte.
 ESCAPE = re.compile(r"\\(\\|x[0-9a-f]{2})")

@@ -19,7 +19,7 @@ from typing import Optional
 
 import pyarrow as pa
 
-from whosthat.errors import WhosthatError
+from whosthat.core.errors import WhosthatError
 
 FORMAT = "whosthat-index"
 FORMAT_VERSION = 1

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from whosthat.collection.find import Hit
 from whosthat.collection.people import PeopleReport, Person
-from whosthat.files import write_atomically
-from whosthat.paths import writing
-from whosthat.prediction import UNKNOWN_LABEL
+from whosthat.core.files import write_atomically
+from whosthat.core.paths import writing
+from whosthat.recognition.prediction import UNKNOWN_LABEL
 from whosthat.report.html import Section, card, cards, esc, paragraph, render_page
 from whosthat.report.images import boxed_thumbnail, face_crop, jpeg_url, open_photo
 

@@ -10,7 +10,7 @@ relabelled) adds what is new and removes only recorded links and copies, untouch
 wanted. A copy whose photo is gone is kept: the user may have deleted the photo because the copy was there.
 
 Names read from files (the members of the model, the photos' paths in the index, the entries of the record) are
-checked by `whosthat.paths` before they become paths: a name that would lead out of the folder is left out with
+checked by `whosthat.core.paths` before they become paths: a name that would lead out of the folder is left out with
 a note, never written.
 
 A folder holds the sort of one collection: sorting another collection into it is refused. Keeping a record per
@@ -29,10 +29,10 @@ from pathlib import Path, PurePosixPath
 
 from whosthat.collection.scan import photo_path
 from whosthat.collection.store import IndexStore
-from whosthat.errors import WhosthatError
-from whosthat.files import copy_atomically, write_atomically
-from whosthat.paths import UnsafePathError, folder_name, inside, printable, writing
-from whosthat.prediction import UNKNOWN_LABEL
+from whosthat.core.errors import WhosthatError
+from whosthat.core.files import copy_atomically, write_atomically
+from whosthat.core.paths import UnsafePathError, folder_name, inside, printable, writing
+from whosthat.recognition.prediction import UNKNOWN_LABEL
 
 SORT_MANIFEST = ".whosthat-sort.json"
 MODES = ("link", "copy")

@@ -38,8 +38,8 @@ from whosthat.collection.schema import (
     face_schema,
     model_file_name,
 )
-from whosthat.files import is_temporary, write_atomically
-from whosthat.paths import inside
+from whosthat.core.files import is_temporary, write_atomically
+from whosthat.core.paths import inside
 
 #: Rows from which the vector column gets an approximate-nearest-neighbour index (below: exact search).
 ANN_MIN_ROWS = 100_000

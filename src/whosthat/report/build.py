@@ -9,15 +9,15 @@ from typing import Optional
 
 import numpy as np
 
-from whosthat.assign import UNKNOWN
-from whosthat.dataset import class_name
-from whosthat.evaluate import NO_FACE
-from whosthat.files import write_atomically
-from whosthat.prediction import UNKNOWN_LABEL
-from whosthat.protocol import Namer
+from whosthat.core.files import write_atomically
+from whosthat.models.protocol import Namer
+from whosthat.recognition.assign import UNKNOWN
+from whosthat.recognition.prediction import UNKNOWN_LABEL
 from whosthat.report import plots
 from whosthat.report.html import Section, card, cards, figure, paragraph, render_page, table
 from whosthat.report.images import boxed_thumbnail, face_crop, jpeg_url, open_photo
+from whosthat.training.evaluate import NO_FACE
+from whosthat.training.folder import class_name
 
 #: Section titles, in page order (tests look for them).
 HEADINGS = ("Summary", "Class distribution", "Training history", "Confusion matrix", "Scores per class",

@@ -11,9 +11,9 @@ from typing import Optional, Union
 import numpy as np
 from PIL import Image, ImageDraw
 
-from whosthat.errors import ImageError
-from whosthat.images import load_image
-from whosthat.subjects.align import crop_box
+from whosthat.core.errors import ImageError
+from whosthat.vision.align import crop_box
+from whosthat.vision.images import load_image
 
 #: Colour of the box drawn around the face in a thumbnail.
 BOX_COLOUR = (230, 25, 75)

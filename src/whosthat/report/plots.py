@@ -17,8 +17,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.offsetbox import AnnotationBbox, OffsetImage  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from whosthat.openset import ThresholdCurve  # noqa: E402
-from whosthat.records import ClassScores, EpochStats  # noqa: E402
+from whosthat.models.records import ClassScores, EpochStats  # noqa: E402
+from whosthat.recognition.openset import ThresholdCurve  # noqa: E402
 from whosthat.report.images import data_url  # noqa: E402
 
 SPLIT_COLOURS = {"train": "#4878d0", "validation": "#ee854a", "test": "#6acc64"}

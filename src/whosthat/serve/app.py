@@ -17,11 +17,9 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from whosthat.errors import ImageError
-from whosthat.face import Face
-from whosthat.images import load_image
-from whosthat.prediction import Predictions
-from whosthat.protocol import Namer
+from whosthat.core.errors import ImageError
+from whosthat.models.protocol import Namer
+from whosthat.recognition.prediction import Predictions
 from whosthat.serve.errors import ApiError, install_error_handlers
 from whosthat.serve.index_routes import index_router
 from whosthat.serve.limits import Limits
@@ -29,7 +27,9 @@ from whosthat.serve.schemas import ErrorBody, Health, ImageResult, Member, Model
 from whosthat.serve.thumbnails import Thumbnails
 from whosthat.serve.upload import FIELD, read_upload
 from whosthat.version import __version__
-from whosthat.weights import installed_versions
+from whosthat.vision.face import Face
+from whosthat.vision.images import load_image
+from whosthat.vision.weights import installed_versions
 
 STATIC = Path(__file__).parent / "static"
 T = TypeVar("T")

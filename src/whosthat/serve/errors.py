@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from whosthat.errors import WhosthatError, one_line
+from whosthat.core.errors import WhosthatError, one_line
 from whosthat.serve.schemas import ErrorBody
 
 #: The status of a `WhosthatError` no route turned into an `ApiError`: the request was fine, but what the

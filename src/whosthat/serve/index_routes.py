@@ -23,7 +23,7 @@ from whosthat.collection.api import Index
 from whosthat.collection.find import DEFAULT_UNSURE_BELOW, Hit
 from whosthat.collection.schema import IndexFileError, IndexWriteError
 from whosthat.collection.store import sql_text
-from whosthat.errors import WhosthatError
+from whosthat.core.errors import WhosthatError
 from whosthat.report.images import boxed_thumbnail, open_photo
 from whosthat.serve.errors import ApiError
 from whosthat.serve.schemas import ErrorBody

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from whosthat.images import MAX_PIXELS
+from whosthat.vision.images import MAX_PIXELS
 
 #: Default largest upload: a phone photo is 3-10 MB.
 MAX_BYTES = 20 * 1024 * 1024

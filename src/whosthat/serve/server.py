@@ -13,8 +13,8 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from whosthat.errors import WhosthatError
-from whosthat.loading import load
+from whosthat.core.errors import WhosthatError
+from whosthat.models.loading import load
 from whosthat.serve.app import create_app
 from whosthat.serve.limits import Limits
 

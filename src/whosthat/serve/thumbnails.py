@@ -10,14 +10,14 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
-from whosthat.dataset import class_name
-from whosthat.ensemble import Ensemble
-from whosthat.errors import ImageError
-from whosthat.images import load_image
-from whosthat.paths import UnsafePathError, inside
-from whosthat.protocol import Namer
-from whosthat.records import SplitRecord
-from whosthat.subjects.align import crop_box
+from whosthat.core.errors import ImageError
+from whosthat.core.paths import UnsafePathError, inside
+from whosthat.models.ensemble import Ensemble
+from whosthat.models.protocol import Namer
+from whosthat.models.records import SplitRecord
+from whosthat.training.folder import class_name
+from whosthat.vision.align import crop_box
+from whosthat.vision.images import load_image
 
 #: Side of a thumbnail in pixels, and how much of the face's surroundings it shows (a quarter of the face's
 #: size on each side).

@@ -7,9 +7,9 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any, Optional
 
-from whosthat.dataset import Split
-from whosthat.errors import WhosthatError
-from whosthat.openset import DEFAULT_MAX_MEMBER_REJECTION
+from whosthat.core.errors import WhosthatError
+from whosthat.models.records import Split
+from whosthat.recognition.openset import DEFAULT_MAX_MEMBER_REJECTION
 
 #: The subject when none is given: chosen from the photos (`whosthat.training.subject.choose_subject`).
 DEFAULT_SUBJECT = "auto"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from whosthat.dataset import Item, without_copies
-from whosthat.pipeline import Subjects
-from whosthat.text import listed
+from whosthat.core.text import listed
+from whosthat.training.folder import Item, without_copies
 from whosthat.training.log import TrainingLog
+from whosthat.vision.extract import Subjects
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Optional
 
-from whosthat.dataset import Split
-from whosthat.evaluate import Evaluation
-from whosthat.records import FinetuneLog, Note
+from whosthat.models.records import FinetuneLog, Note, Split
+from whosthat.training.evaluate import Evaluation
 
 
 @dataclass
@@ -35,5 +34,5 @@ class TrainingLog:
             self.echo(message)
 
     def note(self, path: str | os.PathLike, kind: str, message: str) -> None:
-        """Record a note of a kind (the kinds `whosthat.records.Note` lists)."""
+        """Record a note of a kind (the kinds `whosthat.models.records.Note` lists)."""
         self.notes.append(Note(str(path), kind, message))

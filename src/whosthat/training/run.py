@@ -11,20 +11,20 @@ from typing import Any, Optional
 
 import numpy as np
 
-from whosthat.cache import EmbeddingCache
-from whosthat.dataset import Collection, Item, Split, content_keys, scan, stratified_split
-from whosthat.embedders.spec import embedder_from_spec, made_for_faces
-from whosthat.errors import DatasetError
-from whosthat.evaluate import score_predictions
-from whosthat.model import Component, Model, build_extractor
-from whosthat.pipeline import Extractor, Subjects
-from whosthat.recogniser import Recogniser
-from whosthat.records import ReferencePhotos, SplitRecord, TestRecord, TrainingRecord, ValidationRecord
+from whosthat.core.errors import DatasetError
+from whosthat.models.model import Component, Model, build_extractor
+from whosthat.models.records import ReferencePhotos, Split, SplitRecord, TestRecord, TrainingRecord, ValidationRecord
+from whosthat.recognition.recogniser import Recogniser
 from whosthat.training import faces
 from whosthat.training.config import TrainConfig
-from whosthat.training.finetuning import finetune_network
+from whosthat.training.evaluate import score_predictions
+from whosthat.training.finetune.stage import finetune_network
+from whosthat.training.folder import Item, TrainingFolder, content_keys, scan, stratified_split
 from whosthat.training.log import TrainingLog
 from whosthat.training.subject import SUBJECTS, choose_subject
+from whosthat.vision.cache import EmbeddingCache
+from whosthat.vision.embedders.spec import embedder_from_spec, made_for_faces
+from whosthat.vision.extract import Extractor, Subjects
 
 #: The head on face embeddings (chosen by bench/accuracy.py), and on ImageNet features, frozen or
 #: fine-tuned, where a linear SVM named more test pictures than logistic regression (bench/README.md).
@@ -37,8 +37,8 @@ Progress = Optional[Callable[[str, int], Callable[[int], None]]]
 class Photos:
     """The training folder (and test folder) as scanned, with every photo's content hash."""
 
-    collection: Collection
-    tests: Optional[Collection]
+    collection: TrainingFolder
+    tests: Optional[TrainingFolder]
     keys: dict[Path, str]
 
     def by_path(self) -> dict[str, Item]:

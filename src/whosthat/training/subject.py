@@ -10,12 +10,12 @@ from typing import Optional
 
 import numpy as np
 
-from whosthat.cache import EmbeddingCache
-from whosthat.dataset import Item, content_keys
-from whosthat.embedders import create_embedder
-from whosthat.heads import cross_val_proba
-from whosthat.pipeline import Extractor
-from whosthat.subjects.base import create_detector
+from whosthat.recognition.heads import cross_val_proba
+from whosthat.training.folder import Item, content_keys
+from whosthat.vision.cache import EmbeddingCache
+from whosthat.vision.detectors.base import create_detector
+from whosthat.vision.embedders import create_embedder
+from whosthat.vision.extract import Extractor
 
 #: The detector and embedder of each kind of subject, in the order `auto` prefers them on a tie.
 #: `character` comes before `image`: on crops the two name the sample alike, but only `character`

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
-from whosthat.annotate import draw_predictions
 from whosthat.video.reader import VideoReader
 from whosthat.video.timeline import Timeline
 from whosthat.video.writer import VideoWriter
+from whosthat.vision.annotate import draw_predictions
 
 
 @dataclass(frozen=True, eq=False)
 class Shown:
-    """One track's face as drawn in one frame (`whosthat.annotate.Drawable`): its box there, its name and
+    """One track's face as drawn in one frame (`whosthat.vision.annotate.Drawable`): its box there, its name and
     pooled confidence."""
 
     box: np.ndarray
@@ -26,7 +26,7 @@ class Shown:
 
 def write_annotated(timeline: Timeline, target: str | os.PathLike) -> Path:
     """Decode `timeline.source` again and write it to `target` (its suffix picks the container, written
-    atomically) with each track's box and name drawn as on photos (`whosthat.annotate`); between analysed
+    atomically) with each track's box and name drawn as on photos (`whosthat.vision.annotate`); between analysed
     frames the boxes move in a straight line. Raises `VideoError` when the video cannot be read again."""
     with VideoReader(timeline.source) as reader:
         info = reader.info

@@ -14,7 +14,7 @@ from whosthat.video.reader import VideoError
 from whosthat.video.timeline import Timeline
 
 if TYPE_CHECKING:
-    from whosthat.protocol import Namer
+    from whosthat.models.protocol import Namer
 
 
 def predict_video_command(model: Namer, path: Path, *, every: int = DEFAULT_EVERY, threshold: Optional[float] = None,

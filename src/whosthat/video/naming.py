@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
-from whosthat.assign import UNKNOWN, assign_labels
-from whosthat.errors import check_threshold
-from whosthat.labels import UNKNOWN_LABEL
-from whosthat.recogniser import Evidence
+from whosthat.core.errors import check_threshold
+from whosthat.core.labels import UNKNOWN_LABEL
+from whosthat.recognition.assign import UNKNOWN, assign_labels
+from whosthat.recognition.recogniser import Evidence
 from whosthat.video.tracking import Track
 
 if TYPE_CHECKING:
-    from whosthat.protocol import Namer
+    from whosthat.models.protocol import Namer
 
 #: The least pooled probability of a name a track takes in place of its best one, when a track seen beside it
 #: has that one (as `assign_labels` allows for a face that loses its best name in a group photo).

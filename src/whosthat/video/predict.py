@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Optional
 import cv2
 import numpy as np
 
-from whosthat.face import Face
 from whosthat.video.naming import TrackName, name_tracks
 from whosthat.video.reader import Frame, VideoInfo, VideoReader
 from whosthat.video.shots import CutDetector
 from whosthat.video.timeline import Timeline, TimelineTrack, TrackBox
 from whosthat.video.tracking import Track, Tracker
+from whosthat.vision.face import Face
 
 if TYPE_CHECKING:
-    from whosthat.protocol import Namer
+    from whosthat.models.protocol import Namer
 
 #: Faces are looked for in every DEFAULT_EVERY-th frame (the first included): once a second at 30 frames a
 #: second, which keeps a 1080p clip at least three times faster than real time on two CPU cores (bench/video.py).

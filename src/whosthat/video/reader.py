@@ -11,9 +11,9 @@ from typing import Optional
 import av
 import numpy as np
 
-from whosthat.errors import WhosthatError
+from whosthat.core.errors import WhosthatError
 
-#: File suffixes read as videos (compared lower-case), beside `whosthat.images.IMAGE_SUFFIXES`.
+#: File suffixes read as videos (compared lower-case), beside `whosthat.vision.images.IMAGE_SUFFIXES`.
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"})
 #: The first bytes of the containers above: a file that starts so but cannot be opened is damaged, not foreign.
 _SIGNATURES = ((4, b"ftyp"), (4, b"moov"), (4, b"mdat"), (4, b"free"), (4, b"wide"), (0, b"\x1a\x45\xdf\xa3"),

@@ -8,7 +8,7 @@ from typing import Optional
 
 import numpy as np
 
-from whosthat.labels import UNKNOWN_LABEL
+from whosthat.core.labels import UNKNOWN_LABEL
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from whosthat.face import Face
+from whosthat.vision.face import Face
 
 #: A face continues a track only when its box overlaps the box the track's motion predicts by at least this
 #: much (intersection over union).

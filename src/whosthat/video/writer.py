@@ -11,7 +11,7 @@ from typing import Optional
 import av
 import numpy as np
 
-from whosthat.files import Replacement
+from whosthat.core.files import Replacement
 
 #: Container format by file suffix; the codec is H.264 (MPEG-4 Part 2 where PyAV lacks libx264), VP9 in WebM.
 _FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi", ".webm": "webm"}

@@ -1,7 +1,0 @@
-"""Embedders: turn each subject into a unit vector where the same person lies close together."""
-
-from whosthat.embedders import arcface, combined, dlib_resnet, facenet, imagenet  # noqa: F401  (registers the embedders)
-from whosthat.embedders.base import EMBEDDERS, Embedder
-from whosthat.embedders.spec import create_embedder, embedder_from_spec, parse_spec
-
-__all__ = ["EMBEDDERS", "Embedder", "create_embedder", "embedder_from_spec", "parse_spec"]

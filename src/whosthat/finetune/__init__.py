@@ -1,6 +1,0 @@
-"""Fine-tuning: a network trained end to end on the collection, with augmentation, early stopping and resume."""
-
-from whosthat.finetune.recipes import RECIPES, Recipe
-from whosthat.finetune.trainer import FinetuneResult, finetune
-
-__all__ = ["RECIPES", "FinetuneResult", "Recipe", "finetune"]

@@ -1,6 +1,0 @@
-"""Finding subjects in an image: face detectors with landmarks, or the whole picture."""
-
-from whosthat.subjects import character, whole, yunet  # noqa: F401  (registers the detectors)
-from whosthat.subjects.base import DETECTORS, Detector, create_detector
-
-__all__ = ["DETECTORS", "Detector", "create_detector"]

