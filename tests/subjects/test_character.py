@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ANIME, _require
+from conftest import ANIME, require
 from whosthat.vision.detectors import create_detector
 from whosthat.vision.images import load_image
 
 
 def test_finds_drawn_faces_in_most_illustrations() -> None:
-    illustrations = sorted(_require(ANIME / "illustrations").rglob("*.*"))[::6]
+    illustrations = sorted(require(ANIME / "illustrations").rglob("*.*"))[::6]
     finder = create_detector("character")
     found = 0
     for path in illustrations:

@@ -1,4 +1,5 @@
-"""Classifier heads on embeddings: fitted with scikit-learn, applied with NumPy from plain arrays.
+"""Classifier heads on embeddings: fitted with scikit-learn, applied with NumPy from plain arrays (scikit-learn and
+SciPy are imported where they are used, so that listing the heads for `--help` loads neither).
 
 Every head keeps its fitted state as named arrays plus JSON parameters, so a model file holds no
 pickle and opening one runs no code. All heads are class-balanced: a member with twice the
@@ -12,13 +13,6 @@ from collections.abc import Iterator
 from typing import Protocol
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.special import log_softmax, softmax
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
-from sklearn.neural_network import MLPClassifier
-from sklearn.svm import LinearSVC
 
 from whosthat.core.registry import Registry
 
@@ -97,11 +91,15 @@ class LogisticHead:
         self.C = C
 
     def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> LogisticHead:
+        from sklearn.linear_model import LogisticRegression
+
         model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=5000).fit(X, y)
         self.coef_, self.intercept_ = _full_linear(model.coef_, model.intercept_, model.classes_, n_classes)
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        from scipy.special import softmax
+
         return softmax(X @ self.coef_.T + self.intercept_, axis=1)
 
     def get_params(self) -> dict:
@@ -128,6 +126,9 @@ class SVMHead:
         self.C = C
 
     def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> SVMHead:
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+        from sklearn.svm import LinearSVC
+
         model = LinearSVC(C=self.C, class_weight="balanced", max_iter=20000)
         counts = np.bincount(y)
         folds = int(min(5, counts[counts > 0].min()))
@@ -145,6 +146,8 @@ class SVMHead:
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        from scipy.special import softmax
+
         return softmax((X @ self.coef_.T + self.intercept_) * self.scale_ + self.offset_, axis=1)
 
     def get_params(self) -> dict:
@@ -213,6 +216,9 @@ class MLPHead:
         self.seed = seed
 
     def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> MLPHead:
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.neural_network import MLPClassifier
+
         rng = np.random.default_rng(self.seed)
         largest = np.bincount(y).max()
         index = np.concatenate([rng.choice(np.flatnonzero(y == c), largest, replace=True)
@@ -228,6 +234,8 @@ class MLPHead:
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        from scipy.special import softmax
+
         hidden = np.maximum(X @ self.weights_[0] + self.biases_[0], 0)
         return softmax(hidden @ self.weights_[1] + self.biases_[1], axis=1)
 
@@ -258,6 +266,9 @@ def _full_linear(coef: np.ndarray, intercept: np.ndarray, classes: np.ndarray, n
 
 def _fit_softmax_calibration(margins: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[np.float64, np.ndarray]:
     """Scale and per-class offsets minimising the class-balanced log-loss of held-out margins."""
+    from scipy.optimize import minimize
+    from scipy.special import log_softmax
+
     counts = np.bincount(y, minlength=n_classes)
     weights = (len(y) / (n_classes * np.maximum(counts, 1)))[y]
     rows = np.arange(len(y))

@@ -14,6 +14,10 @@ from whosthat.recognition.openset import DEFAULT_MAX_MEMBER_REJECTION
 #: The subject when none is given: chosen from the photos (`whosthat.training.subject.choose_subject`).
 DEFAULT_SUBJECT = "auto"
 
+#: The head on face embeddings (chosen by bench/accuracy.py), and on ImageNet features, frozen or
+#: fine-tuned, where a linear SVM named more test pictures than logistic regression (bench/README.md).
+DEFAULT_FACE_HEAD, DEFAULT_IMAGE_HEAD = "logistic", "svm"
+
 
 @dataclass(frozen=True)
 class TrainConfig:

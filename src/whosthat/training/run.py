@@ -16,7 +16,7 @@ from whosthat.models.model import Component, Model, build_extractor
 from whosthat.models.records import ReferencePhotos, Split, SplitRecord, TestRecord, TrainingRecord, ValidationRecord
 from whosthat.recognition.recogniser import Recogniser
 from whosthat.training import faces
-from whosthat.training.config import TrainConfig
+from whosthat.training.config import DEFAULT_FACE_HEAD, DEFAULT_IMAGE_HEAD, TrainConfig
 from whosthat.training.evaluate import score_predictions
 from whosthat.training.finetune.stage import finetune_network
 from whosthat.training.folder import Item, TrainingFolder, content_keys, scan, stratified_split
@@ -25,10 +25,6 @@ from whosthat.training.subject import SUBJECTS, choose_subject
 from whosthat.vision.cache import EmbeddingCache
 from whosthat.vision.embedders.spec import embedder_from_spec, made_for_faces
 from whosthat.vision.extract import Extractor, Subjects
-
-#: The head on face embeddings (chosen by bench/accuracy.py), and on ImageNet features, frozen or
-#: fine-tuned, where a linear SVM named more test pictures than logistic regression (bench/README.md).
-DEFAULT_FACE_HEAD, DEFAULT_IMAGE_HEAD = "logistic", "svm"
 
 Progress = Optional[Callable[[str, int], Callable[[int], None]]]
 

@@ -13,7 +13,7 @@ import numpy as np
 from whosthat.recognition.heads import cross_val_proba
 from whosthat.training.folder import Item, content_keys
 from whosthat.vision.cache import EmbeddingCache
-from whosthat.vision.detectors.base import create_detector
+from whosthat.vision.detectors import create_detector
 from whosthat.vision.embedders import create_embedder
 from whosthat.vision.extract import Extractor
 

@@ -14,8 +14,8 @@ import numpy as np
 
 from whosthat.core.errors import ImageError
 from whosthat.vision.cache import EmbeddingCache, content_hash
-from whosthat.vision.detectors import Detector
-from whosthat.vision.embedders import Embedder
+from whosthat.vision.detectors.base import Detector
+from whosthat.vision.embedders.base import Embedder
 from whosthat.vision.face import Face
 from whosthat.vision.images import ImageSource, load_image
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from whosthat.core.errors import ImageError
 from whosthat.vision.cache import EmbeddingCache, content_hash
-from whosthat.vision.detectors import Detector
+from whosthat.vision.detectors.base import Detector
 from whosthat.vision.embedders.imagenet import crop_chip
 from whosthat.vision.extract import detect_cached
 from whosthat.vision.images import load_image

@@ -1,4 +1,4 @@
-"""The detector interface and its registry."""
+"""The detector interface (the registry is `whosthat.vision.detectors.DETECTORS`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from typing import Protocol
 
 import numpy as np
 
-from whosthat.core.registry import Registry
 from whosthat.vision.face import Face
 
 
@@ -22,10 +21,3 @@ class Detector(Protocol):
         """Subjects in an (H, W, 3) uint8 RGB image, most confident first."""
         ...
 
-
-DETECTORS: Registry[Detector] = Registry("detector")
-
-
-def create_detector(name: str, **kwargs: object) -> Detector:
-    """Build a registered detector by name (see `DETECTORS.names()`)."""
-    return DETECTORS.create(name, **kwargs)

@@ -8,7 +8,6 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 import torch
 
-from whosthat.core.registry import Registry
 from whosthat.vision.face import Face
 from whosthat.vision.vectors import normalise
 
@@ -44,7 +43,6 @@ class Embedder(Protocol):
         ...
 
 
-EMBEDDERS: Registry[Embedder] = Registry("embedder")
 
 
 _Net = TypeVar("_Net", bound=torch.nn.Module)

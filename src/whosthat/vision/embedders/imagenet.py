@@ -14,7 +14,8 @@ import cv2
 import numpy as np
 import torch
 
-from whosthat.vision.embedders.base import EMBEDDERS, channels_last, embed_in_batches
+from whosthat.vision.embedders import EMBEDDERS
+from whosthat.vision.embedders.base import channels_last, embed_in_batches
 from whosthat.vision.embedders.combined import Concatenated, concatenate
 from whosthat.vision.embedders.facenet import default_device
 from whosthat.vision.face import Face

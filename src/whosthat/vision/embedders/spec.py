@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from whosthat.core.errors import WhosthatError
-from whosthat.vision.embedders.base import EMBEDDERS, Embedder
-from whosthat.vision.embedders.combined import concatenate
+from whosthat.vision.embedders import EMBEDDERS
+
+if TYPE_CHECKING:
+    from whosthat.vision.embedders.base import Embedder
 
 #: The keyword that `NAME:VALUE` sets, for the embedders that take one.
 VALUE_KEYWORDS = {"arcface": "path"}
@@ -37,6 +39,8 @@ def create_embedder(name: str, **kwargs: Any) -> Embedder:
     """Build a registered embedder by name (see `EMBEDDERS.names()`), or registered ones side by side by
     their names joined with '+' (`combined.concatenate`: the same keywords for each, or `parts=[...]`)."""
     if "+" in name and name not in EMBEDDERS.names():
+        from whosthat.vision.embedders.combined import concatenate
+
         return concatenate(name.split("+"), **kwargs)
     return EMBEDDERS.create(name, **kwargs)
 
