@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from whosthat.core.files import copy_atomically, is_temporary, replacing, write_atomically
-from whosthat.core.paths import NAME_MAX, UnwritableError
+from whosthat.core.paths import NAME_MAX, UnwritableError, writing
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -39,8 +39,9 @@ def test_a_name_as_long_as_the_file_system_takes_is_written(tmp_path: Path) -> N
     assert (tmp_path / name).read_bytes() == b"jpeg" and leftovers(tmp_path) == []
 
 
-def test_a_folder_in_the_way_is_one_clear_error(tmp_path: Path) -> None:
+def test_a_folder_in_the_way_is_refused_before_anything_is_written(tmp_path: Path) -> None:
     (tmp_path / "out.html").mkdir()
-    with pytest.raises(UnwritableError, match="out.html: is a folder"):
-        write_atomically(tmp_path / "out.html", "x")
+    with pytest.raises(UnwritableError, match=r"out.html: cannot write the page \(a folder is where a file must be\)"):
+        with writing(tmp_path / "out.html", "the page"):
+            write_atomically(tmp_path / "out.html", "x")
     assert leftovers(tmp_path) == []

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Optional
 
-from whosthat.audit.checks import AUDIT_DETECTOR, AUDIT_EMBEDDER
+from whosthat.audit.defaults import AUDIT_DETECTOR, AUDIT_EMBEDDER
 from whosthat.collection.cli import add_collection_commands
 from whosthat.core.errors import ImageError, WhosthatError, check_threshold, one_line
 from whosthat.core.paths import printable
@@ -25,8 +25,9 @@ from whosthat.training.finetune import RECIPES
 from whosthat.training.folder import HELD_OUT_FROM
 from whosthat.training.subject import SUBJECTS
 from whosthat.version import __version__
-from whosthat.video import DEFAULT_EVERY, is_video_path
 from whosthat.video.command import predict_video_command
+from whosthat.video.defaults import DEFAULT_EVERY
+from whosthat.video.reader import is_video_path
 from whosthat.vision.cache import EmbeddingCache, default_cache_dir
 from whosthat.vision.detectors import DETECTORS
 from whosthat.vision.embedders import EMBEDDERS

@@ -8,15 +8,16 @@ from typing import TYPE_CHECKING
 from whosthat.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from whosthat.audit.checks import AUDIT_DETECTOR, AUDIT_EMBEDDER, audit, audit_extractor
+    from whosthat.audit.checks import audit, audit_extractor
+    from whosthat.audit.defaults import AUDIT_DETECTOR, AUDIT_EMBEDDER
     from whosthat.audit.findings import KINDS, AuditResult, Finding
     from whosthat.audit.moves import MoveLog, move_suspects, undo_moves
     from whosthat.audit.sheet import write_contact_sheet
 
 #: Public name -> the module that defines it (imported on first use).
 _EXPORTS = {
-    "AUDIT_DETECTOR": "whosthat.audit.checks",
-    "AUDIT_EMBEDDER": "whosthat.audit.checks",
+    "AUDIT_DETECTOR": "whosthat.audit.defaults",
+    "AUDIT_EMBEDDER": "whosthat.audit.defaults",
     "audit": "whosthat.audit.checks",
     "audit_extractor": "whosthat.audit.checks",
     "KINDS": "whosthat.audit.findings",

@@ -33,9 +33,6 @@ from whosthat.vision.cache import EmbeddingCache
 from whosthat.vision.extract import Extractor, Subjects
 from whosthat.vision.images import load_image
 
-#: The face checks' detector and embedder unless told otherwise (FaceNet: the quickest on a cold cache).
-AUDIT_DETECTOR = "yunet"
-AUDIT_EMBEDDER = "facenet"
 #: Two photos are near duplicates when both their dHash and pHash differ in at most this many of 64 bits
 #: (on kpop15's tight face crops, different people start at 8).
 NEAR_DUPLICATE_BITS = 6

@@ -17,12 +17,13 @@ from typing import Optional, Union
 
 import numpy as np
 
+from whosthat.collection.defaults import DEFAULT_BATCH, DEFAULT_MIN_FACES, DEFAULT_UNSURE_BELOW
 from whosthat.collection.export import ExportReport, export_people
-from whosthat.collection.find import DEFAULT_UNSURE_BELOW, Hit, check_limit, find_like, find_named, find_unsure
-from whosthat.collection.indexer import DEFAULT_BATCH, IndexReport, build_index, index_location
+from whosthat.collection.find import Hit, check_limit, find_like, find_named, find_unsure
+from whosthat.collection.indexer import IndexReport, build_index, index_location
 from whosthat.collection.job import Engine
 from whosthat.collection.lock import IndexLock
-from whosthat.collection.people import DEFAULT_MIN_FACES, PeopleReport, group_people
+from whosthat.collection.people import PeopleReport, group_people
 from whosthat.collection.recognition import ModelSource, largest_face
 from whosthat.collection.schema import Labeller, Manifest
 from whosthat.collection.sort import SortReport, sort_index

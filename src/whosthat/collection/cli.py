@@ -23,10 +23,8 @@ SHOWN_ERRORS = 12
 
 def add_collection_commands(commands: argparse._SubParsersAction) -> None:
     """Add `index`, `find`, `sort` and `people` to the `whosthat` sub-command parsers."""
-    from whosthat.collection.engines import ENGINES
-    from whosthat.collection.find import DEFAULT_UNSURE_BELOW
-    from whosthat.collection.indexer import DEFAULT_BATCH
-    from whosthat.collection.people import DEFAULT_MIN_FACES
+    from whosthat.collection.defaults import DEFAULT_BATCH, DEFAULT_MIN_FACES, DEFAULT_UNSURE_BELOW
+    from whosthat.collection.job import ENGINES
 
     p = commands.add_parser(
         "index", help="name every face of every photo of a collection, into an index that later runs update",
@@ -179,7 +177,7 @@ def _progress(total: int) -> Callable[[int], None]:
 
 def _index(args: argparse.Namespace) -> int:
     from whosthat.collection.api import index
-    from whosthat.collection.engines import ENGINES
+    from whosthat.collection.job import ENGINES
     from whosthat.core.errors import WhosthatError
 
     options = {"address": args.address, "concurrency": args.concurrency, "num_gpus": args.gpus}

@@ -1,5 +1,5 @@
 """Engines that recognise the photos of a collection: `local` (this process, batched, decoding in threads)
-and `ray` (a Ray Data job, on this machine or a cluster), by name from `ENGINES`."""
+and `ray` (a Ray Data job, on this machine or a cluster), registered in `whosthat.collection.job.ENGINES`."""
 
 from __future__ import annotations
 
@@ -9,13 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Optional
 
-from whosthat.collection.job import Engine, EngineJob
+from whosthat.collection.job import ENGINES, Engine, EngineJob
 from whosthat.collection.recognition import extract_files, name_faces
 from whosthat.collection.records import recognised_rows
-from whosthat.core.registry import Registry
 from whosthat.vision.cache import EmbeddingCache, content_hash
-
-ENGINES: Registry[Engine] = Registry("engine")
 
 
 @ENGINES.register("local")

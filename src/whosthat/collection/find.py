@@ -11,14 +11,13 @@ from typing import Optional
 
 import numpy as np
 
+from whosthat.collection.defaults import DEFAULT_UNSURE_BELOW
 from whosthat.collection.scan import photo_path
 from whosthat.collection.store import IndexStore, sql_text
 from whosthat.core.errors import WhosthatError
 from whosthat.core.paths import printable
 from whosthat.recognition.prediction import UNKNOWN_LABEL
 
-#: `--unsure`: named faces whose probability is below this.
-DEFAULT_UNSURE_BELOW = 0.7
 FACE_COLUMNS = ["path", "content_hash", "face", "box", "label", "confidence"]
 
 

@@ -21,8 +21,8 @@ from typing import Optional
 import numpy as np
 import pyarrow as pa
 
-from whosthat.collection.engines import ENGINES
-from whosthat.collection.job import Engine, EngineJob
+from whosthat.collection.defaults import DEFAULT_BATCH
+from whosthat.collection.job import ENGINES, Engine, EngineJob
 from whosthat.collection.lock import IndexLock
 from whosthat.collection.recognition import LoadedModel, ModelSource, load_model, name_faces
 from whosthat.collection.records import complete_rows
@@ -39,9 +39,6 @@ from whosthat.collection.schema import (
 from whosthat.collection.store import IndexStore, begin_index, now
 from whosthat.core.errors import WhosthatError
 from whosthat.vision.face import Face
-
-#: Photos per commit: what a run stopped midway can lose.
-DEFAULT_BATCH = 128
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,18 @@
-"""What an engine is given to recognise (`EngineJob`) and what every engine offers (`Engine`)."""
+"""What an engine is given to recognise (`EngineJob`), what every engine offers (`Engine`), and the engines by name
+(`ENGINES`, whose names are known before `whosthat.collection.engines` loads the models)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Protocol
+from typing import TYPE_CHECKING, Optional, Protocol
 
-from whosthat.collection.recognition import LoadedModel
-from whosthat.collection.scan import PhotoFile
+from whosthat.core.registry import Registry
+
+if TYPE_CHECKING:
+    from whosthat.collection.recognition import LoadedModel
+    from whosthat.collection.scan import PhotoFile
 
 
 @dataclass(frozen=True)
@@ -31,3 +35,7 @@ class Engine(Protocol):
     name: str
 
     def recognise(self, job: EngineJob) -> Iterator[list[dict]]: ...
+
+
+ENGINES: Registry[Engine] = Registry("engine", {"local": "whosthat.collection.engines",
+                                                "ray": "whosthat.collection.engines"})

@@ -22,14 +22,13 @@ import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from whosthat.collection.defaults import DEFAULT_MIN_FACES
 from whosthat.collection.scan import photo_path
 from whosthat.collection.schema import PEOPLE, PEOPLE_SCHEMA
 from whosthat.collection.store import IndexStore, sql_text
 from whosthat.recognition.prediction import UNKNOWN_LABEL
 from whosthat.vision.vectors import normalise
 
-#: Faces (itself included) within the distance that make a face a core face.
-DEFAULT_MIN_FACES = 3
 #: Used when the index holds too few named faces to choose the distance from (`choose_distance`).
 FALLBACK_DISTANCE = 0.35
 #: Share of pairs of faces named as two different members that may fall within the chosen distance.

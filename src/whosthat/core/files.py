@@ -7,6 +7,7 @@ file gets the permissions a new file gets (mkstemp's are 0600).
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -14,8 +15,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
-
-from whosthat.core.paths import UnwritableError, printable
 
 #: Temporary files are `.whosthat-XXXXXXXX.tmp`: short, so that any name the file system takes for the target
 #: still fits, and recognisable as whosthat's own when a stopped run left one behind.
@@ -32,12 +31,12 @@ def is_temporary(name: str) -> bool:
 
 class Replacement:
     """A temporary file beside `path` to write (`temporary`), then `commit()` to rename it over `path`, or
-    `discard()`. A folder at `path` is refused at once, before anything is written."""
+    `discard()`. A folder at `path` is refused at once (`IsADirectoryError`), before anything is written."""
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
-        if self.path.is_dir():
-            raise UnwritableError(f"{printable(str(self.path))}: is a folder; name a file to write")
+        if self.path.is_dir():  # refused before a temporary file is made; callers name what they were writing
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(self.path))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, suffix=TEMPORARY_SUFFIX, dir=self.path.parent)
         os.close(handle)

@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.special import expit, log_expit
 
 from whosthat.core.arrays import nest, part
 from whosthat.recognition import whitening
@@ -110,6 +108,9 @@ class StrangerScore:
         members to learn from, the sum of probability and closest-photo similarity (`SUM`)."""
         if not len(member_cues) or not len(stranger_cues):
             return SUM
+        from scipy.optimize import minimize  # here, not at the top: `--help` reads this module's defaults
+        from scipy.special import expit, log_expit
+
         cues = np.vstack([member_cues, stranger_cues]).astype(np.float64)
         sign = np.concatenate([np.ones(len(member_cues)), -np.ones(len(stranger_cues))])
         sample_weight = np.where(sign > 0, len(cues) / (2 * len(member_cues)), len(cues) / (2 * len(stranger_cues)))

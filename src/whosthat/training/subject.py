@@ -15,7 +15,6 @@ from whosthat.training.folder import Item, content_keys
 from whosthat.vision.cache import EmbeddingCache
 from whosthat.vision.detectors import create_detector
 from whosthat.vision.embedders import create_embedder
-from whosthat.vision.extract import Extractor
 
 #: The detector and embedder of each kind of subject, in the order `auto` prefers them on a tie.
 #: `character` comes before `image`: on crops the two name the sample alike, but only `character`
@@ -71,6 +70,8 @@ def choose_subject(items: Sequence[Item], *, cache: Optional[EmbeddingCache] = N
     given), so the same photos give the same choice whatever their order, names or training seed:
     models trained with other seeds on one folder can then be ensembled.
     """
+    from whosthat.vision import extract  # the networks load here, not when `--help` lists the subjects
+
     keys = keys if keys is not None else content_keys(items)
     sample = _sample(items, keys)
     labels = sorted({i.label for i in sample})
@@ -78,7 +79,7 @@ def choose_subject(items: Sequence[Item], *, cache: Optional[EmbeddingCache] = N
     scores = {}
     embedders = {name: create_embedder(name) for name in {e for _, e in SUBJECTS.values()}}  # each network loaded once
     for subject, (detector, embedder) in SUBJECTS.items():
-        extractor = Extractor(create_detector(detector), embedders[embedder])
+        extractor = extract.Extractor(create_detector(detector), embedders[embedder])
         found = list(extractor.extract_paths([i.path for i in sample], cache=cache, keys=keys))
         has = np.array([s.error is None and len(s.faces) > 0 for s in found])
         vectors = [s.embeddings[int(np.argmax([f.area for f in s.faces]))] if h else None for s, h in zip(found, has)]

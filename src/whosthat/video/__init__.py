@@ -12,7 +12,8 @@ from whosthat.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from whosthat.video.annotated import write_annotated
-    from whosthat.video.predict import DEFAULT_EVERY, analyse, predict_video
+    from whosthat.video.defaults import DEFAULT_EVERY
+    from whosthat.video.predict import analyse, predict_video
     from whosthat.video.reader import VIDEO_SUFFIXES, VideoError, VideoReader, is_video_path
     from whosthat.video.timeline import Timeline
     from whosthat.video.writer import VideoWriter
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 #: Public name -> the module that defines it (imported on first use).
 _EXPORTS = {
     "write_annotated": "whosthat.video.annotated",
-    "DEFAULT_EVERY": "whosthat.video.predict",
+    "DEFAULT_EVERY": "whosthat.video.defaults",
     "analyse": "whosthat.video.predict",
     "predict_video": "whosthat.video.predict",
     "VIDEO_SUFFIXES": "whosthat.video.reader",

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from whosthat.video.annotated import write_annotated
-from whosthat.video.predict import DEFAULT_EVERY, Progress, predict_video
+from whosthat.video.defaults import DEFAULT_EVERY
+from whosthat.video.predict import Progress, predict_video
 from whosthat.video.reader import VideoError
 from whosthat.video.timeline import Timeline
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Optional
 import cv2
 import numpy as np
 
+from whosthat.video.defaults import DEFAULT_EVERY
 from whosthat.video.naming import TrackName, name_tracks
 from whosthat.video.reader import Frame, VideoInfo, VideoReader
 from whosthat.video.shots import CutDetector
@@ -24,9 +25,6 @@ from whosthat.vision.face import Face
 if TYPE_CHECKING:
     from whosthat.models.protocol import Namer
 
-#: Faces are looked for in every DEFAULT_EVERY-th frame (the first included): once a second at 30 frames a
-#: second, which keeps a 1080p clip at least three times faster than real time on two CPU cores (bench/video.py).
-DEFAULT_EVERY = 30
 #: Frames larger than this (longer side, pixels) are searched for faces scaled down to it (a 1080p frame at
 #: 960x540); the faces are cut from the frame itself for the embedder.
 DETECTION_SIDE = 960
