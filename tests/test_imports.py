@@ -1,4 +1,5 @@
-"""The package's import graph: no cycles anywhere, and the NumPy-only modules do not load PyTorch."""
+"""The package's import graph: no cycles, layers that import only the layers below, a `--help` that loads no heavy
+library, and the NumPy-only modules without PyTorch."""
 
 from __future__ import annotations
 
@@ -88,3 +89,59 @@ def test_numpy_modules_import_no_torch(module: str) -> None:
     code = f"import sys, {module}; print('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.strip() == "False", f"importing {module} loads torch"
+
+
+#: The layers, bottom first: a module imports only from its own layer and the layers before it (`version` is
+#: part of the bottom layer; the package's `__init__` re-exports from every layer and stands above them all).
+LAYERS = ["core", "vision", "recognition", "models", "training", "report", "audit", "video", "collection", "serve",
+          "cli"]
+
+
+def layer(module: str) -> int:
+    part = module.split(".")[1] if "." in module else ""
+    return 0 if part == "version" else LAYERS.index(part)
+
+
+def test_every_module_lives_in_a_layer() -> None:
+    loose = [m for m in import_graph() if m not in ("whosthat", "whosthat.version") and m.split(".")[1] not in LAYERS]
+    assert not loose
+
+
+def test_layers_import_only_the_layers_below() -> None:
+    graph = import_graph()
+    upward = sorted(f"{source} -> {target}" for source, targets in graph.items() if source != "whosthat"
+                    for target in targets if target != "whosthat" and layer(target) > layer(source))
+    assert not upward, "\n".join(upward)
+
+
+HEAVY = ("torch", "sklearn", "scipy", "cv2", "lancedb", "pyarrow", "ray", "av", "dlib", "onnxruntime", "fastapi")
+
+
+def test_help_loads_no_network_nor_heavy_library() -> None:
+    """`whosthat --help` and every `whosthat COMMAND --help` build their text from light modules only."""
+    code = (
+        "import contextlib, io, sys\n"
+        "from whosthat.cli.main import COMMANDS, main\n"
+        "names = [c.__name__.rsplit('.', 1)[1] for c in COMMANDS]\n"
+        "for argv in [['--help'], *[[name, '--help'] for name in names]]:\n"
+        "    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "        main(argv)\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules), len(names))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == "[]" and int(out[-1]) >= 11, out
+
+
+def test_registries_know_every_name_before_loading_it() -> None:
+    """Each registry's names, listed before any implementation loads, are exactly the names registered."""
+    code = (
+        "from whosthat.collection.job import ENGINES\n"
+        "from whosthat.recognition.heads import HEADS\n"
+        "from whosthat.vision.detectors import DETECTORS\n"
+        "from whosthat.vision.embedders import EMBEDDERS\n"
+        "for registry in (DETECTORS, EMBEDDERS, HEADS, ENGINES):\n"
+        "    before = registry.names()\n"
+        "    registry.load_all()\n"
+        "    assert registry.names() == before, (registry.family, before, registry.names())\n"
+        "    assert all(callable(registry.get(name)) for name in before)\n"
+        "print('ok')\n")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "ok\n"

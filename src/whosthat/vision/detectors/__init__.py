@@ -1,22 +1,14 @@
-"""Finding subjects in an image: face detectors with landmarks, or the whole picture, registered by name.
-
-The registry lists its names without importing the detectors (OpenCV); `create_detector` imports the one it builds.
-"""
+"""Finding subjects in an image: face detectors with landmarks, or the whole picture, registered by name
+(`DETECTORS`, in `registry.py`); `create_detector` imports the one it builds."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from whosthat.core.registry import Registry
+from whosthat.vision.detectors.registry import DETECTORS
 
 if TYPE_CHECKING:
     from whosthat.vision.detectors.base import Detector
-
-DETECTORS: Registry[Detector] = Registry("detector", {
-    "yunet": "whosthat.vision.detectors.yunet",
-    "whole": "whosthat.vision.detectors.whole",
-    "character": "whosthat.vision.detectors.character",
-})
 
 
 def create_detector(name: str, **kwargs: object) -> Detector:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from whosthat.vision.detectors import DETECTORS
+from whosthat.vision.detectors.registry import DETECTORS
 from whosthat.vision.detectors.yunet import YuNet
 from whosthat.vision.face import Face
 

@@ -8,7 +8,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from whosthat.vision.detectors import DETECTORS
+from whosthat.vision.detectors.registry import DETECTORS
 from whosthat.vision.face import Face
 from whosthat.vision.weights import YUNET
 

@@ -29,9 +29,9 @@ import torch
 
 from whosthat.core.errors import MissingWeightsError, ModelFileError, WhosthatError
 from whosthat.vision.align import crop_box, template, warp
-from whosthat.vision.embedders import EMBEDDERS
 from whosthat.vision.embedders._onnx_graph import GraphSummary, read_graph_summary
 from whosthat.vision.embedders.base import embed_in_batches
+from whosthat.vision.embedders.registry import EMBEDDERS
 from whosthat.vision.face import Face
 
 #: The environment variable that names the model file (or a pack folder).

@@ -12,8 +12,8 @@ from typing import Any, Optional
 import numpy as np
 
 from whosthat.core.errors import WhosthatError
-from whosthat.vision.embedders import EMBEDDERS
 from whosthat.vision.embedders.base import Embedder, normalise
+from whosthat.vision.embedders.registry import EMBEDDERS
 from whosthat.vision.face import Face
 
 

@@ -15,10 +15,10 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from whosthat.vision.embedders import EMBEDDERS
 from whosthat.vision.embedders._dlib_net import DlibResNet29, load_dlib_resnet, to_input
 from whosthat.vision.embedders.base import channels_last, embed_in_batches
 from whosthat.vision.embedders.facenet import default_device
+from whosthat.vision.embedders.registry import EMBEDDERS
 from whosthat.vision.face import Face
 from whosthat.vision.weights import DLIB_RESNET, DLIB_SHAPE5
 

@@ -11,9 +11,9 @@ import torch
 
 from whosthat.vision.align import align
 from whosthat.vision.cache import default_cache_dir
-from whosthat.vision.embedders import EMBEDDERS
 from whosthat.vision.embedders._facenet_net import build_facenet, load_converted, prewhiten, save_converted
 from whosthat.vision.embedders.base import channels_last, embed_in_batches
+from whosthat.vision.embedders.registry import EMBEDDERS
 from whosthat.vision.face import Face
 from whosthat.vision.weights import FACENET_KERAS
 

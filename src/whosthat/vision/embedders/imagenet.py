@@ -14,10 +14,10 @@ import cv2
 import numpy as np
 import torch
 
-from whosthat.vision.embedders import EMBEDDERS
 from whosthat.vision.embedders.base import channels_last, embed_in_batches
 from whosthat.vision.embedders.combined import Concatenated, concatenate
 from whosthat.vision.embedders.facenet import default_device
+from whosthat.vision.embedders.registry import EMBEDDERS
 from whosthat.vision.face import Face
 from whosthat.vision.networks import PRETRAINED, Network, create_network
 from whosthat.vision.weights import EFFICIENTNET_LITE0, MOBILENET_V2

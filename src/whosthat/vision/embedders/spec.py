@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
 from whosthat.core.errors import WhosthatError
-from whosthat.vision.embedders import EMBEDDERS
+from whosthat.vision.embedders.registry import EMBEDDERS
 
 if TYPE_CHECKING:
     from whosthat.vision.embedders.base import Embedder
