@@ -196,3 +196,23 @@ def test_bad_arrays(array: np.ndarray, words: str):
 )
 def test_is_image_path(name: str, expected: bool):
     assert is_image_path(Path(name)) is expected
+
+
+def test_errors_carry_the_source_and_the_reason_apart(tmp_path: Path, photo: Image.Image):
+    """Callers use the fields (serve answers 413 for a too-large image by its type), never the message's text."""
+    import pickle
+
+    from whosthat.core.errors import ImageTooLargeError
+
+    path = tmp_path / "photo.png"
+    photo.save(path)
+    with pytest.raises(ImageTooLargeError) as too_large:
+        load_image(path.read_bytes(), max_pixels=100)
+    assert too_large.value.source == "<bytes>" and "over the limit of 100" in too_large.value.reason
+    with pytest.raises(ImageError) as missing:
+        load_image(tmp_path / "gone.jpg")
+    assert not isinstance(missing.value, ImageTooLargeError)
+    assert (missing.value.source, missing.value.reason) == (str(tmp_path / "gone.jpg"), "no such file")
+    again = pickle.loads(pickle.dumps(too_large.value))  # as a Ray worker sends it back
+    assert type(again) is ImageTooLargeError and (again.source, again.reason) == (too_large.value.source,
+                                                                                  too_large.value.reason)

@@ -104,7 +104,7 @@ def _fingerprint(item: Item, in_test: bool) -> Union[Photo, str]:
     except OSError as error:
         return f"cannot be read ({error.strerror})"
     except ImageError as error:
-        return str(error).removeprefix("<bytes>: ")
+        return error.reason
     return Photo(item, in_test, hashlib.sha256(data).hexdigest(), dhash(image), phash(image),
                  image.shape[0] * image.shape[1])
 

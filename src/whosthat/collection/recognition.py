@@ -124,8 +124,7 @@ def extract_bytes(model: Any, data: bytes, source: str, cache: Optional[Embeddin
     try:
         subjects = model.extract(data)
     except ImageError as error:
-        reason = str(error).removeprefix("<bytes>: ")
-        return key, Subjects(source, [], np.zeros((0, 0), np.float32), error=f"{source}: {reason}")
+        return key, Subjects(source, [], np.zeros((0, 0), np.float32), error=f"{source}: {error.reason}")
     if cache is not None:
         cache.put(key, identity, subjects.faces, subjects.embeddings)
     return key, Subjects(source, subjects.faces, subjects.embeddings)

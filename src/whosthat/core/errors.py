@@ -11,7 +11,21 @@ class WhosthatError(Exception):
 
 
 class ImageError(WhosthatError):
-    """An image that cannot be read: missing, empty, not an image, truncated or too large."""
+    """An image that cannot be read: missing, empty, not an image, truncated or too large.
+
+    source: the file as given ("<bytes>" or "<array>" for data in memory); reason: what is wrong with it.
+    """
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source, self.reason = source, reason
+
+    def __reduce__(self) -> tuple:  # pickled across processes (Ray) with both fields
+        return type(self), (self.source, self.reason)
+
+
+class ImageTooLargeError(ImageError):
+    """An image with more pixels than the limit: a possible decompression bomb."""
 
 
 class DatasetError(WhosthatError):

@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from whosthat.core.errors import ImageError
+from whosthat.core.errors import ImageError, ImageTooLargeError
 from whosthat.models.protocol import Namer
 from whosthat.recognition.prediction import Predictions
 from whosthat.serve.errors import ApiError, install_error_handlers
@@ -137,8 +137,7 @@ def _recognise(model: Namer, data: bytes, max_pixels: int, threshold: Optional[f
     try:
         image = load_image(data, max_pixels=max_pixels)
     except ImageError as error:
-        reason = str(error).removeprefix("<bytes>: ")
-        raise ApiError(413 if "decompression bomb" in reason else 415, reason) from None
+        raise ApiError(413 if isinstance(error, ImageTooLargeError) else 415, error.reason) from None
     result = model.predict(image, threshold=threshold)
     if not annotate:
         return result, None

@@ -116,8 +116,7 @@ class Extractor:
         try:
             image = load_image(data)
         except ImageError as error:
-            reason = str(error).removeprefix("<bytes>: ")
-            return Subjects(str(path), [], self._empty(), error=f"{path}: {reason}"), "", []
+            return Subjects(str(path), [], self._empty(), error=f"{path}: {error.reason}"), "", []
         faces = detect_cached(self.detector, image, key, cache)
         chips = self.embedder.chips(image, faces)
         return Subjects(str(path), faces, self._empty(), image.shape[1], image.shape[0]), key, chips

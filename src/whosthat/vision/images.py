@@ -11,7 +11,7 @@ from typing import Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from whosthat.core.errors import ImageError
+from whosthat.core.errors import ImageError, ImageTooLargeError
 
 ImageSource = Union[str, os.PathLike, bytes, np.ndarray, Image.Image]
 
@@ -41,37 +41,35 @@ def load_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS) -> np.ndarr
     name = "<bytes>" if isinstance(source, bytes) else str(source)
     data = source if isinstance(source, bytes) else _read_bytes(source)
     if not data:
-        raise ImageError(f"{name}: empty file")
+        raise ImageError(name, "empty file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             width, height = image.size
             if width * height > max_pixels:
-                raise ImageError(
-                    f"{name}: {width}x{height} pixels is over the limit of {max_pixels:,} "
-                    "(a possible decompression bomb)"
-                )
+                raise ImageTooLargeError(name, f"{width}x{height} pixels is over the limit of {max_pixels:,} "
+                                               "(a possible decompression bomb)")
             image.seek(0)
             image.load()
             return _pil_to_rgb(image)
     except UnidentifiedImageError:
-        raise ImageError(f"{name}: not an image file whosthat can read") from None
+        raise ImageError(name, "not an image file whosthat can read") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"{name}: too many pixels (a possible decompression bomb)") from None
+        raise ImageTooLargeError(name, "too many pixels (a possible decompression bomb)") from None
     except (OSError, SyntaxError, ValueError) as error:
-        raise ImageError(f"{name}: broken or truncated image ({error})") from None
+        raise ImageError(name, f"broken or truncated image ({error})") from None
 
 
 def _read_bytes(path: str | os.PathLike) -> bytes:
     try:
         return Path(path).read_bytes()
     except FileNotFoundError:
-        raise ImageError(f"{path}: no such file") from None
+        raise ImageError(str(path), "no such file") from None
     except IsADirectoryError:
-        raise ImageError(f"{path}: is a folder, not an image") from None
+        raise ImageError(str(path), "is a folder, not an image") from None
     except OSError as error:
-        raise ImageError(f"{path}: cannot be read ({error.strerror})") from None
+        raise ImageError(str(path), f"cannot be read ({error.strerror})") from None
 
 
 def _pil_to_rgb(image: Image.Image) -> np.ndarray:
@@ -92,9 +90,9 @@ def _pil_to_rgb(image: Image.Image) -> np.ndarray:
 
 def _array_to_rgb(array: np.ndarray) -> np.ndarray:
     if array.dtype != np.uint8:
-        raise ImageError(f"image array must be uint8, got {array.dtype}")
+        raise ImageError("<array>", f"must be uint8, got {array.dtype}")
     if array.ndim == 2:
         return np.repeat(array[:, :, None], 3, axis=2)
     if array.ndim == 3 and array.shape[2] in (3, 4):
         return np.ascontiguousarray(array[:, :, :3])
-    raise ImageError(f"image array must be (H, W), (H, W, 3) or (H, W, 4), got {array.shape}")
+    raise ImageError("<array>", f"must be (H, W), (H, W, 3) or (H, W, 4), got {array.shape}")
