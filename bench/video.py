@@ -35,8 +35,8 @@ import whosthat
 from accuracy import DATASETS, markdown
 from whosthat.training.folder import content_keys, scan, stratified_split
 from whosthat.video import DEFAULT_EVERY, VideoWriter, analyse, write_annotated
-from whosthat.video.naming import frame_labels, name_tracks
 from whosthat.video.predict import timeline
+from whosthat.video.track_names import frame_labels, name_tracks
 from whosthat.video.tracking import box_overlap
 from whosthat.vision.images import load_image
 

@@ -20,7 +20,7 @@ from whosthat.collection import index
 from whosthat.core.errors import WhosthatError
 from whosthat.models.model import Model
 from whosthat.serve import create_app
-from whosthat.video.naming import name_tracks
+from whosthat.video.track_names import name_tracks
 from whosthat.vision.align import crop_box, warp
 from whosthat.vision.detectors import create_detector
 from whosthat.vision.embedders.dlib_resnet import DlibResNet

@@ -15,8 +15,8 @@ from whosthat.cli import main
 from whosthat.core.labels import UNKNOWN_LABEL
 from whosthat.models.model import Model
 from whosthat.video import Timeline, VideoReader, predict_video, write_annotated
-from whosthat.video.naming import frame_labels, name_tracks
 from whosthat.video.predict import analyse
+from whosthat.video.track_names import frame_labels, name_tracks
 from whosthat.video.tracking import box_overlap
 
 SHOT = 15  # frames: 1.5 s

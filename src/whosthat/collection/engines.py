@@ -11,7 +11,7 @@ from typing import Optional
 
 from whosthat.collection.job import ENGINES, Engine, EngineJob
 from whosthat.collection.recognition import extract_files, name_faces
-from whosthat.collection.records import recognised_rows
+from whosthat.collection.rows import recognised_rows
 from whosthat.vision.cache import EmbeddingCache, content_hash
 
 

@@ -25,7 +25,7 @@ from whosthat.collection.defaults import DEFAULT_BATCH
 from whosthat.collection.job import ENGINES, Engine, EngineJob
 from whosthat.collection.lock import IndexLock
 from whosthat.collection.recognition import LoadedModel, ModelSource, load_model, name_faces
-from whosthat.collection.records import complete_rows
+from whosthat.collection.rows import complete_rows
 from whosthat.collection.scan import PhotoFile, Scan, scan_collection
 from whosthat.collection.schema import (
     DEFAULT_FOLDER,

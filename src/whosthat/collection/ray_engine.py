@@ -48,7 +48,7 @@ class Recognise:
         import pyarrow as pa
 
         from whosthat.collection.recognition import extract_bytes, name_faces
-        from whosthat.collection.records import recognised_rows
+        from whosthat.collection.rows import recognised_rows
 
         rows: list[dict] = []
         for data, path in zip(batch["bytes"].to_pylist(), batch["path"].to_pylist()):

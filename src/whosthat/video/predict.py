@@ -15,10 +15,10 @@ import cv2
 import numpy as np
 
 from whosthat.video.defaults import DEFAULT_EVERY
-from whosthat.video.naming import TrackName, name_tracks
 from whosthat.video.reader import Frame, VideoInfo, VideoReader
 from whosthat.video.shots import CutDetector
 from whosthat.video.timeline import Timeline, TimelineTrack, TrackBox
+from whosthat.video.track_names import TrackName, name_tracks
 from whosthat.video.tracking import Track, Tracker
 from whosthat.vision.face import Face
 
@@ -84,7 +84,7 @@ def analyse(model: Namer, path: str | os.PathLike, *, every: int = DEFAULT_EVERY
 def predict_video(model: Namer, path: str | os.PathLike, *, every: int = DEFAULT_EVERY,
                   threshold: Optional[float] = None, progress: Optional[Progress] = None) -> Timeline:
     """The timeline of a video: every face tracked and each track named by pooling its frames
-    (`whosthat.video.naming.name_tracks`; `threshold` replaces the model's stranger threshold).
+    (`whosthat.video.track_names.name_tracks`; `threshold` replaces the model's stranger threshold).
 
     Raises `VideoError` for a video that cannot be read.
     """

@@ -29,7 +29,7 @@ class TrackBox:
 @dataclass(frozen=True, eq=False)
 class TimelineTrack:
     """One face followed through the video and named once: `id` (from 1, by first appearance), the name
-    (a member or "unknown"), its confidence and pooled probabilities (`whosthat.video.naming`), and its
+    (a member or "unknown"), its confidence and pooled probabilities (`whosthat.video.track_names`), and its
     boxes in the analysed frames, in order."""
 
     id: int
