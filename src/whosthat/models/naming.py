@@ -8,7 +8,7 @@ import numpy as np
 
 from whosthat.core.errors import check_threshold
 from whosthat.models.protocol import Namer
-from whosthat.recognition.assign import UNKNOWN, assign_labels
+from whosthat.recognition.assign import UNKNOWN, assign_labels, named_class
 from whosthat.recognition.prediction import UNKNOWN_LABEL, Prediction, Predictions
 from whosthat.vision.extract import Subjects
 
@@ -29,11 +29,9 @@ def name_subjects(namer: Namer, subjects: Subjects, *, threshold: Optional[float
     classes = namer.classes
     predictions = []
     for face, label, p, s in zip(faces, labels, evidence.probabilities, evidence.similarity):
-        best = int(p.argmax())
-        name = UNKNOWN_LABEL if label == UNKNOWN else classes[label]
-        confidence = float(1 - p[best]) if label == UNKNOWN else float(p[label])
+        cue, confidence = named_class(p, label)
         predictions.append(Prediction(
-            box=face.box, detection_score=face.score, label=name, confidence=confidence,
-            probabilities={c: float(v) for c, v in zip(classes, p)},
-            similarity=float(s[best if label == UNKNOWN else label]), landmarks=face.landmarks))
+            box=face.box, detection_score=face.score, label=UNKNOWN_LABEL if label == UNKNOWN else classes[label],
+            confidence=confidence, probabilities={c: float(v) for c, v in zip(classes, p)}, similarity=float(s[cue]),
+            landmarks=face.landmarks))
     return Predictions(predictions, subjects.source, subjects.width, subjects.height, image=subjects.image)

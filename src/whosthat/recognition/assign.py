@@ -37,3 +37,13 @@ def assign_labels(probabilities: np.ndarray, accepted: np.ndarray, min_probabili
         if col < n_classes and cost[row, col] < impossible:
             labels[candidates[row]] = col
     return labels
+
+
+def named_class(probabilities: np.ndarray, label: int) -> tuple[int, float]:
+    """For one face (or track) given `label` (a class index, or `UNKNOWN`): the class its cues are read for (its
+    label's, or the most probable one for unknown) and its confidence (the label's probability, or for unknown
+    1 minus the best probability). The one rule every named face follows."""
+    best = int(np.argmax(probabilities))
+    if label == UNKNOWN:
+        return best, float(1 - probabilities[best])
+    return int(label), float(probabilities[label])

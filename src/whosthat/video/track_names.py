@@ -11,7 +11,7 @@ import numpy as np
 
 from whosthat.core.errors import check_threshold
 from whosthat.core.labels import UNKNOWN_LABEL
-from whosthat.recognition.assign import UNKNOWN, assign_labels
+from whosthat.recognition.assign import UNKNOWN, assign_labels, named_class
 from whosthat.recognition.recogniser import Evidence
 from whosthat.video.tracking import Track
 
@@ -67,13 +67,10 @@ def name_tracks(model: Namer, tracks: Sequence[Track], threshold: Optional[float
         labels[open_] = assign_labels(p, ok, min_probability=MIN_PROBABILITY)
     names = []
     for label, p, s in zip(labels, probabilities, stranger):
-        best = int(p.argmax())
-        named = int(label) if label >= 0 else None
+        cue, confidence = named_class(p, int(label) if label >= 0 else UNKNOWN)
         names.append(TrackName(
-            label=UNKNOWN_LABEL if named is None else model.classes[named],
-            confidence=float(1 - p[best]) if named is None else float(p[named]),
-            probabilities={c: float(v) for c, v in zip(model.classes, p)},
-            stranger=float(s[best if named is None else named])))
+            label=UNKNOWN_LABEL if label < 0 else model.classes[int(label)], confidence=confidence,
+            probabilities={c: float(v) for c, v in zip(model.classes, p)}, stranger=float(s[cue])))
     return names
 
 
