@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from whosthat.cli.options import add_threshold_option, positive, progress_bar
+from whosthat.core.paths import printable
 from whosthat.video.defaults import DEFAULT_EVERY
 
 if TYPE_CHECKING:
@@ -46,10 +47,10 @@ def run(args: argparse.Namespace) -> int:
     from whosthat.video.reader import is_video_path
 
     model = load(args.model)
-    failed = 0
+    paths, failed = _image_paths(args.images)
     if args.annotate:
         args.annotate.mkdir(parents=True, exist_ok=True)
-    for path in _image_paths(args.images):
+    for path in paths:
         if is_video_path(path):
             failed += not predict_video_command(model, path, every=args.every, threshold=args.threshold,
                                                 json_output=args.json, annotate=args.annotate)
@@ -73,18 +74,27 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _image_paths(inputs: Sequence[Path]) -> list[Path]:
-    """Files as given; folders expanded to the images and videos inside them, sorted."""
+def _image_paths(inputs: Sequence[Path]) -> tuple[list[Path], int]:
+    """Files as given; folders expanded to the images and videos inside them (`whosthat.core.walk`: hidden ones
+    left out, each file once), sorted; and the number of folders that could not be opened (one line each on
+    stderr)."""
+    from whosthat.core.walk import walk
     from whosthat.video.reader import is_video_path
     from whosthat.vision.images import is_image_path
 
     paths: list[Path] = []
+    unreadable = 0
     for path in inputs:
         if _is_dir(path):
-            paths += sorted(p for p in path.rglob("*") if p.is_file() and (is_image_path(p) or is_video_path(p)))
+            found = walk(path, accept=lambda p: is_image_path(p) or is_video_path(p))
+            for folder in found.unreadable:
+                print(f"whosthat: error: {printable(str(folder.path))}: folder could not be read ({folder.reason})",
+                      file=sys.stderr)
+            paths += [file.path for file in found.files]
+            unreadable += len(found.unreadable)
         else:
             paths.append(path)
-    return paths
+    return paths, unreadable
 
 
 def _is_dir(path: Path) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Optional
 
 from whosthat.core.errors import DatasetError
+from whosthat.core.walk import walk
 from whosthat.models.records import Split
 from whosthat.vision.cache import content_hash
 from whosthat.vision.images import is_image_path
@@ -58,14 +59,14 @@ def scan(root: str | os.PathLike) -> TrainingFolder:
     skipped: list[tuple[Path, str]] = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         label = class_name(folder.name)
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            relative_parts = path.relative_to(folder).parts
-            if any(part.startswith(".") for part in relative_parts):
-                skipped.append((path, "hidden file"))
-            elif not is_image_path(path):
-                skipped.append((path, "not an image file"))
+        found = walk(folder, hidden=True)
+        skipped += [(f.path, "hidden file") for f in found.hidden]
+        skipped += [(u.path, f"folder could not be read ({u.reason})") for u in found.unreadable]
+        for file in found.files:
+            if not is_image_path(file.path):
+                skipped.append((file.path, "not an image file"))
             else:
-                by_class.setdefault(label, []).append(Item(path, label))
+                by_class.setdefault(label, []).append(Item(file.path, label))
         if label not in by_class:
             skipped.append((folder, "class folder holds no image: skipped"))
     for path in sorted(p for p in root.iterdir() if p.is_file()):
