@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from whosthat.core.errors import WhosthatError, check_threshold
 from whosthat.core.paths import printable
@@ -19,48 +19,36 @@ if TYPE_CHECKING:
 SHOWN_ERRORS = 12
 
 
+def _number(text: str, kind: type[int] | type[float], ok: Callable[[float], bool], refused: str) -> Any:
+    """`text` as an int or float that `ok` takes (NaN fails every comparison: refused too), else the argparse
+    error `"TEXT is REFUSED"`."""
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text} is not a {'whole number' if kind is int else 'number'}") from None
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"{text} is {refused}")
+    return value
+
+
 def positive(text: str) -> int:
     """A whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive whole number")
-    return value
+    return _number(text, int, lambda v: v >= 1, "not a positive whole number")
 
 
 def count(text: str) -> int:
     """A whole number of at least 0 (0: all)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is negative (0 means all)")
-    return value
+    return _number(text, int, lambda v: v >= 0, "negative (0 means all)")
 
 
 def fraction(text: str) -> float:
     """A share in [0, 1)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text} is not a number") from None
-    if not 0.0 <= value < 1.0:  # nan too
-        raise argparse.ArgumentTypeError(f"{text} is not a fraction in [0, 1)")
-    return value
+    return _number(text, float, lambda v: 0.0 <= v < 1.0, "not a fraction in [0, 1)")
 
 
 def probability(text: str) -> float:
     """A probability in [0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text} is not a number") from None
-    if not 0.0 <= value <= 1.0:  # nan too
-        raise argparse.ArgumentTypeError(f"{text} is not a probability (a number from 0 to 1)")
-    return value
+    return _number(text, float, lambda v: 0.0 <= v <= 1.0, "not a probability (a number from 0 to 1)")
 
 
 def threshold(text: str) -> float:

@@ -8,7 +8,7 @@ stranger scores, each taken relative to its own calibrated threshold, fall below
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Optional
 
@@ -18,22 +18,19 @@ from whosthat.core.arrays import nest, part
 from whosthat.core.errors import WhosthatError
 from whosthat.models.file import write_bundle
 from whosthat.models.model import Model
-from whosthat.models.naming import name_subjects
+from whosthat.models.naming import Naming
 from whosthat.models.records import TestRecord
-from whosthat.recognition.prediction import Predictions
 from whosthat.recognition.recogniser import Evidence
 from whosthat.version import __version__
-from whosthat.vision.cache import EmbeddingCache
 from whosthat.vision.detectors import create_detector
 from whosthat.vision.embedders.combined import Concatenated
-from whosthat.vision.extract import Extractor, Subjects
-from whosthat.vision.images import ImageSource
+from whosthat.vision.extract import Extractor
 
 #: `kind` of an ensemble in the model file's manifest.
 KIND = "ensemble"
 
 
-class Ensemble:
+class Ensemble(Naming):
     """Several models of one group in one: their probabilities averaged per face; `threshold` is a margin on
     their mean relative stranger score. `test`: its own test outcomes, when it was scored."""
 
@@ -95,20 +92,6 @@ class Ensemble:
                                         Concatenated(parts, renormalise=False))
         return self._extractor
 
-    @property
-    def pipeline_identity(self) -> str:
-        return self.extractor().identity
-
-    def extract(self, image: ImageSource, *, keep_image: bool = False) -> Subjects:
-        """The subjects of one image, embedded by every member (no cache). Raises `ImageError`."""
-        return self.extractor().extract(image, keep_image=keep_image)
-
-    def extract_paths(self, paths: Iterable[Path], *, cache: Optional[EmbeddingCache] = None,
-                      progress: Optional[Callable[[int], None]] = None,
-                      keys: Optional[Mapping[Path, str]] = None) -> Iterator[Subjects]:
-        """The subjects of many image files, in order (`Extractor.extract_paths`)."""
-        return self.extractor().extract_paths(paths, cache=cache, progress=progress, keys=keys)
-
     def evidence(self, embeddings: np.ndarray) -> Evidence:
         """The members' probabilities and similarities averaged; stranger scores as mean margins over their
         thresholds."""
@@ -122,14 +105,6 @@ class Ensemble:
             similarity.append(evidence.similarity[:, columns])
             margins.append(evidence.stranger[:, columns] - member.threshold)
         return Evidence(np.mean(probabilities, axis=0), np.mean(similarity, axis=0), np.mean(margins, axis=0))
-
-    def name_subjects(self, subjects: Subjects, *, threshold: Optional[float] = None) -> Predictions:
-        """Predictions for subjects already detected and embedded by `extractor()`."""
-        return name_subjects(self, subjects, threshold=threshold)
-
-    def predict(self, image: ImageSource, *, threshold: Optional[float] = None) -> Predictions:
-        """Every face in the photo with its name (or "unknown"), largest face first. Raises `ImageError`."""
-        return self.name_subjects(self.extract(image, keep_image=True), threshold=threshold)
 
     def learned_keys(self) -> frozenset[str]:
         """The photos any member learned from."""

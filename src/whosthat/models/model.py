@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -14,17 +14,14 @@ import numpy as np
 from whosthat.core.arrays import nest, part
 from whosthat.core.errors import MissingWeightsError
 from whosthat.models.file import write_bundle
-from whosthat.models.naming import name_subjects
+from whosthat.models.naming import Naming
 from whosthat.models.records import TestRecord, TrainingRecord
 from whosthat.recognition.openset import Calibration
-from whosthat.recognition.prediction import Predictions
 from whosthat.recognition.recogniser import Evidence, Recogniser, Reference
 from whosthat.version import __version__
-from whosthat.vision.cache import EmbeddingCache
 from whosthat.vision.detectors import create_detector
 from whosthat.vision.embedders import create_embedder
-from whosthat.vision.extract import Extractor, Subjects
-from whosthat.vision.images import ImageSource
+from whosthat.vision.extract import Extractor
 from whosthat.vision.weights import WEIGHT_PACKAGES, installed_versions
 
 #: `kind` of a single model in the model file's manifest.
@@ -49,7 +46,7 @@ def build_extractor(detector: Component, embedder: Component, state: Optional[Ma
     return Extractor(create_detector(detector.name, **detector.params), create_embedder(embedder.name, **params))
 
 
-class Model:
+class Model(Naming):
     """Names the faces in photos: `detector` and `embedder` find and embed them, `recogniser` names them.
 
     embedder_state: the weights of a network fine-tuned on the training photos, when the embedder is
@@ -102,40 +99,10 @@ class Model:
             self._extractor = build_extractor(self.detector, self.embedder, self.embedder_state)
         return self._extractor
 
-    @property
-    def pipeline_identity(self) -> str:
-        """What this model's faces and embeddings depend on (detector and embedder with their settings and
-        versions): the key under which caches and indexes keep them."""
-        return self.extractor().identity
-
-    def extract(self, image: ImageSource, *, keep_image: bool = False) -> Subjects:
-        """The subjects of one image and their embeddings (no cache). Raises `ImageError`."""
-        return self.extractor().extract(image, keep_image=keep_image)
-
-    def extract_paths(self, paths: Iterable[Path], *, cache: Optional[EmbeddingCache] = None,
-                      progress: Optional[Callable[[int], None]] = None,
-                      keys: Optional[Mapping[Path, str]] = None) -> Iterator[Subjects]:
-        """The subjects of many image files, in order (`Extractor.extract_paths`: unreadable files come out
-        with `error` set, `cache` is read and written, `keys` are content hashes already taken)."""
-        return self.extractor().extract_paths(paths, cache=cache, progress=progress, keys=keys)
-
     def evidence(self, embeddings: np.ndarray) -> Evidence:
         """What the recogniser makes of (n, dim) embeddings for each class: probabilities, similarities, stranger
         scores."""
         return self.recogniser.evidence(embeddings)
-
-    def predict(self, image: ImageSource, *, threshold: Optional[float] = None) -> Predictions:
-        """Every face in the photo with its name (or "unknown"), largest face first.
-
-        threshold: the stranger threshold to use instead of the calibrated one (on the scale of
-        `Evidence.stranger`, a log-odds; higher calls more faces unknown).
-        Raises `ImageError` for an unreadable image.
-        """
-        return self.name_subjects(self.extract(image, keep_image=True), threshold=threshold)
-
-    def name_subjects(self, subjects: Subjects, *, threshold: Optional[float] = None) -> Predictions:
-        """Predictions for subjects already detected and embedded."""
-        return name_subjects(self, subjects, threshold=threshold)
 
     def learned_keys(self) -> frozenset[str]:
         """Content hashes (`cache.content_hash`) of the photos the model learned from, training and
