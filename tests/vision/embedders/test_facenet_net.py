@@ -13,7 +13,7 @@ from PIL import Image
 from conftest import require
 from whosthat.vision.embedders._facenet_net import build_facenet, load_converted, prewhiten, save_converted
 
-_KPOP15 = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "kpop15" / "train"
+_KPOP15 = Path(__file__).resolve().parents[3].parent / "shared" / "datasets" / "kpop15" / "train"
 _PER_PERSON = 4
 
 

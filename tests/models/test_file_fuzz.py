@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 import whosthat
 from whosthat.core.errors import ModelFileError
 
-FORMAT1 = Path(__file__).parent / "data" / "celebrity5-facenet-format1.wt"
+FORMAT1 = Path(__file__).parents[1] / "data" / "celebrity5-facenet-format1.wt"
 #: Examples per fuzz test; WHOSTHAT_FUZZ_EXAMPLES=N runs N random ones (the default run is the same every time).
 EXAMPLES = os.environ.get("WHOSTHAT_FUZZ_EXAMPLES")
 FUZZ = settings(max_examples=int(EXAMPLES or 60), deadline=2000, derandomize=EXAMPLES is None,

@@ -20,7 +20,7 @@ from whosthat.models.ensemble import Ensemble
 from whosthat.models.file import FORMAT_VERSION, read_bundle
 from whosthat.report import HEADINGS, write_report
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 FORMAT_1 = DATA / "celebrity5-facenet-format1.wt"
 PREDICTIONS = DATA / "celebrity5-facenet-format1.predictions.json"
 
