@@ -147,7 +147,7 @@ def choose(subject: str, detector: Optional[str], embedder: Optional[str], items
         subject, reason = choice.subject, choice.reason
     if subject not in SUBJECTS:
         raise DatasetError(f"unknown subject {subject!r}: choose auto, {', '.join(SUBJECTS)}")
-    return detector or SUBJECTS[subject][0], embedder or SUBJECTS[subject][1], reason
+    return detector or SUBJECTS[subject].detector, embedder or SUBJECTS[subject].embedder, reason
 
 
 def embed(extractor: Extractor, items: list[Item], cache: Optional[EmbeddingCache], keys: dict[Path, str],

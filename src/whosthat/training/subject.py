@@ -16,14 +16,23 @@ from whosthat.vision.cache import EmbeddingCache
 from whosthat.vision.detectors import create_detector
 from whosthat.vision.embedders import create_embedder
 
+
+@dataclass(frozen=True)
+class SubjectKind:
+    """What a kind of subject is found and embedded with: a detector and an embedder spec, by name."""
+
+    detector: str
+    embedder: str
+
+
 #: The detector and embedder of each kind of subject, in the order `auto` prefers them on a tie.
 #: `character` comes before `image`: on crops the two name the sample alike, but only `character`
 #: also copes with whole scenes later, and it falls back to the whole picture when it finds no face
 #: (bench/README.md, "Settings and what chose them").
-SUBJECTS: dict[str, tuple[str, str]] = {
-    "face": ("yunet", "facenet+dlib"),
-    "character": ("character", "mobilenetv2+efficientnet-lite0"),
-    "image": ("whole", "mobilenetv2+efficientnet-lite0"),
+SUBJECTS: dict[str, SubjectKind] = {
+    "face": SubjectKind("yunet", "facenet+dlib"),
+    "character": SubjectKind("character", "mobilenetv2+efficientnet-lite0"),
+    "image": SubjectKind("whole", "mobilenetv2+efficientnet-lite0"),
 }
 #: Photos per class in the sample, and at most in all: fewer made the choice depend on the split's
 #: seed (bench/README.md, "Settings and what chose them").
@@ -49,11 +58,11 @@ class SubjectChoice:
 
     @property
     def detector(self) -> str:
-        return SUBJECTS[self.subject][0]
+        return SUBJECTS[self.subject].detector
 
     @property
     def embedder(self) -> str:
-        return SUBJECTS[self.subject][1]
+        return SUBJECTS[self.subject].embedder
 
 
 def choose_subject(items: Sequence[Item], *, cache: Optional[EmbeddingCache] = None,
@@ -77,8 +86,10 @@ def choose_subject(items: Sequence[Item], *, cache: Optional[EmbeddingCache] = N
     labels = sorted({i.label for i in sample})
     y = np.array([labels.index(i.label) for i in sample])
     scores = {}
-    embedders = {name: create_embedder(name) for name in {e for _, e in SUBJECTS.values()}}  # each network loaded once
-    for subject, (detector, embedder) in SUBJECTS.items():
+    # each network loaded once, whichever kinds share it
+    embedders = {name: create_embedder(name) for name in {kind.embedder for kind in SUBJECTS.values()}}
+    for subject, kind in SUBJECTS.items():
+        detector, embedder = kind.detector, kind.embedder
         extractor = extract.Extractor(create_detector(detector), embedders[embedder])
         found = list(extractor.extract_paths([i.path for i in sample], cache=cache, keys=keys))
         has = np.array([s.error is None and len(s.faces) > 0 for s in found])

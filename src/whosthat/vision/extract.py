@@ -6,7 +6,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -86,18 +86,18 @@ class Extractor:
         with ThreadPoolExecutor(self.workers) as pool:
             prepared = _bounded_map(pool, lambda p: self._prepare(p, identity, cache, keys.get(p)), paths,
                                     ahead=4 * self.batch_size)
-            pending: list[tuple[Subjects, str, list]] = []
+            pending: list[_Prepared] = []
             queued = 0
-            for subjects, key, chips in prepared:
-                pending.append((subjects, key, chips))
-                queued += len(chips)
+            for ready in prepared:
+                pending.append(ready)
+                queued += len(ready.chips)
                 if queued >= self.batch_size:
                     yield from self._flush(pending, identity, cache, progress)
                     pending, queued = [], 0
             yield from self._flush(pending, identity, cache, progress)
 
     def _prepare(self, path: Path, identity: str, cache: Optional[EmbeddingCache], key: Optional[str] = None
-                 ) -> tuple[Subjects, str, list]:
+                 ) -> _Prepared:
         """Read and hash (unless `key` is given), look up; on a miss decode, detect and cut chips (runs in a
         worker thread)."""
         data = None
@@ -107,32 +107,33 @@ class Extractor:
                 key = content_hash(data)
             cached = cache.get(key, identity) if cache else None
             if cached is not None:
-                return Subjects(str(path), cached[0], cached[1]), "", []
+                return _Prepared(Subjects(str(path), cached[0], cached[1]))
             if data is None:
                 data = path.read_bytes()
                 key = content_hash(data)
         except OSError as error:
-            return Subjects(str(path), [], self._empty(), error=f"{path}: cannot be read ({error.strerror})"), "", []
+            return _Prepared(Subjects(str(path), [], self._empty(), error=f"{path}: cannot be read ({error.strerror})"))
         try:
             image = load_image(data)
         except ImageError as error:
-            return Subjects(str(path), [], self._empty(), error=f"{path}: {error.reason}"), "", []
+            return _Prepared(Subjects(str(path), [], self._empty(), error=f"{path}: {error.reason}"))
         faces = detect_cached(self.detector, image, key, cache)
         chips = self.embedder.chips(image, faces)
-        return Subjects(str(path), faces, self._empty(), image.shape[1], image.shape[0]), key, chips
+        return _Prepared(Subjects(str(path), faces, self._empty(), image.shape[1], image.shape[0]), key, chips)
 
-    def _flush(self, pending: list[tuple[Subjects, str, list]], identity: str, cache: Optional[EmbeddingCache],
+    def _flush(self, pending: list[_Prepared], identity: str, cache: Optional[EmbeddingCache],
                progress: Optional[Callable[[int], None]]) -> Iterator[Subjects]:
         """Embed the queued chips in one batch, fill in and cache each image, and yield them."""
-        chips = [chip for _, _, image_chips in pending for chip in image_chips]
+        chips = [chip for ready in pending for chip in ready.chips]
         vectors = self.embedder.embed(chips) if chips else self._empty()
         start = 0
-        for subjects, key, image_chips in pending:
-            if key:
-                subjects.embeddings = vectors[start:start + len(image_chips)]
-                start += len(image_chips)
+        for ready in pending:
+            subjects = ready.subjects
+            if ready.key is not None:
+                subjects.embeddings = vectors[start:start + len(ready.chips)]
+                start += len(ready.chips)
                 if cache is not None:
-                    cache.put(key, identity, subjects.faces, subjects.embeddings)
+                    cache.put(ready.key, identity, subjects.faces, subjects.embeddings)
             if progress:
                 progress(1)
             yield subjects
@@ -155,3 +156,13 @@ def _bounded_map(pool: ThreadPoolExecutor, function: Callable, items: list, ahea
 
 def _name(source: ImageSource) -> str:
     return str(source) if isinstance(source, (str, os.PathLike)) else "<image>"
+
+
+@dataclass
+class _Prepared:
+    """One image made ready to embed: its subjects (complete as they are when `key` is None: found in the cache,
+    or unreadable), and for an image to embed its content hash and its faces' chips."""
+
+    subjects: Subjects
+    key: Optional[str] = None
+    chips: list = field(default_factory=list)
