@@ -45,3 +45,14 @@ def test_a_folder_in_the_way_is_refused_before_anything_is_written(tmp_path: Pat
         with writing(tmp_path / "out.html", "the page"):
             write_atomically(tmp_path / "out.html", "x")
     assert leftovers(tmp_path) == []
+
+
+def test_a_file_that_is_not_ours_is_left_as_it_is(tmp_path: Path) -> None:
+    from whosthat.core.files import NotOursError
+
+    theirs = write_atomically(tmp_path / "page.html", "<p>mine</p>")
+    with pytest.raises(NotOursError, match="page.html: a file whosthat did not write is there"):
+        write_atomically(theirs, "<p>whosthat's</p>", ours=lambda path: "whosthat" in path.read_text())
+    assert theirs.read_text() == "<p>mine</p>" and leftovers(tmp_path) == []
+    write_atomically(theirs, "<p>whosthat's</p>", ours=lambda path: True)
+    assert write_atomically(theirs, "<p>whosthat's again</p>", ours=lambda path: "whosthat" in path.read_text())

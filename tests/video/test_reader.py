@@ -75,11 +75,24 @@ def test_the_writer_writes_every_frame_and_pads_odd_sizes(tmp_path: Path) -> Non
 
 def test_an_interrupted_writer_leaves_nothing_and_keeps_the_old_file(tmp_path: Path) -> None:
     target = tmp_path / "out.mp4"
-    target.write_bytes(b"an older file")
+    with VideoWriter(target, 10, 64, 48) as writer:  # an older video whosthat wrote
+        writer.write(_frames(1)[0])
+    older = target.read_bytes()
     with pytest.raises(RuntimeError), VideoWriter(target, 10, 64, 48) as writer:
         writer.write(_frames(1)[0])
         raise RuntimeError("stopped")
-    assert target.read_bytes() == b"an older file"
+    assert target.read_bytes() == older
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+
+
+def test_a_users_file_is_never_replaced_by_a_video(tmp_path: Path) -> None:
+    from whosthat.core.files import NotOursError
+
+    target = tmp_path / "out.mp4"
+    target.write_bytes(b"a file of the user's")
+    with pytest.raises(NotOursError, match="a file whosthat did not write"):
+        VideoWriter(target, 10, 64, 48)
+    assert target.read_bytes() == b"a file of the user's"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
 
 

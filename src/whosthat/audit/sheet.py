@@ -9,8 +9,7 @@ from typing import Optional
 import numpy as np
 
 from whosthat.audit.findings import IMBALANCE, KINDS, MISLABEL, NO_FACE, SEVERAL_FACES, AuditResult, Finding
-from whosthat.core.files import write_atomically
-from whosthat.report.html import Section, card, cards, figure, paragraph, render_page, table
+from whosthat.report.html import Section, card, cards, figure, paragraph, render_page, table, write_page
 from whosthat.report.images import boxed_thumbnail, jpeg_url, open_photo
 
 #: Thumbnail size in pixels (longer side) of photos on the sheet.
@@ -19,7 +18,7 @@ THUMBNAIL = 128
 
 def write_contact_sheet(result: AuditResult, out: str | os.PathLike) -> Path:
     """Write the contact sheet of `result` to `out` (atomically) and return its path."""
-    return write_atomically(out, build_contact_sheet(result))
+    return write_page(out, build_contact_sheet(result))
 
 
 def build_contact_sheet(result: AuditResult) -> str:

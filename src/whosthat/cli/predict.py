@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from whosthat.models.loading import load
     from whosthat.recognition.prediction import Predictions
     from whosthat.video.reader import is_video_path
+    from whosthat.vision.annotate import save_annotated
 
     model = load(args.model)
     paths, failed = _image_paths(args.images)
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         if args.annotate:
             target = args.annotate / (path.stem + ".jpg")
-            result.annotate().save(target, quality=92)
+            save_annotated(result.annotate(), target)
     return 1 if failed else 0
 
 

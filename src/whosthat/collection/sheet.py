@@ -7,10 +7,9 @@ from pathlib import Path
 
 from whosthat.collection.find import Hit
 from whosthat.collection.people import PeopleReport, Person
-from whosthat.core.files import write_atomically
 from whosthat.core.paths import writing
 from whosthat.recognition.prediction import UNKNOWN_LABEL
-from whosthat.report.html import Section, card, cards, esc, paragraph, render_page
+from whosthat.report.html import Section, card, cards, esc, paragraph, render_page, write_page
 from whosthat.report.images import boxed_thumbnail, face_crop, jpeg_url, open_photo
 
 #: Longer side of a photo on a sheet, and side of a face crop, in pixels.
@@ -32,7 +31,7 @@ def write_hits_sheet(hits: Sequence[Hit], out: Path, title: str, subtitle: str) 
         items.append(card([(url, hit.name)], [hit.name, f"score {hit.score:.3f}", names]))
     body = cards(items) if items else paragraph("Nothing found.")
     with writing(out, "the contact sheet"):
-        return write_atomically(out, render_page(title, subtitle,
+        return write_page(out, render_page(title, subtitle,
                                                       [Section(f"Photos ({len(hits)})", "hits", body)]))
 
 
@@ -44,7 +43,7 @@ def write_people_sheets(report: PeopleReport, folder: Path, index: Path) -> Path
     overview = []
     with writing(folder, "the contact sheets"):
         for person in report.people:
-            write_atomically(folder / f"{person.label}.html", render_page(
+            write_page(folder / f"{person.label}.html", render_page(
                 f"{person.label}: {len(person.faces)} faces", f"a candidate new person in {index}",
                 [Section("Faces", "faces", _faces(person, PERSON_PAGE_FACES))]))
             link = f'<p><a href="{esc(person.label)}.html">{esc(person.label)}</a>: {len(person.faces)} faces</p>'
@@ -55,7 +54,7 @@ def write_people_sheets(report: PeopleReport, folder: Path, index: Path) -> Path
                     f"at least {report.min_faces} faces")
         if not overview:
             overview = [Section("No groups", "none", paragraph("No face has enough others like it yet."))]
-        return write_atomically(folder / "index.html",
+        return write_page(folder / "index.html",
                                      render_page(f"whosthat people: {index}", subtitle, overview))
 
 

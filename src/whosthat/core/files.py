@@ -2,7 +2,9 @@
 
 Every file whosthat writes (model files, reports, index records, sorted copies, videos, converted weights) goes
 through here, so that a run stopped midway never leaves half a file nor destroys the previous one, and every
-file gets the permissions a new file gets (mkstemp's are 0600).
+file gets the permissions a new file gets (mkstemp's are 0600). Where the user names the file (`--out`,
+`--annotate`, `--html`), the writer passes `ours`, which recognises the files of its kind that whosthat wrote:
+any other file already there is left as it is.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Optional
+
+from whosthat.core.errors import WhosthatError
+from whosthat.core.paths import printable
 
 #: Temporary files are `.whosthat-XXXXXXXX.tmp`: short, so that any name the file system takes for the target
 #: still fits, and recognisable as whosthat's own when a stopped run left one behind.
@@ -29,14 +34,26 @@ def is_temporary(name: str) -> bool:
     return name.startswith(TEMPORARY_PREFIX) and name.endswith(TEMPORARY_SUFFIX)
 
 
+class NotOursError(WhosthatError):
+    """A file whosthat was asked to write over that whosthat did not write: it is left as it is."""
+
+
+#: Whether an existing file is one whosthat wrote (by a mark it leaves in the files of that kind).
+Ours = Callable[[Path], bool]
+
+
 class Replacement:
     """A temporary file beside `path` to write (`temporary`), then `commit()` to rename it over `path`, or
-    `discard()`. A folder at `path` is refused at once (`IsADirectoryError`), before anything is written."""
+    `discard()`. A folder at `path` is refused at once (`IsADirectoryError`), and so is a file that `ours` does not
+    recognise as whosthat's own (`NotOursError`): whosthat replaces only files it wrote."""
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, ours: Optional[Ours] = None) -> None:
         self.path = Path(path)
         if self.path.is_dir():  # refused before a temporary file is made; callers name what they were writing
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(self.path))
+        if ours is not None and self.path.exists() and not ours(self.path):
+            raise NotOursError(f"{printable(str(self.path))}: a file whosthat did not write is there; it is left as it "
+                               "is: move it away or choose another name")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, suffix=TEMPORARY_SUFFIX, dir=self.path.parent)
         os.close(handle)
@@ -59,10 +76,10 @@ class Replacement:
 
 
 @contextmanager
-def replacing(path: str | os.PathLike) -> Iterator[Path]:
+def replacing(path: str | os.PathLike, ours: Optional[Ours] = None) -> Iterator[Path]:
     """`with replacing(path) as temporary:` write `temporary` (by its path); it replaces `path` when the block
-    ends without an error, and is removed when it raises."""
-    replacement = Replacement(path)
+    ends without an error, and is removed when it raises (`ours`: see `Replacement`)."""
+    replacement = Replacement(path, ours)
     try:
         yield replacement.temporary
         replacement.commit()
@@ -72,16 +89,16 @@ def replacing(path: str | os.PathLike) -> Iterator[Path]:
 
 
 @contextmanager
-def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
+def atomic_file(path: str | os.PathLike, ours: Optional[Ours] = None) -> Iterator[BinaryIO]:
     """`with atomic_file(path) as stream:` a temporary file open for writing bytes, which replaces `path` when the
-    block ends without an error."""
-    with replacing(path) as temporary, open(temporary, "wb") as stream:
+    block ends without an error (`ours`: see `Replacement`)."""
+    with replacing(path, ours) as temporary, open(temporary, "wb") as stream:
         yield stream
 
 
-def write_atomically(path: str | os.PathLike, data: bytes | str) -> Path:
-    """Write `data` (text as UTF-8) to `path` whole or not at all."""
-    with atomic_file(path) as stream:
+def write_atomically(path: str | os.PathLike, data: bytes | str, ours: Optional[Ours] = None) -> Path:
+    """Write `data` (text as UTF-8) to `path` whole or not at all (`ours`: see `Replacement`)."""
+    with atomic_file(path, ours) as stream:
         stream.write(data.encode() if isinstance(data, str) else data)
     return Path(path)
 

@@ -38,10 +38,20 @@ def write_bundle(path: str | os.PathLike, manifest: dict, arrays: dict[str, np.n
     buffer = io.BytesIO()
     # mypy cannot tell that the names hold no `allow_pickle`, savez_compressed's one keyword parameter.
     np.savez_compressed(buffer, **{k: np.asarray(v) for k, v in arrays.items()})  # type: ignore[arg-type]
-    with atomic_file(path) as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
+    with atomic_file(path, ours=is_model_file) as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
         archive.writestr(ARRAYS, buffer.getvalue(), compress_type=zipfile.ZIP_STORED)
     return path
+
+
+def is_model_file(path: Path) -> bool:
+    """Whether the file at `path` is a model file whosthat wrote (a zip whose manifest says so): such a file may be
+    replaced by a newer one, any other is left as it is."""
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(MANIFEST) as manifest:
+            return f'"format": "{FORMAT}"'.encode() in manifest.read(4096)
+    except (OSError, KeyError, zipfile.BadZipFile, zlib.error, ValueError):
+        return False
 
 
 def read_bundle(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:

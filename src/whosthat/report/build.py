@@ -9,12 +9,11 @@ from typing import Optional
 
 import numpy as np
 
-from whosthat.core.files import write_atomically
 from whosthat.models.protocol import Namer
 from whosthat.recognition.assign import UNKNOWN
 from whosthat.recognition.prediction import UNKNOWN_LABEL
 from whosthat.report import plots
-from whosthat.report.html import Section, card, cards, figure, paragraph, render_page, table
+from whosthat.report.html import Section, card, cards, figure, paragraph, render_page, table, write_page
 from whosthat.report.images import boxed_thumbnail, face_crop, jpeg_url, open_photo
 from whosthat.training.evaluate import NO_FACE
 from whosthat.training.folder import class_name
@@ -35,7 +34,7 @@ NO_TEST = "No test photos: the model was trained without a test split."
 def write_report(model: Namer, out: str | os.PathLike, *, title: Optional[str] = None) -> Path:
     """Write the self-contained HTML report of `model` (a model or an ensemble) to `out` (atomically)."""
     out = Path(out)
-    return write_atomically(out, build_report(model, title or f"whosthat report: {out.stem}"))
+    return write_page(out, build_report(model, title or f"whosthat report: {out.stem}"))
 
 
 def build_report(model: Namer, title: str) -> str:

@@ -6,9 +6,16 @@ Every piece of text from a user (class names, file paths, messages) goes through
 from __future__ import annotations
 
 import html
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
+
+from whosthat.core.files import write_atomically
+
+#: The mark every page whosthat writes carries in its head: a page with it may be replaced by a newer one.
+GENERATOR = '<meta name="generator" content="whosthat">'
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto; max-width: 1200px;
@@ -82,10 +89,24 @@ def render_page(title: str, subtitle: str, sections: Sequence[Section]) -> str:
     navigation = "".join(f'<a href="#{esc(s.anchor)}">{esc(s.title)}</a>' for s in sections)
     parts = "".join(f'<section id="{esc(s.anchor)}"><h2>{esc(s.title)}</h2>{s.body}</section>' for s in sections)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'{GENERATOR}<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<style>{STYLE}</style></head><body><h1>{esc(title)}</h1>"
             f'<p class="subtitle">{esc(subtitle)}</p><nav>{navigation}</nav>{parts}</body></html>\n')
 
 
 def _numeric(value: object) -> bool:
     return isinstance(value, str) and value.rstrip("%").replace(".", "", 1).isdigit()
+
+
+def is_whosthat_page(path: Path) -> bool:
+    """Whether the file at `path` is a page whosthat wrote (its head carries `GENERATOR`)."""
+    try:
+        with open(path, "rb") as stream:
+            return GENERATOR.encode() in stream.read(4096)
+    except OSError:
+        return False
+
+
+def write_page(path: str | os.PathLike, page: str) -> Path:
+    """Write a page whole or not at all, over a page whosthat wrote but no other file (`NotOursError`)."""
+    return write_atomically(path, page, ours=is_whosthat_page)

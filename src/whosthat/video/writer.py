@@ -31,8 +31,9 @@ class VideoWriter:
         if suffix not in _FORMATS:
             raise ValueError(f"{self.path}: no video format for {suffix!r} (one of {', '.join(sorted(_FORMATS))})")
         self.width, self.height = width, height
-        self._replacement = Replacement(self.path)
+        self._replacement = Replacement(self.path, ours=is_whosthat_video)
         self._container = av.open(str(self._replacement.temporary), "w", format=_FORMATS[suffix])
+        self._container.metadata["comment"] = MARK
         rate = Fraction(fps).limit_denominator(1001)
         codec = "libvpx-vp9" if suffix == ".webm" else "libx264" if "libx264" in av.codecs_available else "mpeg4"
         stream = self._container.add_stream(codec, rate=rate)
@@ -81,3 +82,16 @@ class VideoWriter:
         self._container.close()
         self._replacement.discard()
 
+
+#: The comment in the metadata of every video whosthat writes: such a file may be replaced by a newer one.
+MARK = "whosthat"
+
+
+def is_whosthat_video(path: Path) -> bool:
+    """Whether the file at `path` is a video whosthat wrote (its container's comment, `comment` in MP4 and
+    `COMMENT` in WebM)."""
+    try:
+        with av.open(str(path)) as container:
+            return MARK in (container.metadata.get("comment"), container.metadata.get("COMMENT"))
+    except (OSError, ValueError, av.FFmpegError):
+        return False

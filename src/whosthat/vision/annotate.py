@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import zlib
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from whosthat.core.files import atomic_file
 from whosthat.core.labels import UNKNOWN_LABEL
 
 
@@ -68,3 +71,23 @@ def draw_predictions(image: np.ndarray, predictions: Iterable[Drawable]) -> Imag
 
 def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+#: The comment every annotated photo whosthat writes carries: such a file may be replaced by a newer one.
+MARK = b"whosthat"
+
+
+def is_annotated_photo(path: Path) -> bool:
+    """Whether the file at `path` is an annotated photo whosthat wrote (a JPEG with its comment)."""
+    try:
+        with Image.open(path) as image:
+            return image.info.get("comment") == MARK
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return False
+
+
+def save_annotated(image: Image.Image, path: str | os.PathLike) -> Path:
+    """Write an annotated photo as JPEG, whole or not at all, over one whosthat wrote but no other file."""
+    with atomic_file(path, ours=is_annotated_photo) as stream:
+        image.save(stream, format="JPEG", quality=92, comment=MARK)
+    return Path(path)
