@@ -28,7 +28,7 @@ def rows(opened: Index) -> list[tuple]:
 def committed_photos(folder: Path) -> int:
     """Photos the index holds now (as another process sees it), 0 before it exists."""
     try:
-        return IndexStore(folder).count("face <= 0")
+        return IndexStore(folder).count_photos()
     except Exception:  # not created yet, or the table is being made
         return 0
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from whosthat.collection import Index, index
-from whosthat.collection.ray_engine import RayEngine, whole_photos
+from whosthat.collection.ray_engine import RayEngine
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                                 reason="Ray is not installed (pip install 'whosthat[ray]')")
@@ -44,9 +44,3 @@ def test_ray_engine_builds_the_same_index_as_the_local_engine(built: Index, mode
             np.testing.assert_allclose(a["box"], b["box"], atol=1e-3)
             assert a["confidence"] == pytest.approx(b["confidence"], abs=1e-5)
 
-
-def test_whole_photos_never_splits_a_photos_rows() -> None:
-    batches = [[{"source": "a"}, {"source": "b"}], [{"source": "b"}, {"source": "b"}, {"source": "c"}], [],
-               [{"source": "c"}]]
-    out = list(whole_photos(batches))
-    assert [[r["source"] for r in rows] for rows in out] == [["a"], ["b", "b", "b"], ["c", "c"]]

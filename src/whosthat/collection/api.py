@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 import numpy as np
+import pyarrow.compute as pc
 
 from whosthat.collection.defaults import DEFAULT_BATCH, DEFAULT_MIN_FACES, DEFAULT_UNSURE_BELOW
 from whosthat.collection.export import ExportReport, export_people
@@ -76,16 +77,19 @@ class Index:
         return list(self.store.labeller.classes)
 
     def summary(self) -> Summary:
-        rows = self.store.scan(["face", "label", "error"]).to_pylist()
-        names = Counter(r["label"] for r in rows if r["face"] >= 0)
-        return Summary(self.directory, self.collection, photos=sum(r["face"] <= 0 for r in rows),
-                       faces=sum(names.values()), no_face=sum(r["face"] < 0 and r["error"] is None for r in rows),
-                       unreadable=sum(r["error"] is not None for r in rows), names=dict(names.most_common()),
+        faces = self.store.scan(["label"])
+        photos = self.store.photos(["faces", "error"])
+        counted = pc.value_counts(faces["label"].combine_chunks()).to_pylist()
+        names = Counter({c["values"]: c["counts"] for c in counted})
+        unread = photos["error"].is_valid()
+        return Summary(self.directory, self.collection, photos=photos.num_rows, faces=faces.num_rows,
+                       no_face=pc.sum(pc.and_(pc.equal(photos["faces"], 0), pc.invert(unread))).as_py() or 0,
+                       unreadable=pc.sum(unread).as_py() or 0, names=dict(names.most_common()),
                        labeller=self.store.labeller, manifest=self.store.manifest)
 
     def unreadable(self) -> list[str]:
         """The index's photos that could not be read, with why."""
-        return self.store.scan(["error"], "error IS NOT NULL")["error"].to_pylist()
+        return self.store.photos(["error"], "error IS NOT NULL")["error"].to_pylist()
 
     def find(self, name: Union[str, Sequence[str], None] = None, *, unsure: bool = False,
              below: float = DEFAULT_UNSURE_BELOW, like: Optional[PathLike] = None,

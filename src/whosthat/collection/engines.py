@@ -9,9 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Optional
 
+import pyarrow as pa
+
 from whosthat.collection.job import ENGINES, Engine, EngineJob
 from whosthat.collection.recognition import extract_files, name_faces
-from whosthat.collection.rows import recognised_rows
+from whosthat.collection.rows import Recognised, recognised_table
 from whosthat.vision.cache import EmbeddingCache, content_hash
 
 
@@ -24,19 +26,18 @@ class LocalEngine:
     def __init__(self, threads: Optional[int] = None) -> None:
         self.threads = threads or min(4, os.cpu_count() or 1)
 
-    def recognise(self, job: EngineJob) -> Iterator[list[dict]]:
+    def recognise(self, job: EngineJob) -> Iterator[pa.Table]:
         model = job.model.model
         cache = EmbeddingCache(job.cache_dir) if job.cache_dir is not None else None
         with ThreadPoolExecutor(self.threads) as pool:
             for start in range(0, len(job.photos), job.batch):
                 paths = [p.path for p in job.photos[start:start + job.batch]]
                 keys = {path: key for path, key in zip(paths, pool.map(_hash, paths)) if key}
-                rows: list[dict] = []
-                for subjects in extract_files(model, paths, keys, cache, job.progress):
-                    named = name_faces(model, subjects.source, subjects.faces, subjects.embeddings)
-                    key = keys.get(Path(subjects.source), "")
-                    rows += recognised_rows(subjects.source, key, named, subjects.error)
-                yield rows
+                photos = [Recognised(subjects.source, keys.get(Path(subjects.source), ""),
+                                     name_faces(model, subjects.source, subjects.faces, subjects.embeddings),
+                                     subjects.error)
+                          for subjects in extract_files(model, paths, keys, cache, job.progress)]
+                yield recognised_table(photos, job.dim)
 
 
 @ENGINES.register("ray")

@@ -59,7 +59,7 @@ def find_named(store: IndexStore, names: Sequence[str], limit: Optional[int] = N
     """Photos where every one of `names` is named ("unknown" too), most confident first."""
     _check_names(store, names)
     wanted = ", ".join(sql_text(n) for n in dict.fromkeys(names))
-    rows = store.scan(FACE_COLUMNS, f"face >= 0 AND label IN ({wanted})").to_pylist()
+    rows = store.scan(FACE_COLUMNS, f"label IN ({wanted})").to_pylist()
     by_photo: dict[str, dict[str, dict]] = defaultdict(dict)
     for row in rows:
         best = by_photo[row["path"]].get(row["label"])
@@ -78,7 +78,7 @@ def find_unsure(store: IndexStore, below: float = DEFAULT_UNSURE_BELOW, names: S
     """Photos with a face named with a probability under `below` (of `names` only, when given), least sure first:
     the names worth a look."""
     _check_names(store, names)
-    where = f"face >= 0 AND label != {sql_text(UNKNOWN_LABEL)} AND confidence < {sql_number(below)}"
+    where = f"label != {sql_text(UNKNOWN_LABEL)} AND confidence < {sql_number(below)}"
     if names:
         where += f" AND label IN ({', '.join(sql_text(n) for n in names)})"
     by_photo: dict[str, list[dict]] = defaultdict(list)

@@ -25,12 +25,11 @@ from whosthat.collection.defaults import DEFAULT_BATCH
 from whosthat.collection.job import ENGINES, Engine, EngineJob
 from whosthat.collection.lock import IndexLock
 from whosthat.collection.recognition import LoadedModel, ModelSource, load_model, name_faces
-from whosthat.collection.rows import complete_rows
+from whosthat.collection.rows import fixed, matrix, sources, split
 from whosthat.collection.scan import PhotoFile, Scan, scan_collection
 from whosthat.collection.schema import (
     DEFAULT_FOLDER,
     MANIFEST,
-    NO_FACE,
     IndexFileError,
     Labeller,
     Manifest,
@@ -102,12 +101,13 @@ def build_index(model: ModelSource, collection: Optional[Path] = None, index: Op
         begin_index(directory)  # checked, and marked as whosthat's before the lock or anything else is written
     with IndexLock(directory, wait=wait):
         # Looked at again under the lock: a run this one waited for may have made the index meanwhile.
-        store = IndexStore(directory) if (directory / MANIFEST).is_file() else None
+        store = IndexStore(directory, locked=True) if (directory / MANIFEST).is_file() else None
         root = _collection_root(collection, store)
         relabelled = 0
         if store is None:
             store = _create(directory, root, loaded)
-        elif store.labeller.fingerprint != loaded.fingerprint:
+        store.clean()
+        if store.labeller.fingerprint != loaded.fingerprint:
             _check_pipeline(store, loaded)
             if not relabel:
                 raise IndexFileError(
@@ -132,9 +132,8 @@ def build_index(model: ModelSource, collection: Optional[Path] = None, index: Op
             _check_pipeline(store, loaded)  # the weights may have been upgraded since: their vectors would not match
             job = EngineJob(loaded, store.manifest.dim, todo, cache_dir, batch,
                             progress(len(todo)) if progress else None)
-            for rows, errors, gone in _recognised(engine, job, store.table.schema):
-                if rows.num_rows:
-                    store.append(rows)
+            for photos, faces, errors, gone in _recognised(engine, job, store.table.schema):
+                store.append(photos, faces)
                 unreadable += errors
                 vanished += gone
         timings["recognise"] = time.perf_counter() - tick
@@ -143,12 +142,12 @@ def build_index(model: ModelSource, collection: Optional[Path] = None, index: Op
             store.tidy()
             timings["tidy"] = time.perf_counter() - tick
         return IndexReport(
-            directory=directory, collection=root, engine=engine.name, photos=store.count("face <= 0"),
-            faces=store.count("face >= 0"), added=len(new), changed=len(changed), removed=len(removed),
+            directory=directory, collection=root, engine=engine.name, photos=store.count_photos(),
+            faces=store.count(), added=len(new), changed=len(changed), removed=len(removed),
             unchanged=len(files) - len(todo), relabelled=relabelled, seconds=time.perf_counter() - started,
             unreadable=tuple(unreadable), vanished=tuple(vanished),
             unreadable_folders=tuple(folder.name for folder in scanned.unreadable),
-            unreadable_in_index=store.count("error IS NOT NULL"), timings=timings)
+            unreadable_in_index=store.count_photos("error IS NOT NULL"), timings=timings)
 
 
 def relabel_index(store: IndexStore, loaded: LoadedModel) -> int:
@@ -156,51 +155,70 @@ def relabel_index(store: IndexStore, loaded: LoadedModel) -> int:
     in one commit; returns the number of photos."""
     model_file = store.save_model(loaded.data, loaded.fingerprint)
     labeller = _labeller(loaded, model_file)
-    columns = list(store.table.schema.names)
-    count = 0
+    dim = store.manifest.dim
 
     def relabelled() -> Iterator[pa.RecordBatch]:
-        nonlocal count
-        schema = store.table.schema
-        for photo_rows in _photos_in_order(store.batches(columns)):
-            count += 1
-            if photo_rows[0]["face"] != NO_FACE:
-                faces = [Face(np.array(r["box"], np.float32), _landmarks(r["landmarks"]), r["detection_score"])
-                         for r in photo_rows]
-                vectors = np.array([r["vector"] for r in photo_rows], np.float32)
-                for row, named in zip(photo_rows, name_faces(loaded.model, photo_rows[0]["path"], faces, vectors)):
-                    row.update(label=named.label, confidence=named.confidence,
-                               probabilities=named.probabilities.tolist())
-            yield from pa.Table.from_pylist(photo_rows, schema=schema).to_batches()
+        for faces in _photos_whole(store.batches(store.table.schema.names)):
+            boxes, vectors = matrix(faces["box"], 4), matrix(faces["vector"], dim)
+            landmarks, scores = faces["landmarks"], faces["detection_score"].to_numpy(zero_copy_only=False)
+            paths = faces["path"].to_pylist()
+            named = []
+            for start, end in _runs(paths):
+                found = [Face(boxes[i], _landmarks(landmarks[i]), float(scores[i])) for i in range(start, end)]
+                named += name_faces(loaded.model, paths[start], found, vectors[start:end])
+            probabilities = np.array([n.probabilities for n in named], np.float32)
+            yield faces.set_column(faces.schema.get_field_index("label"), "label",
+                                   pa.array([n.label for n in named], pa.string())) \
+                .set_column(faces.schema.get_field_index("confidence"), "confidence",
+                            pa.array(np.array([n.confidence for n in named], np.float32))) \
+                .set_column(faces.schema.get_field_index("probabilities"), "probabilities",
+                            fixed(probabilities, probabilities.shape[1] if named else 0).cast(pa.list_(pa.float32())))
 
     store.replace_all(relabelled(), labeller)
     store.forget_models()
-    return count
+    return store.count_photos()
 
 
-def _photos_in_order(batches: Iterator[pa.RecordBatch]) -> Iterator[list[dict]]:
-    """The rows of each photo together (they are stored together, but a batch may end inside a photo)."""
-    current: list[dict] = []
+def _photos_whole(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """The faces batch by batch, each photo's faces in one batch (they are stored together, but a batch may end
+    inside a photo: its last photo's faces wait for the next batch)."""
+    held: Optional[pa.RecordBatch] = None
     for batch in batches:
-        for row in batch.to_pylist():
-            if current and row["path"] != current[0]["path"]:
-                yield current
-                current = []
-            current.append(row)
-    if current:
-        yield current
+        if held is not None:
+            batch = pa.Table.from_batches([held, batch]).combine_chunks().to_batches()[0]
+        paths = batch["path"]
+        cut = len(paths)
+        while cut > 0 and paths[cut - 1] == paths[len(paths) - 1]:
+            cut -= 1
+        held = batch.slice(cut)
+        if cut:
+            yield batch.slice(0, cut)
+    if held is not None and held.num_rows:
+        yield held
 
 
-def _recognised(engine: Engine, job: EngineJob, schema: pa.Schema) -> Iterator[tuple[pa.Table, list[str], list[str]]]:
-    """Each engine batch as faces-table rows, with the errors met and the photos deleted while the run went on
+def _runs(paths: list[str]) -> Iterator[tuple[int, int]]:
+    """(start, end) of each run of equal paths."""
+    start = 0
+    for i in range(1, len(paths) + 1):
+        if i == len(paths) or paths[i] != paths[start]:
+            yield start, i
+            start = i
+
+
+def _recognised(engine: Engine, job: EngineJob, schema: pa.Schema
+                ) -> Iterator[tuple[pa.Table, pa.Table, list[str], list[str]]]:
+    """Each engine batch as photos and faces rows, with the errors met and the photos deleted while the run went on
     (those get no row: the next run does not find them either)."""
     files = {str(p.path): p for p in job.photos}
-    for rows in engine.recognise(job):
-        failed = [r for r in rows if r["error"] is not None]
-        gone = {r["source"] for r in failed if not Path(r["source"]).exists()}
-        kept = [r for r in rows if r["source"] not in gone]
-        errors = [r["error"] for r in failed if r["source"] not in gone]
-        yield complete_rows(kept, files, schema), errors, sorted(files[g].name for g in gone)
+    for recognised in engine.recognise(job):
+        failed = [(s, e) for s, e in zip(sources(recognised), recognised["error"].to_pylist()) if e is not None]
+        gone = {s for s, _ in failed if not Path(s).exists()}
+        if gone:
+            kept = pa.array([s not in gone for s in sources(recognised)], pa.bool_())
+            recognised = recognised.filter(kept)
+        photos, faces = split(recognised, files, schema)
+        yield photos, faces, [e for s, e in failed if s not in gone], sorted(files[g].name for g in gone)
 
 
 def _new_collection(collection: Optional[Path]) -> Path:
@@ -257,5 +275,5 @@ def _changed(stored: dict, photo: PhotoFile) -> bool:
     return unread or stored["size"] != photo.size or stored["mtime_ns"] != photo.mtime_ns
 
 
-def _landmarks(values: Optional[list]) -> Optional[np.ndarray]:
-    return None if values is None else np.array(values, np.float32).reshape(5, 2)
+def _landmarks(values: pa.Scalar) -> Optional[np.ndarray]:
+    return None if not values.is_valid else values.values.to_numpy(zero_copy_only=False).reshape(5, 2)

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Optional, Protocol
 from whosthat.core.registry import Registry
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from whosthat.collection.recognition import LoadedModel
     from whosthat.collection.scan import PhotoFile
 
@@ -29,12 +31,12 @@ class EngineJob:
 
 
 class Engine(Protocol):
-    """Recognises photos and yields their rows (`records.recognised_rows`), a list of whole photos at a time:
-    the indexer commits each list, so a run stopped midway loses at most one."""
+    """Recognises photos and yields them as Arrow tables of a row per photo (`rows.recognised_table`): the
+    indexer commits each table, so a run stopped midway loses at most one."""
 
     name: str
 
-    def recognise(self, job: EngineJob) -> Iterator[list[dict]]: ...
+    def recognise(self, job: EngineJob) -> Iterator[pa.Table]: ...
 
 
 ENGINES: Registry[Engine] = Registry("engine", {"local": "whosthat.collection.engines",

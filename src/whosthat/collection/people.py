@@ -23,6 +23,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from whosthat.collection.defaults import DEFAULT_MIN_FACES
+from whosthat.collection.rows import matrix
 from whosthat.collection.scan import photo_path
 from whosthat.collection.schema import PEOPLE, PEOPLE_SCHEMA
 from whosthat.collection.store import IndexStore, sql_text
@@ -76,12 +77,12 @@ def choose_distance(store: IndexStore) -> float:
     """The cosine distance within which at most MERGE_RATE of the pairs of faces confidently named as two
     different members fall: how close two faces of one person must be, measured on this collection's own
     members; FALLBACK_DISTANCE when fewer than 20 faces are named."""
-    rows = store.scan(["vector", "label"], f"face >= 0 AND label != {sql_text(UNKNOWN_LABEL)} AND confidence >= 0.9")
+    rows = store.scan(["vector", "label"], f"label != {sql_text(UNKNOWN_LABEL)} AND confidence >= 0.9")
     if rows.num_rows < 20 or len(set(rows["label"].to_pylist())) < 2:
         return FALLBACK_DISTANCE
     rng = np.random.default_rng(0)
     take = rng.choice(rows.num_rows, min(rows.num_rows, 4000), replace=False)
-    vectors = normalise(np.array(rows["vector"].to_pylist(), np.float32)[take])
+    vectors = normalise(matrix(rows["vector"], store.manifest.dim)[take])
     labels = np.array(rows["label"].to_pylist())[take]
     distances = 1.0 - vectors @ vectors.T
     different = labels[:, None] != labels[None, :]
@@ -93,14 +94,14 @@ def group_people(store: IndexStore, distance: Optional[float] = None, min_faces:
     """Group the index's unknown faces (see the module); hold an `IndexLock` while it runs."""
     distance = choose_distance(store) if distance is None else float(distance)
     faces = store.scan(["path", "content_hash", "face", "box", "vector"],
-                       f"face >= 0 AND label = {sql_text(UNKNOWN_LABEL)}")
+                       f"label = {sql_text(UNKNOWN_LABEL)}")
     keys = [f"{h}:{f}" for h, f in zip(faces["content_hash"].to_pylist(), faces["face"].to_pylist())]
     first: dict[str, int] = {}
     for n, key in enumerate(keys):
         first.setdefault(key, n)
     rows = np.array(sorted(first.values()), np.int64)
     keys = [keys[i] for i in rows]
-    vectors = normalise(np.array(faces["vector"].to_pylist(), np.float32)[rows]) if len(rows) else np.zeros((0, 1))
+    vectors = normalise(matrix(faces["vector"], store.manifest.dim)[rows]) if len(rows) else np.zeros((0, 1))
     known = {} if restart else _stored_people(store)
     person = np.array([known.get(k, -1) for k in keys], np.int64)
     new = np.flatnonzero(person < 0)

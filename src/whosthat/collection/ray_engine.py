@@ -1,6 +1,7 @@
 """The Ray engine: a Ray Data job reads the photos (`read_binary_files`, paths included), and `concurrency`
-actors, each holding the model once, detect, embed and name them in `map_batches`. The rows stream back to
-this process, which commits them to the index a batch of whole photos at a time, as the local engine does:
+actors, each holding the model once, detect, embed and name them in `map_batches`. The rows (one per photo, its
+faces as lists) stream back to this process, which commits them to the index a batch at a time, as the local
+engine does:
 one writer, the same resumable commits, and the index may sit on a disk the workers cannot see.
 
 With no address a local Ray is started on this machine (and stopped after); with one, the job joins that
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
 
@@ -34,28 +35,25 @@ class Recognise:
 
     def __init__(self, model: bytes, cache_dir: Optional[str], dim: int) -> None:
         from whosthat.collection.recognition import load_model_bytes
-        from whosthat.collection.schema import recognised_schema
         from whosthat.vision.cache import EmbeddingCache
 
         self.model = load_model_bytes(model)
-        self.schema = recognised_schema(dim)
+        self.dim = dim
         try:
             self.cache = EmbeddingCache(Path(cache_dir)) if cache_dir else None
         except OSError:  # a worker machine without that folder: no cache there
             self.cache = None
 
     def __call__(self, batch: Any) -> Any:
-        import pyarrow as pa
-
         from whosthat.collection.recognition import extract_bytes, name_faces
-        from whosthat.collection.rows import recognised_rows
+        from whosthat.collection.rows import Recognised, recognised_table
 
-        rows: list[dict] = []
+        photos = []
         for data, path in zip(batch["bytes"].to_pylist(), batch["path"].to_pylist()):
             key, subjects = extract_bytes(self.model, data, path, self.cache)
             named = name_faces(self.model, path, subjects.faces, subjects.embeddings) if subjects.error is None else []
-            rows += recognised_rows(path, key, named, subjects.error)
-        return pa.Table.from_pylist(rows, schema=self.schema)
+            photos.append(Recognised(path, key, named, subjects.error))
+        return recognised_table(photos, self.dim)
 
 
 class RayEngine:
@@ -70,7 +68,7 @@ class RayEngine:
         self.concurrency = concurrency
         self.num_gpus = num_gpus
 
-    def recognise(self, job: EngineJob) -> Iterator[list[dict]]:
+    def recognise(self, job: EngineJob) -> Iterator[Any]:
         try:
             import ray
             import ray.data
@@ -85,7 +83,11 @@ class RayEngine:
             if started:
                 ray.shutdown()
 
-    def _run(self, ray: Any, job: EngineJob) -> Iterator[list[dict]]:
+    def _run(self, ray: Any, job: EngineJob) -> Iterator[Any]:
+        import pyarrow as pa
+
+        from whosthat.collection.rows import sources
+
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
         context.print_on_execution_start = False
@@ -101,32 +103,11 @@ class RayEngine:
             num_cpus=0 if gpus else 1 - READ_CPUS,
             fn_constructor_kwargs={"model": job.model.data, "dim": job.dim,
                                    "cache_dir": str(job.cache_dir) if job.cache_dir else None})
-        batches = (batch.to_pylist() for batch in dataset.iter_batches(batch_size=job.batch, batch_format="pyarrow"))
-        for rows in whole_photos(batches):
-            for row in rows:
-                row["source"] = _local_name(row["source"], files)
+        for batch in dataset.iter_batches(batch_size=job.batch, batch_format="pyarrow"):
+            names = [os.fsencode(_local_name(source, files)) for source in sources(batch)]
             if job.progress:
-                job.progress(sum(1 for row in rows if row["face"] <= 0))
-            yield rows
-
-
-def whole_photos(batches: Iterable[list[dict]]) -> Iterator[list[dict]]:
-    """Batches of rows regrouped so that no photo's rows are split between two (a batch boundary of Ray's
-    can fall inside a photo; the rest of its rows come in the next)."""
-    held: list[dict] = []
-    for rows in batches:
-        rows = held + rows
-        if not rows:
-            continue
-        last = rows[-1]["source"]
-        cut = len(rows)
-        while cut > 0 and rows[cut - 1]["source"] == last:
-            cut -= 1
-        held = rows[cut:]
-        if cut:
-            yield rows[:cut]
-    if held:
-        yield held
+                job.progress(len(names))
+            yield batch.set_column(0, "source", pa.array(names, pa.binary()))
 
 
 def _start(ray: Any, address: Optional[str]) -> None:

@@ -1,12 +1,13 @@
-"""What a collection index holds: its format version, its manifest, the labelling model's record and the face rows.
+"""What a collection index holds: its format version, its manifest, the labelling model's record, its tables.
 
-An index is a folder: `index.json` (the manifest: format, collection, pipeline), the LanceDB table
-`faces` (one row per face, and one row with `face = -1` per photo where none was found or that could
-not be read), `models/` (a copy of each model that labelled it), `models.json` (the copies whosthat
-wrote there, with the SHA-256 of their bytes: only those are ever deleted) and `.lock`. While an index
+An index is a folder: `index.json` (the manifest: format, collection, pipeline), the LanceDB tables
+`photos` (one row per photo: its file, its number of faces, the error that kept it from being read) and
+`faces` (one row per face found: its box, vector and name; a photo without a face has none), `models/` (a
+copy of each model that labelled it), `models.json` (the copies whosthat wrote there, with the SHA-256 of their
+bytes: only those are ever deleted) and `.lock`. While an index
 is being made, `.whosthat-index-creating` is its first file and is removed once `index.json` is written:
 a folder is only ever taken for a new index when it is empty or holds that marker and whosthat's files.
-The model that labelled the rows is recorded in the table's own schema metadata, so that a relabelling
+The model that labelled the faces is recorded in the faces table's own schema metadata, so that a relabelling
 commits the new labels and the record of who gave them in one step. A photo's `path` is its name in
 the collection (see `scan.index_name`: names that are not UTF-8 are escaped so that they round-trip).
 """
@@ -22,18 +23,17 @@ import pyarrow as pa
 from whosthat.core.errors import WhosthatError
 
 FORMAT = "whosthat-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "index.json"
 #: The model copies this index wrote under models/: {name inside the index: SHA-256 of the bytes written}.
 MODELS_RECORD = "models.json"
 #: Written first when an index is made, removed once its manifest is: a folder whosthat began.
 CREATING = ".whosthat-index-creating"
+PHOTOS = "photos"
 FACES = "faces"
 PEOPLE = "people"
 #: Schema metadata key of the faces table that holds the `Labeller` record (JSON).
 LABELLER_KEY = b"whosthat.labeller"
-#: `face` of the row kept for a photo with no face, or one that could not be read.
-NO_FACE = -1
 #: Default index folder inside a collection (hidden: the scan skips hidden folders).
 DEFAULT_FOLDER = ".whosthat-index"
 
@@ -90,15 +90,26 @@ class Labeller:
             raise IndexFileError(f"the faces table has no readable record of its model ({error})") from None
 
 
-def face_schema(dim: int, labeller: Labeller) -> pa.Schema:
-    """The faces table: the photo (relative path, content hash, size, mtime), the face, its vector and its name."""
+def photo_schema() -> pa.Schema:
+    """The photos table: the photo (relative path, content hash, size, mtime), its number of faces, why it could not
+    be read (null when it could)."""
     return pa.schema([
         pa.field("path", pa.string(), nullable=False),
         pa.field("content_hash", pa.string(), nullable=False),
         pa.field("size", pa.int64(), nullable=False),
         pa.field("mtime_ns", pa.int64(), nullable=False),
-        pa.field("face", pa.int32(), nullable=False),
         pa.field("faces", pa.int32(), nullable=False),
+        pa.field("error", pa.string()),
+    ])
+
+
+def face_schema(dim: int, labeller: Labeller) -> pa.Schema:
+    """The faces table: the photo (relative path, content hash), which face (0: the largest), its box, landmarks,
+    vector and name; the model that named them in the schema's metadata."""
+    return pa.schema([
+        pa.field("path", pa.string(), nullable=False),
+        pa.field("content_hash", pa.string(), nullable=False),
+        pa.field("face", pa.int32(), nullable=False),
         pa.field("box", pa.list_(pa.float32(), 4)),
         pa.field("landmarks", pa.list_(pa.float32(), 10)),
         pa.field("detection_score", pa.float32()),
@@ -106,16 +117,20 @@ def face_schema(dim: int, labeller: Labeller) -> pa.Schema:
         pa.field("label", pa.string()),
         pa.field("confidence", pa.float32()),
         pa.field("probabilities", pa.list_(pa.float32())),
-        pa.field("error", pa.string()),
     ], metadata=labeller.to_metadata())
 
 
 def recognised_schema(dim: int) -> pa.Schema:
-    """The rows an engine gives: the faces table's without path, size and mtime_ns (the scan adds those), with
-    `source`, the file as the engine read it."""
-    fields = [f for f in face_schema(dim, Labeller("", "", "", (), 0.0, "")) if f.name not in ("path", "size",
-                                                                                                 "mtime_ns")]
-    return pa.schema([pa.field("source", pa.string(), nullable=False), *fields])
+    """What an engine gives: a row per photo, `source` (the file as the engine read it, as bytes: a file name need
+    not be UTF-8), its content hash and
+    error, and its faces (largest first) as lists of the faces table's columns (`rows.split` makes the two tables'
+    rows of it)."""
+    faces = [f for f in face_schema(dim, Labeller("", "", "", (), 0.0, "")) if f.name not in ("path", "content_hash",
+                                                                                                 "face")]
+    return pa.schema([pa.field("source", pa.binary(), nullable=False),
+                      pa.field("content_hash", pa.string(), nullable=False), pa.field("error", pa.string()),
+                      *(pa.field(f.name, pa.list_(f.type)) for f in faces)])
+
 
 PEOPLE_SCHEMA = pa.schema([
     pa.field("content_hash", pa.string(), nullable=False),

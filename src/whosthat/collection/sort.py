@@ -135,17 +135,13 @@ def _layout(store: IndexStore) -> tuple[dict[str, Path], int, int, list[str]]:
     """{target inside the folder: photo}: every member's photos, then unknown/; the photos left out (without a
     face, unreadable); and notes on names that cannot be paths, whose photos are left out."""
     root = Path(store.manifest.collection)
-    rows = store.scan(["path", "content_hash", "face", "label", "error"]).to_pylist()
     labels: dict[str, set[str]] = defaultdict(set)
     hashes: dict[str, str] = {}
-    no_face = unreadable = 0
-    for row in rows:
+    for row in store.scan(["path", "content_hash", "label"]).to_pylist():
         hashes[row["path"]] = row["content_hash"]
-        if row["face"] < 0:
-            no_face += row["error"] is None
-            unreadable += row["error"] is not None
-        else:
-            labels[row["path"]].add(row["label"])
+        labels[row["path"]].add(row["label"])
+    unreadable = store.count_photos("error IS NOT NULL")
+    no_face = store.count_photos("faces = 0 AND error IS NULL")
     folders: dict[str, str] = {}
     notes: list[str] = []
     for member in sorted({m for named in labels.values() for m in named}):

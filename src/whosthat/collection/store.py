@@ -1,8 +1,17 @@
-"""`IndexStore`: the index folder on disk, its manifest and its LanceDB faces table, read and written safely.
+"""`IndexStore`: the index folder on disk, its manifest and its LanceDB tables (photos, faces), read and written
+safely.
 
-Every write is one LanceDB commit (a new table version): an append of whole photos, a delete, or a
-relabelling that replaces every row. A run killed or out of disk space midway leaves the table at its
-last commit, which readers keep seeing; the files of the unfinished write are never referenced.
+Every write is one LanceDB commit per table (a new table version): an append of whole photos, a delete, or a
+relabelling that replaces every face. A run killed or out of disk space midway leaves each table at its last
+commit, which readers keep seeing; the files of the unfinished write are never referenced.
+
+The two tables agree because of the order of their commits: a photo's faces are appended before its photos row,
+and deleted after it, so a photos row means that all its faces are there. Faces without a photos row (a batch
+between its two commits, or a run killed between them) are not part of the index: readers leave them out (`scan`
+reads the faces, then the photos rows of their paths, and keeps the faces whose row is there), and a writer
+deletes them before it writes (`clean`), so that a photo added again gets its faces once.
+
+An index of an older format is upgraded when it is opened (`whosthat.collection.migrate`).
 
 Nothing of the user's is taken or deleted: a new index is made only in an empty folder or one whosthat began
 (`begin_index`), and a model copy is deleted only when `models.json` records it and its bytes are still the
@@ -11,6 +20,7 @@ ones written. A damaged table (a data file truncated or removed) is one `IndexFi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -21,8 +31,10 @@ from typing import Any, Optional
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from whosthat.collection.lock import LOCK_FILE
+from whosthat.collection.lock import LOCK_FILE, IndexLock
+from whosthat.collection.migrate import needs_upgrade, upgrade
 from whosthat.collection.schema import (
     CREATING,
     DEFAULT_FOLDER,
@@ -31,12 +43,14 @@ from whosthat.collection.schema import (
     FORMAT_VERSION,
     MANIFEST,
     MODELS_RECORD,
+    PHOTOS,
     IndexFileError,
     IndexWriteError,
     Labeller,
     Manifest,
     face_schema,
     model_file_name,
+    photo_schema,
 )
 from whosthat.core.files import is_temporary, write_atomically
 from whosthat.core.paths import inside
@@ -57,10 +71,10 @@ DELETE_CHUNK = 1000
 #: Old table versions are kept this long after a newer one, for readers that opened them.
 KEEP_VERSIONS = timedelta(minutes=10)
 PHOTO_COLUMNS = ["path", "content_hash", "size", "mtime_ns", "faces", "error"]
-#: The rows that stand for a photo, one each: its first face, or its no-face row.
-PHOTO_ROWS = "face <= 0"
 #: What an index folder holds while it is made (and temporary files, `.NAME.*.tmp`): `check_new_folder`.
-OWN_FILES = {CREATING, LOCK_FILE, "models", MODELS_RECORD, f"{FACES}.lance"}
+OWN_FILES = {CREATING, LOCK_FILE, "models", MODELS_RECORD, f"{PHOTOS}.lance", f"{FACES}.lance"}
+#: Seconds an open waits for another run's lock before upgrading an index of an older format.
+UPGRADE_WAIT = 60.0
 #: What a damaged table raises on reading: Arrow errors (ArrowInvalid is a ValueError), Lance's RuntimeError.
 READ_ERRORS = (pa.ArrowException, OSError, RuntimeError, ValueError)
 
@@ -150,15 +164,21 @@ def sql_text(value: str) -> str:
 
 
 class IndexStore:
-    """An open index: `manifest`, `labeller`, the faces table, and the model copies under `models/`."""
+    """An open index: `manifest`, `labeller`, its `photos` and faces (`table`) tables, and the model copies under
+    `models/`."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, locked: bool = False) -> None:
+        """Open the index in `directory`, upgraded first when it is of an older format (under its lock, taken
+        unless `locked` says the caller holds it)."""
         lancedb = _lancedb()
 
         self.directory = Path(directory)
         self.manifest = read_manifest(self.directory)
+        if needs_upgrade(self.directory, self.manifest):
+            self._upgrade(locked)
         try:
             self._db = lancedb.connect(str(self.directory))
+            self.photo_table = self._db.open_table(PHOTOS)
             self.table = self._db.open_table(FACES)
             self.labeller = Labeller.from_metadata(self.table.schema.metadata)
         except READ_ERRORS as error:
@@ -180,8 +200,9 @@ class IndexStore:
         begin_index(directory)
         try:
             _keep_copy(directory, labeller.model_file, target, model, {})
-            lancedb.connect(str(directory)).create_table(FACES, schema=face_schema(manifest.dim, labeller),
-                                                         mode="overwrite")
+            db = lancedb.connect(str(directory))
+            db.create_table(FACES, schema=face_schema(manifest.dim, labeller), mode="overwrite")
+            db.create_table(PHOTOS, schema=photo_schema(), mode="overwrite")
             write_atomically(directory / MANIFEST, manifest.to_json().encode())
             (directory / CREATING).unlink(missing_ok=True)
         except (OSError, RuntimeError, ValueError) as error:
@@ -191,45 +212,58 @@ class IndexStore:
     # Reading.
 
     def scan(self, columns: Sequence[str], where: Optional[str] = None) -> pa.Table:
-        """Columns of the rows that match a LanceDB filter (all rows without one)."""
-        try:
-            return self.table.to_lance().to_table(columns=list(columns), filter=where)
-        except READ_ERRORS as error:
-            raise self._damaged(error) from None
+        """Columns of the faces that match a LanceDB filter (all without one), of the photos in the index; a
+        column of the photos table (size, mtime_ns, faces, error) comes with each face from its photo's row."""
+        wanted = list(columns)
+        own = [c for c in wanted if c in self.table.schema.names]
+        faces = self._read(self.table, list(dict.fromkeys([*own, "path"])), where)
+        return self._indexed(faces, [c for c in wanted if c not in own]).select(wanted)
+
+    def photos(self, columns: Sequence[str] = PHOTO_COLUMNS, where: Optional[str] = None) -> pa.Table:
+        """Columns of the photos that match a LanceDB filter (all without one): path, content hash, size, mtime,
+        number of faces, error."""
+        return self._read(self.photo_table, columns, where)
 
     def batches(self, columns: Sequence[str], batch_size: int = 8192) -> Iterator[pa.RecordBatch]:
-        """Every row, in the order written (so a photo's rows come together), a batch at a time."""
+        """Every face, in the order written (so a photo's faces come together), a batch at a time (under the lock,
+        after `clean`: every face's photo is in the index)."""
         try:
             yield from self.table.to_lance().to_batches(columns=list(columns), batch_size=batch_size,
                                                         scan_in_order=True)
         except READ_ERRORS as error:
             raise self._damaged(error) from None
 
-    def photos(self) -> pa.Table:
-        """One row per photo: path, content hash, size, mtime, number of faces, error."""
-        return self.scan(PHOTO_COLUMNS, PHOTO_ROWS)
-
     def count(self, where: Optional[str] = None) -> int:
-        """Rows that match a LanceDB filter (all rows without one)."""
+        """Faces that match a LanceDB filter (all without one)."""
         try:
             return self.table.count_rows(where)
         except READ_ERRORS as error:
             raise self._damaged(error) from None
 
-    def nearest(self, vector: np.ndarray, k: int, columns: Sequence[str], where: str = "face >= 0") -> pa.Table:
+    def count_photos(self, where: Optional[str] = None) -> int:
+        """Photos that match a LanceDB filter (all without one)."""
+        try:
+            return self.photo_table.count_rows(where)
+        except READ_ERRORS as error:
+            raise self._damaged(error) from None
+
+    def nearest(self, vector: np.ndarray, k: int, columns: Sequence[str], where: Optional[str] = None) -> pa.Table:
         """The k faces closest to `vector` by cosine distance (exact below ANN_MIN_ROWS rows, else IVF-PQ
         with refinement), with a `_distance` column."""
+        wanted = [*columns, "_distance"]
         query = (self.table.search(np.asarray(vector, np.float32), vector_column_name="vector").metric("cosine")
-                 .where(where, prefilter=True).select([*columns, "_distance"]).limit(k))
+                 .select([*columns, *(["path"] if "path" not in columns else [])]).limit(k))
+        if where is not None:
+            query = query.where(where, prefilter=True)
         try:
             if self._has_vector_index():
                 query = query.nprobes(probes(self.table.count_rows())).refine_factor(REFINE_FACTOR)
-            return query.to_arrow()
+            return self._indexed(query.to_arrow()).select(wanted)
         except READ_ERRORS as error:
             raise self._damaged(error) from None
 
     def tables(self) -> list[str]:
-        """The tables of the index (faces, and people once grouped)."""
+        """The tables of the index (photos, faces, and people once grouped)."""
         return list(self._db.list_tables().tables)
 
     def other_table(self, name: str) -> Any:
@@ -242,19 +276,35 @@ class IndexStore:
 
     # Writing (hold an IndexLock).
 
-    def append(self, rows: pa.Table) -> None:
-        """Add whole photos' rows in one commit."""
-        self._write(lambda: self.table.add(rows.cast(self.table.schema)))
+    def append(self, photos: pa.Table, faces: pa.Table) -> None:
+        """Add whole photos: their faces in one commit, then their photos rows in another (see the module)."""
+        if faces.num_rows:
+            self._write(lambda: self.table.add(faces.cast(self.table.schema)))
+        if photos.num_rows:
+            self._write(lambda: self.photo_table.add(photos.cast(self.photo_table.schema)))
 
     def delete(self, paths: Iterable[str]) -> None:
-        """Drop every row of these photos (a commit per DELETE_CHUNK photos)."""
+        """Drop these photos: their photos rows, then their faces (a commit of each per DELETE_CHUNK photos)."""
         paths = list(paths)
         for start in range(0, len(paths), DELETE_CHUNK):
-            chunk = ", ".join(sql_text(p) for p in paths[start:start + DELETE_CHUNK])
-            self._write(lambda chunk=chunk: self.table.delete(f"path IN ({chunk})"))
+            where = f"path IN ({', '.join(sql_text(p) for p in paths[start:start + DELETE_CHUNK])})"
+            self._write(lambda where=where: self.photo_table.delete(where))
+            self._write(lambda where=where: self.table.delete(where))
+
+    def clean(self) -> None:
+        """Delete the faces whose photo has no photos row (a run stopped between a batch's two commits); none
+        when the photos rows count every face (every row's faces are there: see the module)."""
+        counted = pc.sum(self.photos(["faces"])["faces"]).as_py() or 0
+        if self.count() == counted:
+            return
+        found = pc.unique(self._read(self.table, ["path"], None)["path"])
+        orphans = found.filter(pc.invert(pc.is_in(found, value_set=self.photos(["path"])["path"].combine_chunks())))
+        for start in range(0, len(orphans), DELETE_CHUNK):
+            where = f"path IN ({', '.join(sql_text(p) for p in orphans[start:start + DELETE_CHUNK].to_pylist())})"
+            self._write(lambda where=where: self.table.delete(where))
 
     def replace_all(self, batches: Iterable[pa.RecordBatch], labeller: Labeller) -> None:
-        """Every row replaced by `batches` and the labeller record with them, in one commit (relabelling)."""
+        """Every face replaced by `batches` and the labeller record with them, in one commit (relabelling)."""
         import lance
 
         schema = face_schema(self.manifest.dim, labeller)
@@ -332,10 +382,41 @@ class IndexStore:
                 self.table.create_index("label", config=Bitmap())
                 self.table.create_index("path", config=BTree())
             self.table.optimize(cleanup_older_than=KEEP_VERSIONS)
+            self.photo_table.optimize(cleanup_older_than=KEEP_VERSIONS)
         self._write(work)
 
     def _has_vector_index(self) -> bool:
         return any(index.columns == ["vector"] for index in self.table.list_indices())
+
+    def _read(self, table: Any, columns: Sequence[str], where: Optional[str]) -> pa.Table:
+        try:
+            return table.to_lance().to_table(columns=list(columns), filter=where)
+        except READ_ERRORS as error:
+            raise self._damaged(error) from None
+
+    def _indexed(self, faces: pa.Table, photo_columns: Sequence[str] = ()) -> pa.Table:
+        """The faces whose photo has a photos row, read after them (see the module), with `photo_columns` of it."""
+        paths = pc.unique(faces["path"])
+        columns = ["path", *photo_columns]
+        if not len(paths):
+            photos = photo_schema().empty_table().select(columns)
+        else:
+            where = f"path IN ({', '.join(sql_text(p) for p in paths.to_pylist())})" \
+                if len(paths) <= DELETE_CHUNK else None
+            photos = self.photos(columns, where)
+        position = pc.index_in(faces["path"], value_set=photos["path"].combine_chunks())
+        faces = faces.filter(pc.is_valid(position))
+        position = position.drop_null()
+        for name in photo_columns:
+            faces = faces.append_column(name, photos[name].take(position))
+        return faces
+
+    def _upgrade(self, locked: bool) -> None:
+        """An index of an older format brought to this one, under its lock (`whosthat.collection.migrate`); the
+        manifest is read again under the lock (another process may have upgraded it meanwhile)."""
+        with contextlib.nullcontext() if locked else IndexLock(self.directory, wait=UPGRADE_WAIT):
+            upgrade(self.directory, read_manifest(self.directory))
+        self.manifest = read_manifest(self.directory)
 
     def _damaged(self, error: Exception) -> IndexFileError:
         return IndexFileError(f"{self.directory}: the index is damaged ({_reason(error)}); build a new one with "
@@ -346,7 +427,7 @@ class IndexStore:
             operation()
         except (OSError, RuntimeError, ValueError) as error:
             raise IndexWriteError(f"{self.directory}: cannot write the index ({_reason(error)}); it keeps its last "
-                                  f"complete state ({self.count(PHOTO_ROWS):,} photos)") from None
+                                  f"complete state ({self.count_photos():,} photos)") from None
 
 
 def _keep_copy(directory: Path, name: str, target: Path, data: bytes, copies: dict[str, str]) -> None:

@@ -134,13 +134,14 @@ def _hit(hit: Hit) -> IndexHit:
 
 def _thumbnail(directory: Path, content_hash: str, faces: list[int]) -> Optional[bytes]:
     opened = Index(directory)
-    rows = opened.store.scan(["path", "face", "box"], f"content_hash = {sql_text(content_hash)}").to_pylist()
-    if not rows:
+    photos = opened.store.photos(["path"], f"content_hash = {sql_text(content_hash)}")["path"].to_pylist()
+    if not photos:
         return None
-    image = open_photo(opened.collection / rows[0]["path"])
+    image = open_photo(opened.collection / photos[0])
     if image is None:
         return None
-    boxes = [r["box"] for r in rows if r["face"] in faces and r["path"] == rows[0]["path"]]
+    rows = opened.store.scan(["face", "box"], f"path = {sql_text(photos[0])}").to_pylist()
+    boxes = [r["box"] for r in rows if r["face"] in faces]
     buffer = io.BytesIO()
     boxed_thumbnail(image, boxes, THUMBNAIL).save(buffer, format="JPEG", quality=85)
     return buffer.getvalue()
