@@ -121,6 +121,7 @@ def median_ms(function: Callable[[], object], repeats: int) -> float:
 def bench_photos(args: argparse.Namespace) -> None:
     from whosthat.collection import Index, index
     from whosthat.collection.ray_engine import RayEngine
+    from whosthat.collection.rows import matrix
 
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -163,7 +164,7 @@ def bench_photos(args: argparse.Namespace) -> None:
                ("find --unsure", lambda: opened.find(unsure=True, limit=20)),
                ("find --like (the search alone, the photo's face already embedded)",
                 lambda: opened.store.nearest(vector, 20, ["path"]))]
-    vector = opened.store.scan(["vector"], "face = 0").to_pylist()[0]["vector"]
+    vector = matrix(opened.store.scan(["vector"], "face = 0")["vector"], opened.store.manifest.dim)[0]
     print(f"\n`find` on that index ({opened.summary().faces} faces), in-process, median of 20 ({load()}):\n")
     print("| query | ms |")
     print("| :--- | ---: |")
