@@ -63,20 +63,8 @@ class Ensemble(Naming):
     def description(self) -> str:
         return f"ensemble of {len(self.members)}: " + "; ".join(m.description for m in self.members)
 
-    @property
-    def training(self) -> None:
-        """An ensemble is not trained; its members' records say how each was."""
-        return None
 
-    @property
-    def reference(self) -> None:
-        """Each member compares faces with its own training faces."""
-        return None
 
-    @property
-    def calibration(self) -> None:
-        """Its threshold is a margin over the members' own calibrated thresholds."""
-        return None
 
     def pipeline(self) -> dict:
         """The shared detector; the members' embedders side by side; their probabilities averaged."""

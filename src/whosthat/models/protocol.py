@@ -18,9 +18,8 @@ from whosthat.vision.cache import EmbeddingCache
 from whosthat.vision.images import ImageSource
 
 if TYPE_CHECKING:
-    from whosthat.models.records import TestRecord, TrainingRecord
-    from whosthat.recognition.openset import Calibration
-    from whosthat.recognition.recogniser import Evidence, Reference
+    from whosthat.models.records import TestRecord
+    from whosthat.recognition.recogniser import Evidence
     from whosthat.vision.extract import Extractor, Subjects
 
 
@@ -42,25 +41,13 @@ class Namer(Protocol):
         """Detector, embedder and head in a few words, for summaries."""
         ...
 
-    @property
-    def training(self) -> Optional[TrainingRecord]:
-        """How the model was trained (split, notes, test, ...); None for an ensemble."""
-        ...
 
     @property
     def test(self) -> Optional[TestRecord]:
         """The test photos' outcomes recorded when the model was made, if any."""
         ...
 
-    @property
-    def calibration(self) -> Optional[Calibration]:
-        """The stranger score's calibration (curve and chosen point); None for an ensemble."""
-        ...
 
-    @property
-    def reference(self) -> Optional[Reference]:
-        """The training faces the stranger test compares with (the report maps them); None for an ensemble."""
-        ...
 
     @property
     def pipeline_identity(self) -> str:

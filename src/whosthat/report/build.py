@@ -9,9 +9,13 @@ from typing import Optional
 
 import numpy as np
 
+from whosthat.models.model import Model
 from whosthat.models.protocol import Namer
+from whosthat.models.records import TrainingRecord
 from whosthat.recognition.assign import UNKNOWN
+from whosthat.recognition.openset import Calibration
 from whosthat.recognition.prediction import UNKNOWN_LABEL
+from whosthat.recognition.recogniser import Reference
 from whosthat.report import plots
 from whosthat.report.html import Section, card, cards, figure, paragraph, render_page, table, write_page
 from whosthat.report.images import boxed_thumbnail, face_crop, jpeg_url, open_photo
@@ -54,10 +58,11 @@ def build_report(model: Namer, title: str) -> str:
 
 
 def _summary(model: Namer) -> str:
+    training = _training(model)
     rows: list[tuple[str, object]] = [("classes", ", ".join(model.classes)), ("pipeline", model.description),
                                       ("stranger threshold", f"{model.threshold:.3f}")]
-    if model.training is not None:
-        rows.append(("faces the model learned from", model.training.photos_used))
+    if training is not None:
+        rows.append(("faces the model learned from", training.photos_used))
     if model.test is not None:
         metrics = model.test.metrics
         rows += [("test photos", metrics.photos), ("test accuracy (largest face)", f"{metrics.accuracy:.1%}"),
@@ -67,15 +72,16 @@ def _summary(model: Namer) -> str:
             rows.append(("most probable name right, the stranger threshold aside", f"{metrics.top1_accuracy:.1%}"))
         if metrics.strangers_accepted is not None:
             rows.append(("strangers named as a member", f"{metrics.strangers_accepted:.1%}"))
-    if model.training is not None:
-        rows.append(("photos from", model.training.split.root))
+    if training is not None:
+        rows.append(("photos from", training.split.root))
     return table(["", ""], rows)
 
 
 def _distribution(model: Namer) -> str:
-    if model.training is None:
+    training = _training(model)
+    if training is None:
         return paragraph("An ensemble: its members' reports show the photos each was trained on.", "note")
-    split = model.training.split.split
+    split = training.split.split
     per_split = {"train": Counter(_class_of(p) for p in split.train),
                  "validation": Counter(_class_of(p) for p in split.val),
                  "test": Counter(_class_of(p) for p in (model.test.paths if model.test else split.test))}
@@ -88,7 +94,8 @@ def _distribution(model: Namer) -> str:
 
 
 def _history(model: Namer) -> str:
-    finetune = model.training.finetune if model.training is not None else None
+    training = _training(model)
+    finetune = training.finetune if training is not None else None
     if finetune is None or not finetune.history:
         return paragraph("Not fine-tuned: the head is fitted on the embeddings in one step, so there are no "
                          "epochs to plot.", "note")
@@ -147,7 +154,7 @@ def _gallery(model: Namer) -> str:
 
 
 def _threshold(model: Namer) -> str:
-    calibration = model.calibration
+    calibration = _calibration(model)
     if calibration is None:
         return paragraph("An ensemble: a face is named when its members' stranger scores, each taken relative to "
                          "the member's own calibrated threshold, are above zero on average; the members' reports "
@@ -174,12 +181,14 @@ def _map(model: Namer, seed: int = 0) -> str:
     from sklearn.manifold import TSNE
     from threadpoolctl import threadpool_limits
 
-    if model.reference is None or model.training is None:
+    training = _training(model)
+    reference = _reference(model)
+    if reference is None or training is None:
         return paragraph("An ensemble: its members' reports map their training faces.", "note")
-    X, y = model.reference.X, model.reference.y
+    X, y = reference.X, reference.y
     if len(X) < 5:
         return paragraph("Too few training faces for a map.", "note")
-    photos = model.training.reference_photos
+    photos = training.reference_photos
     paths, boxes = photos.paths, photos.boxes
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(len(X), min(len(X), MAX_MAP_POINTS), replace=False))
@@ -212,7 +221,8 @@ def _map(model: Namer, seed: int = 0) -> str:
 
 
 def _notes(model: Namer) -> str:
-    notes = model.training.notes if model.training is not None else ()
+    training = _training(model)
+    notes = training.notes if training is not None else ()
     if not notes:
         return paragraph("Nothing to note: every training photo was read and held one face.")
     kinds = Counter(n.kind for n in notes)
@@ -223,3 +233,17 @@ def _notes(model: Namer) -> str:
 def _class_of(relative: str) -> str:
     return class_name(relative.split("/", 1)[0])
 
+
+def _training(model: Namer) -> Optional[TrainingRecord]:
+    """How a single model was trained (None for an ensemble: its members' reports say how each was)."""
+    return model.training if isinstance(model, Model) else None
+
+
+def _calibration(model: Namer) -> Optional[Calibration]:
+    """A single model's stranger calibration (an ensemble's threshold is a margin over its members' own)."""
+    return model.calibration if isinstance(model, Model) else None
+
+
+def _reference(model: Namer) -> Optional[Reference]:
+    """A single model's training faces (each member of an ensemble compares faces with its own)."""
+    return model.reference if isinstance(model, Model) else None

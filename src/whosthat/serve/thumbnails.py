@@ -13,6 +13,7 @@ from PIL import Image
 from whosthat.core.errors import ImageError
 from whosthat.core.paths import UnsafePathError, inside
 from whosthat.models.ensemble import Ensemble
+from whosthat.models.model import Model
 from whosthat.models.protocol import Namer
 from whosthat.models.records import SplitRecord
 from whosthat.training.folder import class_name
@@ -77,7 +78,7 @@ class Thumbnails:
 
 def _split_of(model: Namer) -> Optional[SplitRecord]:
     """The split the model (or, for an ensemble, its first member that records one) was trained on."""
-    models = model.members if isinstance(model, Ensemble) else [model]
+    models = list(model.members) if isinstance(model, Ensemble) else [model] if isinstance(model, Model) else []
     return next((m.training.split for m in models if m.training is not None), None)
 
 
