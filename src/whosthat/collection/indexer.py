@@ -37,6 +37,7 @@ from whosthat.collection.schema import (
 )
 from whosthat.collection.store import IndexStore, begin_index, now
 from whosthat.core.errors import WhosthatError
+from whosthat.recognition.prediction import Prediction
 from whosthat.vision.face import Face
 
 
@@ -162,11 +163,11 @@ def relabel_index(store: IndexStore, loaded: LoadedModel) -> int:
             boxes, vectors = matrix(faces["box"], 4), matrix(faces["vector"], dim)
             landmarks, scores = faces["landmarks"], faces["detection_score"].to_numpy(zero_copy_only=False)
             paths = faces["path"].to_pylist()
-            named = []
+            named: list[Prediction] = []
             for start, end in _runs(paths):
                 found = [Face(boxes[i], _landmarks(landmarks[i]), float(scores[i])) for i in range(start, end)]
                 named += name_faces(loaded.model, paths[start], found, vectors[start:end])
-            probabilities = np.array([n.probabilities for n in named], np.float32)
+            probabilities = np.array([list(n.probabilities.values()) for n in named], np.float32)
             yield faces.set_column(faces.schema.get_field_index("label"), "label",
                                    pa.array([n.label for n in named], pa.string())) \
                 .set_column(faces.schema.get_field_index("confidence"), "confidence",

@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -21,6 +21,7 @@ import numpy as np
 from whosthat.core.errors import ImageError
 from whosthat.models.file import read_bundle
 from whosthat.models.loading import load
+from whosthat.recognition.prediction import Prediction
 from whosthat.vision.cache import EmbeddingCache, content_hash
 from whosthat.vision.extract import Subjects
 from whosthat.vision.face import Face
@@ -64,17 +65,6 @@ class LoadedModel:
     def dim(self) -> int:
         """The embedding's size (of the vectors an empty picture gives: none, but shaped)."""
         return int(self.model.extract(np.zeros((32, 32, 3), np.uint8)).embeddings.shape[1])
-
-
-@dataclass(frozen=True)
-class NamedFace:
-    """One face of a photo with its vector and the name the model gives it."""
-
-    face: Face
-    vector: np.ndarray
-    label: str
-    confidence: float
-    probabilities: np.ndarray
 
 
 def load_model(source: ModelSource) -> LoadedModel:
@@ -130,20 +120,12 @@ def extract_bytes(model: Any, data: bytes, source: str, cache: Optional[Embeddin
     return key, Subjects(source, subjects.faces, subjects.embeddings)
 
 
-def name_faces(model: Any, source: str, faces: list[Face], vectors: np.ndarray) -> list[NamedFace]:
-    """The faces of one photo named, largest first (the order the model names them in and the index keeps)."""
+def name_faces(model: Any, source: str, faces: list[Face], vectors: np.ndarray) -> Sequence[Prediction]:
+    """The faces of one photo named, largest first (the order the model names them in and the index keeps), each
+    with its `embedding` and its `probabilities` in the order of the model's classes."""
     if not faces:
-        return []
-    order = np.argsort([-face.area for face in faces], kind="stable")
-    faces = [faces[i] for i in order]
-    vectors = np.asarray(vectors, np.float32)[order]
-    predictions = model.name_subjects(Subjects(source, faces, vectors))
-    classes = list(model.classes)
-    named = []
-    for face, vector, prediction in zip(faces, vectors, predictions):
-        probabilities = np.array([prediction.probabilities[c] for c in classes], np.float32)
-        named.append(NamedFace(face, vector, prediction.label, float(prediction.confidence), probabilities))
-    return named
+        return ()
+    return model.name_subjects(Subjects(source, faces, np.asarray(vectors, np.float32)))
 
 
 def largest_face(model_file: Path, photo: Path) -> Optional[np.ndarray]:

@@ -16,10 +16,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from whosthat.collection.recognition import NamedFace
 from whosthat.collection.scan import PhotoFile
 from whosthat.collection.schema import photo_schema, recognised_schema
 from whosthat.core.paths import printable
+from whosthat.recognition.prediction import Prediction
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Recognised:
 
     source: str
     key: str
-    named: Sequence[NamedFace]
+    named: Sequence[Prediction]
     error: Optional[str] = None
 
 
@@ -57,17 +57,17 @@ def recognised_table(photos: Sequence[Recognised], dim: int) -> pa.Table:
     faces = [n for photo in photos for n in photo.named]
     offsets = pa.array(np.concatenate([[0], np.cumsum([len(p.named) for p in photos])]).astype(np.int32))
     classes = len(faces[0].probabilities) if faces else 0
-    landmarks = [n.face.landmarks for n in faces]
+    landmarks = [n.landmarks for n in faces]
     marks = np.array([np.zeros(10) if m is None else np.asarray(m).reshape(10) for m in landmarks], np.float32)
     per_face = {
-        "box": fixed(np.array([n.face.box for n in faces], np.float32), 4),
+        "box": fixed(np.array([n.box for n in faces], np.float32), 4),
         "landmarks": pa.FixedSizeListArray.from_arrays(pa.array(marks.reshape(-1)), 10,
                                                        mask=pa.array([m is None for m in landmarks], pa.bool_())),
-        "detection_score": pa.array(np.array([n.face.score for n in faces], np.float32)),
-        "vector": fixed(np.array([n.vector for n in faces], np.float32), dim),
+        "detection_score": pa.array(np.array([n.detection_score for n in faces], np.float32)),
+        "vector": fixed(np.array([n.embedding for n in faces], np.float32), dim),
         "label": pa.array([n.label for n in faces], pa.string()),
         "confidence": pa.array(np.array([n.confidence for n in faces], np.float32)),
-        "probabilities": fixed(np.array([n.probabilities for n in faces], np.float32), classes).cast(
+        "probabilities": fixed(np.array([list(n.probabilities.values()) for n in faces], np.float32), classes).cast(
             pa.list_(pa.float32())) if classes else pa.array([], pa.list_(pa.float32())),
     }
     columns = {"source": pa.array([os.fsencode(p.source) for p in photos], pa.binary()),

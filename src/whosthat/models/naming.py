@@ -31,17 +31,18 @@ def name_subjects(namer: Namer, subjects: Subjects, *, threshold: Optional[float
         return Predictions([], subjects.source, subjects.width, subjects.height, error=subjects.error)
     order = np.argsort([-face.area for face in subjects.faces], kind="stable")
     faces = [subjects.faces[i] for i in order]
-    evidence = namer.evidence(subjects.embeddings[order])
+    embeddings = subjects.embeddings[order]
+    evidence = namer.evidence(embeddings)
     limit = namer.threshold if threshold is None else threshold
     labels = assign_labels(evidence.probabilities, evidence.stranger >= limit)
     classes = namer.classes
     predictions = []
-    for face, label, p, s in zip(faces, labels, evidence.probabilities, evidence.similarity):
+    for face, embedding, label, p, s in zip(faces, embeddings, labels, evidence.probabilities, evidence.similarity):
         cue, confidence = named_class(p, label)
         predictions.append(Prediction(
             box=face.box, detection_score=face.score, label=UNKNOWN_LABEL if label == UNKNOWN else classes[label],
             confidence=confidence, probabilities={c: float(v) for c, v in zip(classes, p)}, similarity=float(s[cue]),
-            landmarks=face.landmarks))
+            landmarks=face.landmarks, embedding=embedding))
     return Predictions(predictions, subjects.source, subjects.width, subjects.height, image=subjects.image)
 
 

@@ -23,6 +23,8 @@ class Prediction:
     probabilities: every class's probability, as the head gave them.
     similarity: cosine similarity to the closest training photo of `label` (of the most probable class
     for "unknown"), one of the cues of the stranger score (`whosthat.recognition.openset`).
+    landmarks: (5, 2) the face's landmarks in pixels, when its detector gives them.
+    embedding: (dim,) the face's unit vector the name was given from (what a collection index keeps).
     """
 
     box: np.ndarray
@@ -32,6 +34,7 @@ class Prediction:
     probabilities: dict[str, float]
     similarity: float
     landmarks: Optional[np.ndarray] = None
+    embedding: Optional[np.ndarray] = None
 
     @property
     def is_unknown(self) -> bool:
