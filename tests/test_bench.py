@@ -50,9 +50,9 @@ def test_small_faces_benchmark_prints_its_table() -> None:
 
 
 def test_stranger_limit_benchmark_prints_its_table() -> None:
-    """bench/strangers.py runs as bench/README.md shows; rejecting more members names fewer strangers."""
+    """bench/calibration.py runs as bench/README.md shows; rejecting more members names fewer strangers."""
     require(DATASETS / "celebrity5")
-    run = subprocess.run([sys.executable, "bench/strangers.py", "--quick", "--sets", "celebrity5", "--embedder",
+    run = subprocess.run([sys.executable, "bench/calibration.py", "--quick", "--sets", "celebrity5", "--embedder",
                           "facenet", "--datasets", str(DATASETS)],
                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]

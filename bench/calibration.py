@@ -10,8 +10,8 @@ relative to its model's calibrated threshold and the scores are pooled. "calibra
 of the test members fall below it: an oracle no user has, which tells whether the calibration or
 the score itself limits the strangers named.
 
-    .venv/bin/python bench/strangers.py --cache-dir /tmp/wt-bench
-    .venv/bin/python bench/strangers.py --sets kpop15 --quick
+    .venv/bin/python bench/calibration.py --cache-dir /tmp/wt-bench
+    .venv/bin/python bench/calibration.py --sets kpop15 --quick
 """
 
 from __future__ import annotations
