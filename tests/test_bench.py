@@ -62,3 +62,37 @@ def test_stranger_limit_benchmark_prints_its_table() -> None:
     assert cells[1] == "2" and int(cells[2]) > 0 and int(cells[3]) > 0, cells  # two held-out classes, photos of each
     at_2, at_3, at_5 = (float(c.rstrip("%")) for c in cells[6:9])
     assert at_2 >= at_3 >= at_5, cells
+
+
+def test_strangers_benchmark_prints_every_figure_as_json() -> None:
+    """bench/strangers.py --quick --json: both models (or "n/a" where train has no --others), the trade-off rows
+    and the grouping's BCubed figures, each share between 0 and 1."""
+    require(DATASETS / "blackpink")
+    require(DATASETS / "kpop15")
+    run = subprocess.run([sys.executable, "bench/strangers.py", "--quick", "--json", "--datasets", str(DATASETS)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(run.stdout)
+    assert {"data", "models", "grouping", "settings", "wall_s", "load_average"} <= set(result)
+    assert not set(result["data"]["other_people"]) & set(result["data"]["stranger_people"])
+    assert "Lisa" not in result["data"]["other_people"] + result["data"]["stranger_people"]
+    assert set(result["models"]) == {"without others", "with others"}
+    for name, model in result["models"].items():
+        if not model["available"]:
+            assert name == "with others" and not result["settings"]["others_supported"], model
+            continue
+        assert model["member_photos"] > 0 and model["stranger_photos"] > 0
+        rows = model["tradeoff"]
+        assert [r["target_members_rejected"] for r in rows] == [None, 0.01, 0.02, 0.03, 0.05, 0.1]
+        assert [r["threshold"] for r in rows[1:]] == sorted(r["threshold"] for r in rows[1:])
+        for row in rows:
+            for key in ("members_named_right", "members_largest_face_right", "members_rejected", "strangers_named"):
+                assert 0.0 <= row[key] <= 1.0, (key, row)
+        # a higher threshold names no more strangers
+        assert [r["strangers_named"] for r in rows[1:]] == sorted((r["strangers_named"] for r in rows[1:]),
+                                                                 reverse=True)
+    grouping = result["grouping"]
+    assert grouping["groups"] >= 0 and grouping["scored_faces"] <= grouping["unknown_faces"]
+    if grouping["scored_faces"]:
+        for key in ("bcubed_precision", "bcubed_recall", "bcubed_f"):
+            assert 0.0 < grouping[key] <= 1.0, grouping
