@@ -102,6 +102,43 @@ def test_round_trip_through_the_model_file_arrays() -> None:
         f"curve/{k}" for k in ("thresholds", "strangers_accepted", "members_rejected")}
 
 
+def test_without_negatives_the_model_is_the_one_fitted_before_they_existed() -> None:
+    """`negatives=None` is today's model, array for array; the model file gains nothing."""
+    X, y, _ = clusters(seed=13)
+    before_meta, before = Recogniser().fit(X, y).to_bundle()
+    meta, arrays = Recogniser().fit(X, y, negatives=None).to_bundle()
+    assert meta == before_meta and arrays.keys() == before.keys()
+    for name in arrays:
+        np.testing.assert_array_equal(arrays[name], before[name])
+    assert "negatives" not in meta["calibration"]
+
+
+def test_negatives_are_calibrated_on_and_kept_apart_in_the_curve() -> None:
+    """Negatives are scored as new strangers are: the curve's share of them named at the threshold is the
+    share the fitted recogniser names; the simulated strangers and the members are counted as before."""
+    X, y, centres = clusters(seed=14)
+    negatives = normalise(np.random.default_rng(15).normal(size=(40, X.shape[1])) + centres[:1])
+    plain, informed = Recogniser().fit(X, y), Recogniser().fit(X, y, negatives=negatives)
+    calibration = informed.calibration_
+    assert calibration.curve.n_negatives == 40
+    assert calibration.curve.n_strangers == plain.calibration_.curve.n_strangers
+    assert calibration.curve.n_members == plain.calibration_.curve.n_members
+    assert calibration.negatives_accepted == pytest.approx(np.mean(informed.predict(negatives) != UNKNOWN_LABEL))
+    assert plain.calibration_.negatives_accepted is None
+    members, truth, _ = clusters(per_class=20, seed=16, centres=centres)
+    assert informed.score(members, truth) >= plain.score(members, truth) - 0.05
+    meta, arrays = informed.to_bundle()
+    assert meta["calibration"]["negatives"] == 40 and "calibration/curve/negatives_accepted" in arrays
+    again = Recogniser.from_bundle(meta, arrays).calibration_
+    assert again.negatives_accepted == calibration.negatives_accepted and again.curve.n_negatives == 40
+
+
+def test_negatives_must_match_the_members_dimension() -> None:
+    X, y, _ = clusters(seed=19)
+    with pytest.raises(ValueError, match="features"):
+        Recogniser().fit(X, y, negatives=np.ones((3, X.shape[1] + 1), np.float32))
+
+
 def test_one_class_is_refused() -> None:
     X, _, _ = clusters()
     with pytest.raises(WhosthatError, match="at least two"):

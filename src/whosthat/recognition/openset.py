@@ -12,6 +12,11 @@ others, play the strangers; every photo, scored by a head fitted on the other fo
 cross-validation, plays a member. Whatever the head learns from (the within-class whitening
 included) is fitted again inside each fold, so no photo is scored in a space fitted to it. (A
 fine-tuned network has seen its training photos, so there only the validation photos are scored.)
+
+Photos of people known not to be members (negatives: other idols, for a K-pop group) are real
+strangers: when training is given them, they join the simulated ones in learning the score and in
+choosing the threshold, as open-set recognition with known negatives does (Günther et al., "Toward
+Open-Set Face Recognition", 2017), and the curve keeps the share of them named apart.
 """
 
 from __future__ import annotations
@@ -145,21 +150,37 @@ SUM = StrangerScore(np.array([1.0, 1.0, 0.0]), 0.0, np.zeros(len(CUES)), np.ones
 
 @dataclass(frozen=True)
 class ThresholdCurve:
-    """How the two error rates move with the threshold (for choosing it and for the report)."""
+    """How the error rates move with the threshold (for choosing it and for the report).
+
+    strangers_accepted: the share of the simulated strangers (members held out) named; negatives_accepted:
+    the share of the negatives (photos of people known not to be members, given at training) named, or
+    None when there were none.
+    """
 
     thresholds: np.ndarray
     strangers_accepted: np.ndarray
     members_rejected: np.ndarray
     n_members: int
     n_strangers: int
+    negatives_accepted: Optional[np.ndarray] = None
+    n_negatives: int = 0
 
     def index_for(self, max_member_rejection: float) -> int:
         """The point of the curve that accepts the fewest strangers while rejecting at most
         `max_member_rejection` of the members (the lowest threshold such, so that as few members as
-        possible are lost)."""
+        possible are lost). Strangers are the simulated ones and the negatives together, each face
+        counting once."""
         allowed = self.members_rejected <= max_member_rejection
-        fewest = self.strangers_accepted[allowed].min()
-        return int(np.flatnonzero(allowed & (self.strangers_accepted == fewest))[0])
+        accepted = self._all_strangers_accepted()
+        fewest = accepted[allowed].min()
+        return int(np.flatnonzero(allowed & (accepted == fewest))[0])
+
+    def _all_strangers_accepted(self) -> np.ndarray:
+        """Share of every stranger face (simulated and negative) named at each threshold."""
+        if self.negatives_accepted is None or not self.n_negatives:
+            return self.strangers_accepted
+        named = self.strangers_accepted * self.n_strangers + self.negatives_accepted * self.n_negatives
+        return named / (self.n_strangers + self.n_negatives)
 
     def index_at(self, threshold: float) -> int:
         """The point of the curve nearest `threshold`."""
@@ -167,28 +188,42 @@ class ThresholdCurve:
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The curve as named arrays (`from_arrays` reads them back, with the counts)."""
-        return {"thresholds": self.thresholds, "strangers_accepted": self.strangers_accepted,
-                "members_rejected": self.members_rejected}
+        arrays = {"thresholds": self.thresholds, "strangers_accepted": self.strangers_accepted,
+                  "members_rejected": self.members_rejected}
+        if self.negatives_accepted is not None:
+            arrays["negatives_accepted"] = self.negatives_accepted
+        return arrays
 
     @classmethod
-    def from_arrays(cls, arrays: Mapping[str, np.ndarray], n_members: int, n_strangers: int) -> ThresholdCurve:
-        """The curve `to_arrays` wrote."""
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], n_members: int, n_strangers: int, n_negatives: int = 0
+                    ) -> ThresholdCurve:
+        """The curve `to_arrays` wrote (files without negatives have no `negatives_accepted`)."""
         return cls(arrays["thresholds"], arrays["strangers_accepted"], arrays["members_rejected"], n_members,
-                   n_strangers)
+                   n_strangers, arrays.get("negatives_accepted"), n_negatives)
 
 
-def threshold_curve(member_scores: np.ndarray, stranger_scores: np.ndarray) -> ThresholdCurve:
-    """Stranger acceptance and member rejection rates at every threshold that changes either: halfway
-    between consecutive scores, one below all of them (everyone named) and one above (no one)."""
-    scores = np.unique(np.concatenate([member_scores, stranger_scores]).astype(np.float64))
+def threshold_curve(member_scores: np.ndarray, stranger_scores: np.ndarray,
+                    negative_scores: Optional[np.ndarray] = None) -> ThresholdCurve:
+    """Stranger acceptance and member rejection rates at every threshold that changes any of them: halfway
+    between consecutive scores, one below all of them (everyone named) and one above (no one).
+    negative_scores: the negatives' scores, whose acceptance the curve keeps apart."""
+    every = [member_scores, stranger_scores] + ([negative_scores] if negative_scores is not None else [])
+    scores = np.unique(np.concatenate(every).astype(np.float64))
     if not len(scores):
         scores = np.zeros(1)
     thresholds = np.concatenate([[scores[0] - 1.0], (scores[:-1] + scores[1:]) / 2, [scores[-1] + 1.0]])
-    accepted = (stranger_scores[None, :] >= thresholds[:, None]).mean(axis=1) if len(stranger_scores) else \
-        np.zeros(len(thresholds))
+    accepted = _named(stranger_scores, thresholds)
     rejected = (member_scores[None, :] < thresholds[:, None]).mean(axis=1) if len(member_scores) else \
         np.zeros(len(thresholds))
-    return ThresholdCurve(thresholds, accepted, rejected, len(member_scores), len(stranger_scores))
+    if negative_scores is None:
+        return ThresholdCurve(thresholds, accepted, rejected, len(member_scores), len(stranger_scores))
+    return ThresholdCurve(thresholds, accepted, rejected, len(member_scores), len(stranger_scores),
+                          _named(negative_scores, thresholds), len(negative_scores))
+
+
+def _named(scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Share of `scores` at or above each threshold (zeros without scores)."""
+    return (scores[None, :] >= thresholds[:, None]).mean(axis=1) if len(scores) else np.zeros(len(thresholds))
 
 
 @dataclass(frozen=True)
@@ -218,24 +253,41 @@ class Calibration:
         """Share of the calibration's simulated strangers the threshold names."""
         return float(self.curve.strangers_accepted[self.index])
 
+    @property
+    def negatives_accepted(self) -> Optional[float]:
+        """Share of the negatives (non-members given at training) the threshold names; None without them."""
+        negatives = self.curve.negatives_accepted
+        return float(negatives[self.index]) if negatives is not None else None
+
     @classmethod
     def fit(cls, member_cues: np.ndarray, stranger_cues: np.ndarray,
-            max_member_rejection: float = DEFAULT_MAX_MEMBER_REJECTION) -> Calibration:
+            max_member_rejection: float = DEFAULT_MAX_MEMBER_REJECTION,
+            negative_cues: Optional[np.ndarray] = None) -> Calibration:
         """Learn the score from members' and strangers' cues, then take the threshold that accepts the
         fewest strangers while rejecting at most `max_member_rejection` of the members.
 
         Members come first: at the default, a member is rarely called unknown, and the share of
         strangers named at that point is what the benchmark reports. Raising the threshold
         at prediction time (`--threshold`) trades members for strangers.
+
+        negative_cues: the cues of real strangers (photos of people known not to be members), which
+        join the simulated ones, face for face, both in learning the score and in choosing the
+        threshold; the curve keeps their acceptance apart. None: the simulated strangers alone.
         """
-        score = StrangerScore.fit(member_cues, stranger_cues)
-        curve = threshold_curve(score(member_cues), score(stranger_cues))
+        if negative_cues is None:
+            score = StrangerScore.fit(member_cues, stranger_cues)
+            curve = threshold_curve(score(member_cues), score(stranger_cues))
+        else:
+            score = StrangerScore.fit(member_cues, np.concatenate([stranger_cues, negative_cues]))
+            curve = threshold_curve(score(member_cues), score(stranger_cues), score(negative_cues))
         return cls(score, curve, curve.index_for(max_member_rejection), max_member_rejection)
 
     def to_bundle(self) -> tuple[dict, dict[str, np.ndarray]]:
         """JSON settings and named arrays for the model file (`from_bundle` reads them back)."""
         meta = {"index": self.index, "max_member_rejection": self.max_member_rejection,
                 "members": self.curve.n_members, "simulated_strangers": self.curve.n_strangers}
+        if self.curve.negatives_accepted is not None:
+            meta["negatives"] = self.curve.n_negatives
         arrays = {**nest("score", self.score.to_arrays()), **nest("curve", self.curve.to_arrays())}
         return meta, arrays
 
@@ -244,7 +296,7 @@ class Calibration:
         """The calibration `to_bundle` wrote."""
         score = StrangerScore.from_arrays(part("score", arrays))
         curve = ThresholdCurve.from_arrays(part("curve", arrays), int(meta["members"]),
-                                           int(meta["simulated_strangers"]))
+                                           int(meta["simulated_strangers"]), int(meta.get("negatives", 0)))
         return cls(score, curve, int(meta["index"]), meta.get("max_member_rejection"))
 
 

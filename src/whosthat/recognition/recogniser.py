@@ -14,7 +14,7 @@ from typing import Optional
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from whosthat.core.arrays import nest, part
 from whosthat.core.errors import WhosthatError
@@ -81,12 +81,17 @@ class Recogniser(ClassifierMixin, BaseEstimator):
         self.max_member_rejection = max_member_rejection
         self.seed = seed
 
-    def fit(self, X: np.ndarray, y: np.ndarray, *, seen: Optional[np.ndarray] = None) -> Recogniser:
+    def fit(self, X: np.ndarray, y: np.ndarray, *, seen: Optional[np.ndarray] = None,
+            negatives: Optional[np.ndarray] = None) -> Recogniser:
         """Learn from (n, dim) unit embeddings and their (n,) class names.
 
         seen: (n,) bool, rows whose photos the embedder itself learned from (a network fine-tuned on
         them): those are never scored to calibrate the stranger threshold. By default none, and every
         row is scored by a head fitted on the other folds of a cross-validation.
+        negatives: (m, dim) unit embeddings of people known not to be members. Each is scored as a new
+        stranger would be, by the fitted whitening, head and reference, and the stranger score and
+        threshold are calibrated on them beside the simulated strangers (`Calibration.fit`). None (or
+        none without `calibrate`): nothing changes.
         """
         X, y = validate_data(self, X, y, dtype=np.float32)
         check_classification_targets(y)
@@ -98,7 +103,7 @@ class Recogniser(ClassifierMixin, BaseEstimator):
         features = self._features(X)
         self.head_ = self._new_head().fit(features, index, len(names))
         self.reference_ = Reference(features, index.astype(np.int64))
-        self.calibration_ = self._calibrate(X, index, seen) if self.calibrate else None
+        self.calibration_ = self._calibrate(X, index, seen, negatives) if self.calibrate else None
         return self
 
     def evidence(self, X: np.ndarray) -> Evidence:
@@ -172,13 +177,26 @@ class Recogniser(ClassifierMixin, BaseEstimator):
         """Embeddings in the space the head and the reference live in (whitened, or as they are)."""
         return X if self.whitening_ is None or not len(X) else whiten(X, self.whitening_)
 
-    def _calibrate(self, X: np.ndarray, y: np.ndarray, seen: Optional[np.ndarray]) -> Calibration:
+    def _calibrate(self, X: np.ndarray, y: np.ndarray, seen: Optional[np.ndarray], negatives: Optional[np.ndarray]
+                   ) -> Calibration:
         """Stranger score and threshold from photos the scoring head never saw (`whosthat.recognition.openset`)."""
         k = len(self.classes_)
+        negative_cues = self._negative_cues(negatives) if negatives is not None else None
         if seen is None or not np.any(seen):
             member, stranger = cross_validated_cues(self._new_head, X, y, k, whiten=self.whiten, seed=self.seed)
         else:
             seen = np.asarray(seen, bool)
             member, stranger = simulate_strangers(self._new_head, X[seen], y[seen], X[~seen], y[~seen], k,
                                                   whiten=self.whiten, seed=self.seed)
-        return Calibration.fit(member, stranger, self.max_member_rejection)
+        return Calibration.fit(member, stranger, self.max_member_rejection, negative_cues)
+
+    def _negative_cues(self, negatives: np.ndarray) -> np.ndarray:
+        """(m, len(CUES)) each negative's cues for the member the fitted head finds most probable."""
+        negatives = check_array(negatives, dtype=np.float32, ensure_min_samples=0)
+        if negatives.shape[1] != self.n_features_in_:
+            raise ValueError(f"negatives have {negatives.shape[1]} features; the members have {self.n_features_in_}")
+        features = self._features(negatives)
+        probabilities = (self.head_.predict_proba(features) if len(features)
+                         else np.zeros((0, len(self.classes_))))
+        cues = stranger_cues(probabilities, features, self.reference_.X, self.reference_.y)
+        return cues[np.arange(len(features)), probabilities.argmax(axis=1)]
