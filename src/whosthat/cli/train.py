@@ -26,6 +26,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  whosthat train photos/blackpink --out blackpink.wt\n"
                "  whosthat train photos/train --test-dir photos/test --head svm --out model.wt\n"
+               "  whosthat train photos/blackpink --others photos/other-idols --out blackpink.wt\n"
                "  whosthat train anime/train --finetune mobilenetv2 --out anime.wt\n"
                "  whosthat train anime/train --finetune tutorial-cnn --out baseline.wt   # the notebook's CNN\n"
                "  whosthat train anime/train --finetune mobilenetv2 --out anime.wt --resume  # after a stop\n")
@@ -33,6 +34,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--out", "-o", type=Path, default=Path("model.wt"), help="model file to write (default: model.wt)")
     p.add_argument("--test-dir", type=Path, help="test photos of your own (same layout; copies of training photos "
                    "are left out); default: a split of FOLDER that keeps identical files in one part")
+    p.add_argument("--others", type=Path, metavar="DIR",
+                   help="DIR/<person>/<photo>: photos of people who are not members (other idols, say), learned as "
+                        "strangers: the stranger threshold is calibrated on them too (the largest face of each photo)")
     p.add_argument("--subject", default=DEFAULT_SUBJECT, choices=["auto", *SUBJECTS],
                    help="what to recognise: 'face' (human faces: YuNet + FaceNet/dlib), 'image' (the whole picture, "
                         "for already-cropped subjects and things that are not faces; ImageNet backbones), 'character' "
@@ -82,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
                          whiten=args.whiten, max_member_rejection=args.max_member_rejection, finetune=args.finetune,
                          epochs=args.epochs, resume=args.resume, workers=args.workers, test_dir=args.test_dir,
                          seed=args.seed, val_fraction=args.val_fraction, test_fraction=args.test_fraction,
-                         flip=args.flip, cache_dir=args.cache_dir, use_cache=not args.no_cache)
+                         flip=args.flip, cache_dir=args.cache_dir, use_cache=not args.no_cache, others=args.others)
     log = TrainingLog(echo=print)
     model = train(args.folder, config, out=args.out, progress=progress_bar, log=log)
     split = log.split
@@ -96,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
               + f": below {HELD_OUT_FROM} none is held out to calibrate or test; 10 or more are named more reliably")
     print(f"split: {len(split.train)} train, {len(split.val)} validation, "
           f"{len(split.test) if not args.test_dir else 'test folder ' + str(args.test_dir)} test (seed {split.seed})")
+    others = model.training.others if model.training is not None else None
+    if others is not None:
+        print(f"others: {len(others.people)} people, {_photos(others.photos)}, {others.faces} faces learned as "
+              f"strangers ({others.photos - others.faces} without a face) from {others.folder}")
     if log.notes:
         kinds = Counter(note.kind for note in log.notes)
         print("\nnotes about the photos: " + ", ".join(f"{n} {kind}" for kind, n in kinds.most_common()))
@@ -109,6 +117,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"\nstranger threshold: {model.threshold:.3f} (calibrated on held-out photos: it called "
           f"{calibration.members_rejected:.1%} of the members unknown and named "
           f"{calibration.strangers_accepted:.1%} of the members held out as strangers)")
+    if calibration.negatives_accepted is not None:
+        print(f"  and named {calibration.negatives_accepted:.1%} of the {calibration.curve.n_negatives} faces of the "
+              "others (who are not members)")
     if calibration.index == 0:
         print("  no threshold keeps members first and strangers out on these photos: every face gets a name "
               "(more photos per person, or `predict --threshold`, change that)")

@@ -39,8 +39,8 @@ class Split:
 class Note:
     """Something the user should know about one photo of the training folder.
 
-    kind: "skipped", "strangers", "unreadable", "no face", "several faces", "conflicting labels" or
-    "copy of a training photo".
+    kind: "skipped", "strangers", "unreadable", "no face", "several faces", "conflicting labels",
+    "copy of a training photo"; "others" for a photo of the others folder (`train --others`) left out.
     """
 
     path: str
@@ -266,12 +266,32 @@ class FinetuneLog:
 
 
 @dataclass(frozen=True)
+class OthersRecord:
+    """The photos of non-members a model learned from as negatives (`train --others`): the folder as given,
+    the people in it, its photos, and the faces learned from (one per photo with a face, copies of
+    members' photos left out)."""
+
+    folder: str
+    people: tuple[str, ...]
+    photos: int
+    faces: int
+
+    def to_json(self) -> dict:
+        return {"folder": self.folder, "people": list(self.people), "photos": self.photos, "faces": self.faces}
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> OthersRecord:
+        return cls(str(data["folder"]), tuple(data["people"]), int(data["photos"]), int(data["faces"]))
+
+
+@dataclass(frozen=True)
 class TrainingRecord:
     """How a model was trained.
 
     subject: the detector used and why (`--subject auto`'s reason, or "given"); content_keys: (n, 32)
     uint8 SHA-256 digests of the photos learned from (training and validation), so copies of them are
-    not scored as new photos; seconds: time per stage.
+    not scored as new photos; seconds: time per stage; others: the non-members learned from as
+    negatives, if any (files made without them have none).
     """
 
     split: SplitRecord
@@ -285,6 +305,7 @@ class TrainingRecord:
     validation: Optional[ValidationRecord] = None
     test: Optional[TestRecord] = None
     finetune: Optional[FinetuneLog] = None
+    others: Optional[OthersRecord] = None
 
     def learned_keys(self) -> frozenset[str]:
         return frozenset(bytes(row).hex() for row in self.content_keys)
@@ -294,6 +315,8 @@ class TrainingRecord:
                       "photos_used": self.photos_used, "seconds": dict(self.seconds),
                       "subject": {"detector": self.detector, "chosen_by": self.subject_chosen_by},
                       "finetune": self.finetune.to_json() if self.finetune else None}
+        if self.others is not None:
+            meta["others"] = self.others.to_json()
         arrays = {"content_keys": self.content_keys}
         for name, record in (("reference_photos", self.reference_photos), ("validation", self.validation),
                              ("test", self.test)):
@@ -313,4 +336,5 @@ class TrainingRecord:
             content_keys=np.asarray(arrays["content_keys"], np.uint8).reshape(-1, 32),
             validation=ValidationRecord.from_bundle(validation, part("validation", arrays)) if validation else None,
             test=TestRecord.from_bundle(test, part("test", arrays)) if test else None,
-            finetune=FinetuneLog.from_json(meta["finetune"]) if meta.get("finetune") else None)
+            finetune=FinetuneLog.from_json(meta["finetune"]) if meta.get("finetune") else None,
+            others=OthersRecord.from_json(meta["others"]) if meta.get("others") else None)

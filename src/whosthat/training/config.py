@@ -28,7 +28,9 @@ class TrainConfig:
     threshold may call unknown). A network trained end to end first: `finetune` (an architecture), `epochs`,
     `resume`, `workers`. The held-out photos: `test_dir` (a test folder), else `test_fraction` and
     `val_fraction` of each class with `seed`, or a given `split`. `flip`: each face's vector averaged with its
-    mirror image's. The embedding cache: `cache_dir` (None: the user's cache folder), `use_cache`.
+    mirror image's. The embedding cache: `cache_dir` (None: the user's cache folder), `use_cache`. `others`: a
+    folder of photos per person of people who are not members, learned as negatives (the stranger score and
+    threshold are calibrated on them; None: none).
     """
 
     subject: str = DEFAULT_SUBJECT
@@ -49,6 +51,7 @@ class TrainConfig:
     flip: bool = False
     cache_dir: Optional[str | os.PathLike] = None
     use_cache: bool = True
+    others: Optional[str | os.PathLike] = None
 
     def with_settings(self, **settings: Any) -> TrainConfig:
         """A copy with these settings changed; an unknown name is one clear error."""

@@ -13,13 +13,21 @@ import numpy as np
 
 from whosthat.core.errors import DatasetError
 from whosthat.models.model import Component, Model, build_extractor
-from whosthat.models.records import ReferencePhotos, Split, SplitRecord, TestRecord, TrainingRecord, ValidationRecord
+from whosthat.models.records import (
+    OthersRecord,
+    ReferencePhotos,
+    Split,
+    SplitRecord,
+    TestRecord,
+    TrainingRecord,
+    ValidationRecord,
+)
 from whosthat.recognition.recogniser import Recogniser
 from whosthat.training import faces
 from whosthat.training.config import DEFAULT_FACE_HEAD, DEFAULT_IMAGE_HEAD, TrainConfig
 from whosthat.training.evaluate import score_predictions
 from whosthat.training.finetune.stage import finetune_network
-from whosthat.training.folder import Item, TrainingFolder, content_keys, scan, stratified_split
+from whosthat.training.folder import Item, TrainingFolder, content_keys, scan, stratified_split, without_copies
 from whosthat.training.log import TrainingLog
 from whosthat.training.subject import SUBJECTS, choose_subject
 from whosthat.vision.cache import EmbeddingCache
@@ -56,6 +64,7 @@ def train(folder: str | os.PathLike, config: Optional[TrainConfig] = None, *,
     started = time.perf_counter()
     test_dir = config.test_dir
     photos = scan_photos(folder, test_dir, log)
+    others = scan_others(config.others, photos, log) if config.others is not None else None
     split = log.split = split_photos(photos, config.split, val_fraction=config.val_fraction,
                                      test_fraction=config.test_fraction, seed=config.seed)
     by_path = photos.by_path()
@@ -77,10 +86,12 @@ def train(folder: str | os.PathLike, config: Optional[TrainConfig] = None, *,
     subjects = embed(extractor, learn, cache, photos.keys, progress, log)
     log.seconds["embedding"] = time.perf_counter() - started
     chosen, train_rows, val_rows = learned_faces(photos, split, classes, subjects, log)
+    negatives, others_record = embed_others(others, extractor, cache, progress, log) if others else (None, None)
     fit_started = time.perf_counter()
     recogniser_params = recogniser_settings(finetune is None and made_for_faces(embedder), config.head,
                                             config.whiten, config.max_member_rejection, config.seed)
-    recogniser, validation = fit(recogniser_params, classes, train_rows, val_rows, fine_tuned=finetune is not None)
+    recogniser, validation = fit(recogniser_params, classes, train_rows, val_rows, fine_tuned=finetune is not None,
+                                 negatives=negatives)
     log.seconds["fit"] = time.perf_counter() - fit_started
     model = Model(Component(detector), embedder_component, recogniser, embedder_state=state, extractor=extractor)
     test_items = faces.without_training_copies(photos.tests.items if photos.tests else [by_path[p] for p in split.test],
@@ -92,7 +103,7 @@ def train(folder: str | os.PathLike, config: Optional[TrainConfig] = None, *,
         SplitRecord(split, str(photos.collection.root), str(test_dir) if test_dir else None), tuple(log.notes),
         len(chosen), {k: round(v, 2) for k, v in log.seconds.items()}, detector, chosen_by,
         _reference_photos(photos.collection.root, reference), _digests(learn, photos.keys), validation, test,
-        log.finetune)
+        log.finetune, others_record)
     if out is not None:
         model.save(out)
     return model
@@ -111,6 +122,71 @@ def scan_photos(folder: str | os.PathLike, test_dir: Optional[str | os.PathLike]
             log.note(test_dir, "strangers",
                      f"test classes not in the training folder are scored as strangers: {', '.join(unknown)}")
     return Photos(collection, tests, content_keys(collection.items + (tests.items if tests is not None else [])))
+
+
+@dataclass(frozen=True)
+class Others:
+    """The others folder as scanned (people who are not members), with the content hashes of the photos kept."""
+
+    given: str
+    collection: TrainingFolder
+    keys: dict[Path, str]
+
+
+def scan_others(folder: str | os.PathLike, photos: Photos, log: TrainingLog) -> Others:
+    """Scan the folder of non-members' photos (`TrainConfig.others`), refusing one that is missing, empty, the
+    training folder (or inside it, or holding it) or that names a member; photos that are byte-identical
+    copies of a member's photo are left out, each with a note."""
+    root, training = Path(folder).resolve(), photos.collection.root.resolve()
+    if root == training or training in root.parents or root in training.parents:
+        relation = "is" if root == training else "is inside" if training in root.parents else "holds"
+        raise DatasetError(f"the others folder {folder} {relation} the training folder {photos.collection.root}: "
+                           "give a folder of photos of people who are not members, apart from it")
+    try:
+        collection = scan(folder)
+    except DatasetError as error:
+        raise DatasetError(f"the others folder: {error}") from None
+    members = {c.casefold(): c for c in photos.collection.classes}
+    named = [c for c in collection.classes if c.casefold() in members]
+    if named:
+        raise DatasetError(f"the others folder {folder}: {named[0]} is a member's name "
+                           f"(the training folder has {members[named[0].casefold()]}/): the others must not be members")
+    for path, reason in collection.skipped:
+        log.note(path, "others", f"{reason} (others folder)")
+    keys = content_keys(collection.items)
+    member_photos = {photos.keys[item.path]: item for item in photos.collection.items + (
+        photos.tests.items if photos.tests is not None else [])}
+    kept, copies = without_copies(collection.items, member_photos, keys)
+    for item in copies:
+        original = member_photos[keys[item.path]]
+        log.note(item.path, "others", f"the same file as {original.label}/{original.path.name}, a member's photo: "
+                 "not learned as someone else's")
+    if not kept:
+        raise DatasetError(f"the others folder {folder}: every photo in it is a copy of a member's photo")
+    return Others(str(folder), TrainingFolder(collection.root, sorted({i.label for i in kept}), kept,
+                                              collection.skipped), keys)
+
+
+def embed_others(others: Others, extractor: Extractor, cache: Optional[EmbeddingCache], progress: Progress,
+                 log: TrainingLog) -> tuple[np.ndarray, OthersRecord]:
+    """(m, dim) the embedding of the largest face of each of the others' photos (photos without a face are noted
+    and skipped), and their record."""
+    items = others.collection.items
+    callback = progress("embedding the others' photos", len(items)) if progress else None
+    found = extractor.extract_paths([i.path for i in items], cache=cache, progress=callback, keys=others.keys)
+    vectors, people = [], set()
+    for item, subjects in zip(items, found):
+        if subjects.error is not None:
+            log.note(item.path, "others", f"unreadable, not used: {subjects.error.split(': ', 1)[-1]}")
+        elif not subjects.faces:
+            log.note(item.path, "others", "no face found in this photo of the others folder, not used")
+        else:
+            vectors.append(subjects.embeddings[int(np.argmax([f.area for f in subjects.faces]))])
+            people.add(item.label)
+    if not vectors:
+        raise DatasetError(f"the others folder {others.given}: no face found in any of its {len(items)} photos")
+    record = OthersRecord(others.given, tuple(sorted(people)), len(items), len(vectors))
+    return np.stack(vectors).astype(np.float32), record
 
 
 def split_photos(photos: Photos, split: Optional[Split], *, val_fraction: float, test_fraction: float, seed: int
@@ -185,12 +261,13 @@ def recogniser_settings(on_faces: bool, head: Optional[str], whiten: Optional[bo
 
 
 def fit(settings: Recogniser, classes: list[str], train_rows: faces.Rows, val_rows: faces.Rows, *,
-        fine_tuned: bool) -> tuple[Recogniser, Optional[ValidationRecord]]:
+        fine_tuned: bool, negatives: Optional[np.ndarray] = None) -> tuple[Recogniser, Optional[ValidationRecord]]:
     """The recogniser fitted on the training and validation faces, and what one fitted on the training faces
     alone made of the validation faces (`ensemble --best` compares models on these).
 
     The stranger threshold is calibrated on every face by cross-validation, or, when the embedder is a
-    network fine-tuned on the training photos, on the validation faces alone (`Recogniser.fit`'s `seen`).
+    network fine-tuned on the training photos, on the validation faces alone (`Recogniser.fit`'s `seen`), and
+    on the `negatives` (faces of people who are not members) when there are any.
     """
     names = np.asarray(classes, dtype=object)
     validation = None
@@ -202,7 +279,7 @@ def fit(settings: Recogniser, classes: list[str], train_rows: faces.Rows, val_ro
     else:
         X, y = train_rows.X, train_rows.y
     seen = np.arange(len(y)) < len(train_rows.y) if fine_tuned else None
-    return settings.fit(X, names[y], seen=seen), validation
+    return settings.fit(X, names[y], seen=seen, negatives=negatives), validation
 
 
 def test_model(model: Model, items: list[Item], photos: Photos, cache: Optional[EmbeddingCache], progress: Progress,
