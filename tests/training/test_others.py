@@ -10,14 +10,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 import whosthat
 from conftest import BLACKPINK, BLACKPINK_MEMBERS, BLACKPINK_TRAIN_PER_CLASS, KPOP15, images_of, link_tree, require
 from whosthat.cli import main
 from whosthat.core.errors import DatasetError
-from whosthat.models.model import Model
+from whosthat.models.model import Component, Model, build_extractor
 from whosthat.recognition.prediction import UNKNOWN_LABEL
 from whosthat.training import TrainingLog, run
+from whosthat.training.folder import Item
 from whosthat.vision.cache import EmbeddingCache
 
 #: The others the model learns from (kpop15 idols who are not in Blackpink: Lisa is a member).
@@ -139,3 +141,24 @@ def test_copies_of_members_photos_are_left_out_with_a_note(blackpink_train_dir: 
     assert f"{BLACKPINK_MEMBERS[1]}/{member_photo.name}" in log.notes[0].message
     only_copies = link_tree(tmp_path / "copies", {"Someone": [member_photo]})
     assert "every photo in it is a copy of a member's photo" in refusal(blackpink_train_dir, only_copies)
+
+
+def test_a_member_s_photo_saved_again_is_left_out_with_a_note(blackpink_train_dir: Path, session_cache: Path,
+                                                              tmp_path: Path) -> None:
+    """Not the same file, the same face: a member's photo resized and saved again among the others."""
+    require(KPOP15)
+    member_photo = sorted((blackpink_train_dir / BLACKPINK_MEMBERS[2]).iterdir())[0]
+    others = link_tree(tmp_path / "others", {"Irene": images_of(KPOP15 / "Irene")[:2]})
+    image = Image.open(member_photo).convert("RGB")
+    image.resize((image.width * 9 // 10, image.height * 9 // 10)).save(others / "Irene" / "saved.jpg", quality=85)
+    photos, log = run.scan_photos(blackpink_train_dir, None, TrainingLog()), TrainingLog()
+    scanned = run.scan_others(others, photos, log)
+    extractor = build_extractor(Component("yunet"), Component("facenet", {}), {})
+    cache = EmbeddingCache(session_cache)
+    items = [Item(member_photo, BLACKPINK_MEMBERS[2])]
+    found = next(iter(extractor.extract_paths([member_photo], cache=cache)))
+    face = found.embeddings[int(np.argmax([f.area for f in found.faces]))][None]
+    vectors, record = run.embed_others(scanned, extractor, cache, None, log, (items, face))
+    assert record.photos == 3 and record.faces == len(vectors) == 2
+    assert [(n.path, n.kind) for n in log.notes] == [(str(others / "Irene" / "saved.jpg"), "others")]
+    assert f"the same face as {BLACKPINK_MEMBERS[2]}/{member_photo.name}" in log.notes[0].message

@@ -86,7 +86,8 @@ def train(folder: str | os.PathLike, config: Optional[TrainConfig] = None, *,
     subjects = embed(extractor, learn, cache, photos.keys, progress, log)
     log.seconds["embedding"] = time.perf_counter() - started
     chosen, train_rows, val_rows = learned_faces(photos, split, classes, subjects, log)
-    negatives, others_record = embed_others(others, extractor, cache, progress, log) if others else (None, None)
+    negatives, others_record = (embed_others(others, extractor, cache, progress, log, _members_faces(chosen, learn))
+                                if others else (None, None))
     fit_started = time.perf_counter()
     recogniser_params = recogniser_settings(finetune is None and made_for_faces(embedder), config.head,
                                             config.whiten, config.max_member_rejection, config.seed)
@@ -167,26 +168,48 @@ def scan_others(folder: str | os.PathLike, photos: Photos, log: TrainingLog) -> 
                                               collection.skipped), keys)
 
 
+#: Cosine similarity from which a face of the others is taken for a member's face in another copy of the same
+#: photo (resized or saved again): such copies meet it, different photos of one person stay below it.
+SAME_FACE = 0.97
+
+
 def embed_others(others: Others, extractor: Extractor, cache: Optional[EmbeddingCache], progress: Progress,
-                 log: TrainingLog) -> tuple[np.ndarray, OthersRecord]:
-    """(m, dim) the embedding of the largest face of each of the others' photos (photos without a face are noted
-    and skipped), and their record."""
+                 log: TrainingLog, members: Optional[tuple[list[Item], np.ndarray]] = None
+                 ) -> tuple[np.ndarray, OthersRecord]:
+    """(m, dim) the embedding of the largest face of each of the others' photos, and their record. Photos
+    without a face are noted and skipped, and so are those whose face is the same as a face learned from a
+    member's photo (`members`: those photos and their (n, dim) faces; `SAME_FACE`)."""
     items = others.collection.items
     callback = progress("embedding the others' photos", len(items)) if progress else None
     found = extractor.extract_paths([i.path for i in items], cache=cache, progress=callback, keys=others.keys)
+    member_items, member_faces = members if members is not None else ([], np.zeros((0, 0), np.float32))
     vectors, people = [], set()
     for item, subjects in zip(items, found):
         if subjects.error is not None:
             log.note(item.path, "others", f"unreadable, not used: {subjects.error.split(': ', 1)[-1]}")
-        elif not subjects.faces:
+            continue
+        if not subjects.faces:
             log.note(item.path, "others", "no face found in this photo of the others folder, not used")
-        else:
-            vectors.append(subjects.embeddings[int(np.argmax([f.area for f in subjects.faces]))])
-            people.add(item.label)
+            continue
+        vector = subjects.embeddings[int(np.argmax([f.area for f in subjects.faces]))]
+        similarity = member_faces @ vector if member_items else np.zeros(0)
+        if len(similarity) and similarity.max() >= SAME_FACE:
+            twin = member_items[int(similarity.argmax())]
+            log.note(item.path, "others", f"the same face as {twin.label}/{twin.path.name}, a member's photo "
+                     f"(similarity {similarity.max():.2f}): not learned as someone else's")
+            continue
+        vectors.append(vector)
+        people.add(item.label)
     if not vectors:
         raise DatasetError(f"the others folder {others.given}: no face found in any of its {len(items)} photos")
     record = OthersRecord(others.given, tuple(sorted(people)), len(items), len(vectors))
     return np.stack(vectors).astype(np.float32), record
+
+
+def _members_faces(chosen: dict[Path, np.ndarray], learned: list[Item]) -> tuple[list[Item], np.ndarray]:
+    """The member photos learned from that gave a face, and those faces."""
+    items = [item for item in learned if item.path in chosen]
+    return items, np.stack([chosen[item.path] for item in items]) if items else np.zeros((0, 0), np.float32)
 
 
 def split_photos(photos: Photos, split: Optional[Split], *, val_fraction: float, test_fraction: float, seed: int
