@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     others = model.training.others if model.training is not None else None
     if others is not None:
         print(f"others: {len(others.people)} people, {_photos(others.photos)}, {others.faces} faces learned as "
-              f"strangers ({others.photos - others.faces} without a face) from {others.folder}")
+              f"strangers from {others.folder} ({others.photos - others.faces} not used: see the notes)")
     if log.notes:
         kinds = Counter(note.kind for note in log.notes)
         print("\nnotes about the photos: " + ", ".join(f"{n} {kind}" for kind, n in kinds.most_common()))
