@@ -1,4 +1,5 @@
-"""How good a model is on photos it never saw: accuracy, per-class scores, confusion, strangers."""
+"""How good a model is on photos it never saw: accuracy, per-class scores, confusion, strangers, and the
+stranger threshold's trade-off on them."""
 
 from __future__ import annotations
 
@@ -16,7 +17,17 @@ from whosthat.models.records import ClassScores, Metrics, TestRecord
 from whosthat.recognition.assign import UNKNOWN
 from whosthat.recognition.prediction import Predictions
 from whosthat.training.folder import content_keys, scan, without_copies
+from whosthat.training.tradeoff import (
+    REJECTION_TARGETS,
+    OperatingPoint,
+    Tradeoff,
+    TradeoffRow,
+    member_scores,
+    operating_points,
+    rejection_thresholds,
+)
 from whosthat.vision.cache import EmbeddingCache
+from whosthat.vision.extract import Subjects
 
 #: Pseudo-label in `Evaluation.predicted` beside `UNKNOWN` (named nobody): no face was found, or unreadable.
 NO_FACE = -2
@@ -38,6 +49,7 @@ class Evaluation:
         (in a group shot the largest face may be a stranger, rightly unknown, beside the named member).
     boxes: (n, 4) box of the scored (largest) face, NaN where none was found.
     left_out: photos not scored because they are copies of photos the model learned from.
+    tradeoff: the same photos' figures at other thresholds (`evaluate_subjects`), when they were computed.
     """
 
     classes: list[str]
@@ -51,6 +63,7 @@ class Evaluation:
     rejected: np.ndarray
     boxes: Optional[np.ndarray] = None
     left_out: tuple[str, ...] = ()
+    tradeoff: Optional[Tradeoff] = None
 
     @property
     def members(self) -> np.ndarray:
@@ -120,8 +133,11 @@ class Evaluation:
                        self.confusion(), (*self.classes, *OTHER_COLUMNS), tuple(self.left_out))
 
     def to_dict(self) -> dict:
-        """The headline figures as JSON (`Metrics.to_dict`)."""
-        return self.metrics().to_dict()
+        """The headline figures as JSON (`Metrics.to_dict`), and the trade-off's rows under "tradeoff"."""
+        figures = self.metrics().to_dict()
+        if self.tradeoff is not None:
+            figures["tradeoff"] = self.tradeoff.to_dict()
+        return figures
 
     def record(self, root: Path) -> TestRecord:
         """What a model file keeps of this evaluation of the photos under `root`."""
@@ -130,8 +146,10 @@ class Evaluation:
                           self.boxes if self.boxes is not None else np.zeros((0, 4), np.float32))
 
     def format_text(self) -> str:
-        """A readable report: headline figures, per-class table and confusion matrix (`Metrics.format_text`)."""
-        return self.metrics().format_text()
+        """A readable report: headline figures, per-class table and confusion matrix (`Metrics.format_text`),
+        then the trade-off's table."""
+        text = self.metrics().format_text()
+        return text if self.tradeoff is None else f"{text}\n\n{self.tradeoff.format_text()}"
 
 
 def score_predictions(classes: Sequence[str], paths: Sequence[str | os.PathLike], truth: Sequence[int],
@@ -166,6 +184,38 @@ def _mean(values: np.ndarray) -> float:
     return float(np.mean(values)) if len(values) else float("nan")
 
 
+def evaluate_subjects(model: Namer, paths: Sequence[str | os.PathLike], truth: Sequence[int],
+                      subjects: Sequence[Subjects], *, threshold: Optional[float] = None,
+                      targets: Sequence[float] = REJECTION_TARGETS) -> Evaluation:
+    """Score photos already detected and embedded (true class index, -1 for a stranger) at `threshold` (None:
+    the calibrated one), with their trade-off: the same figures at the calibrated threshold, at `threshold`
+    and at thresholds that reject each of the `targets` shares of the member photos
+    (`whosthat.training.tradeoff`)."""
+
+    scored: dict[Optional[float], Evaluation] = {}
+
+    def at(limit: Optional[float]) -> Evaluation:
+        if limit not in scored:
+            scored[limit] = score_predictions(model.classes, paths, truth,
+                                              [model.name_subjects(s, threshold=limit) for s in subjects])
+        return scored[limit]
+
+    evaluation = at(threshold)
+    scored[model.threshold if threshold is None else threshold] = evaluation
+    member_photos = int(evaluation.members.sum())
+    picked = rejection_thresholds(member_scores(model, truth, subjects), member_photos,
+                                  lambda limit: at(limit).members_rejected, targets)
+    rows = [_row(point, at(point.threshold)) for point in operating_points(model.threshold, threshold, picked)]
+    evaluation.tradeoff = Tradeoff(tuple(rows), member_photos, int((evaluation.truth == UNKNOWN).sum()))
+    return evaluation
+
+
+def _row(point: OperatingPoint, evaluation: Evaluation) -> TradeoffRow:
+    """The trade-off's row of an operating point: the photos' figures at its threshold."""
+    return TradeoffRow(point, evaluation.accuracy, evaluation.among_accuracy, evaluation.members_rejected,
+                       evaluation.strangers_accepted)
+
+
 def evaluate_folder(model: Namer, folder: str | Path, *, cache: Optional[EmbeddingCache] = None,
                     threshold: Optional[float] = None,
                     progress: Optional[Callable[[str, int], Callable[[int], None]]] = None) -> Evaluation:
@@ -173,7 +223,8 @@ def evaluate_folder(model: Namer, folder: str | Path, *, cache: Optional[Embeddi
 
     Photos that are byte-identical copies of photos the model learned from are not scored (they are
     listed in `left_out`). threshold: the stranger threshold to use instead of the calibrated one
-    (another point of the curve the report shows).
+    (another point of the curve the report shows). The evaluation's `tradeoff` gives the same photos'
+    figures at other thresholds (`evaluate_subjects`).
     """
     collection = scan(folder)
     learned = model.learned_keys()
@@ -181,8 +232,8 @@ def evaluate_folder(model: Namer, folder: str | Path, *, cache: Optional[Embeddi
     items, copies = without_copies(collection.items, learned, keys)
     truth = [model.classes.index(item.label) if item.label in model.classes else UNKNOWN for item in items]
     callback = progress("predicting", len(items)) if progress else None
-    results = model.extract_paths([i.path for i in items], cache=cache, progress=callback, keys=keys)
-    predictions = [model.name_subjects(s, threshold=threshold) for s in results]
-    evaluation = score_predictions(model.classes, [i.path for i in items], truth, predictions)
+    paths = [i.path for i in items]
+    results = list(model.extract_paths(paths, cache=cache, progress=callback, keys=keys))
+    evaluation = evaluate_subjects(model, paths, truth, results, threshold=threshold)
     evaluation.left_out = tuple(str(item.path) for item in copies)
     return evaluation
