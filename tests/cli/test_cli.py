@@ -115,12 +115,16 @@ def test_evaluate_prints_figures(kpop_model_file: Path, held_out_folder: Path, s
     folder = held_out_folder
     assert main(["evaluate", str(kpop_model_file), str(folder), "--cache-dir", str(session_cache)]) == 0
     text = capsys.readouterr().out
-    for words in ["accuracy", "top-2", "precision", "recall", "confusion", "Irene", "Jihyo", "Naeun"]:
+    for words in ["accuracy", "top-2", "precision", "recall", "confusion", "Irene", "Jihyo", "Naeun", "trade-off",
+                  "members named right", "no photos of strangers"]:
         assert words in text, f"{words!r} not in:\n{text}"
     assert main(["evaluate", str(kpop_model_file), str(folder), "--json", "--cache-dir", str(session_cache)]) == 0
     figures = json.loads(capsys.readouterr().out)
     assert figures["photos"] == 9 and 0 <= figures["accuracy"] <= 1 and len(figures["per_class"]) == 10
     assert figures["confusion_columns"][-2:] == ["unknown", "no face"]
+    (calibrated,) = [row for row in figures["tradeoff"]["rows"] if row["calibrated"]]
+    assert calibrated["members_rejected"] == figures["members_rejected"] and calibrated["strangers_accepted"] is None
+    assert f"{calibrated['threshold']:.3f}" in next(line for line in text.splitlines() if line.endswith("calibrated"))
 
 
 def test_evaluate_leaves_out_what_the_model_learned_from(kpop_model_file: Path, kpop_train_dir: Path,

@@ -17,10 +17,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         epilog="examples:\n  whosthat evaluate blackpink.wt photos/test\n"
                "  whosthat evaluate blackpink.wt photos/test --threshold 0  # another point (0: even odds)\n\n"
                "Sub-folders named after people the model does not know are scored as strangers. Photos that are\n"
-               "copies of the ones the model learned from (the same files) are left out and listed.")
+               "copies of the ones the model learned from (the same files) are left out and listed.\n\n"
+               "After the figures, a table of the stranger threshold's trade-off on these photos: members named\n"
+               "right, members rejected (called unknown) and strangers named, at the calibrated threshold, at\n"
+               "--threshold if given, and at thresholds where at most 1, 2, 3, 5 and 10 % of the members are\n"
+               "rejected. A row's threshold, as printed, is what `predict` and `index` take with --threshold.")
     p.add_argument("model", type=Path, help="model file written by `whosthat train`")
     p.add_argument("folder", type=Path, help="FOLDER/<person>/<photo>")
-    p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    p.add_argument("--json", action="store_true",
+                   help="print the figures as one JSON object (the trade-off's rows under \"tradeoff\")")
     add_threshold_option(p)
     add_cache_options(p)
     p.set_defaults(run=run)
