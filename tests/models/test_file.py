@@ -14,6 +14,7 @@ import pytest
 import whosthat
 from whosthat import ModelFileError
 from whosthat.models.file import FORMAT_VERSION, read_bundle, write_bundle
+from whosthat.models.model import Model
 
 
 def test_round_trip_gives_identical_predictions(kpop_trained, kpop_held_out, tmp_path: Path):
@@ -51,7 +52,7 @@ def test_no_pickle_inside(kpop_model_file: Path):
     assert all(a.dtype != object for a in arrays.values())
     assert {"recogniser/head/coef", "recogniser/reference/X", "recogniser/reference/y",
             "recogniser/calibration/curve/thresholds", "training/content_keys"} <= set(arrays)
-    assert manifest["format"] == "whosthat-model" and manifest["format_version"] == FORMAT_VERSION == 2
+    assert manifest["format"] == "whosthat-model" and manifest["format_version"] == FORMAT_VERSION == 3
     assert manifest["kind"] == "model"
     classes = manifest["recogniser"]["classes"]
     assert classes == manifest["classes"] == sorted(classes) and len(classes) == 10
@@ -181,3 +182,16 @@ def test_write_and_read_bundle(tmp_path: Path):
     for key, value in arrays.items():
         np.testing.assert_array_equal(back[key], value)
         assert back[key].dtype == value.dtype
+
+
+def test_a_format_2_file_is_read_as_it_is(kpop_model_file: Path, kpop_model: Model, tmp_path: Path) -> None:
+    """Format 3 only adds a head that may know the non-members as one more class: a format-2 file, which never
+    has one, reads in the same layout and names the same."""
+    def as_format_2(manifest: dict) -> None:
+        manifest["format_version"] = 2
+        del manifest["recogniser"]["negatives"]
+
+    old = whosthat.load(_with_manifest(kpop_model_file, tmp_path / "format2.wt", as_format_2))
+    assert old.recogniser.n_negatives_ == 0
+    X = kpop_model.reference.X[:5]
+    np.testing.assert_array_equal(old.evidence(X).stranger, kpop_model.evidence(X).stranger)

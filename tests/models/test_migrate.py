@@ -63,11 +63,11 @@ def test_a_format_1_model_renders_its_report(tmp_path: Path) -> None:
     assert "does not record" not in page
 
 
-def test_saved_again_it_is_format_2_and_the_same_model(tmp_path: Path) -> None:
+def test_saved_again_it_is_the_current_format_and_the_same_model(tmp_path: Path) -> None:
     old = whosthat.load(FORMAT_1)
     path = old.save(tmp_path / "new.wt")
     manifest, _ = read_bundle(path)
-    assert manifest["format_version"] == FORMAT_VERSION == 2
+    assert manifest["format_version"] == FORMAT_VERSION == 3
     new = whosthat.load(path)
     X = old.reference.X[:7]
     for name in ("probabilities", "similarity", "stranger"):

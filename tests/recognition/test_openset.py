@@ -13,6 +13,7 @@ from whosthat.recognition.heads import create_head
 from whosthat.recognition.openset import (
     SUM,
     Calibration,
+    Negatives,
     StrangerScore,
     class_similarity,
     cross_validated_cues,
@@ -172,6 +173,23 @@ def test_cross_validated_cues_do_not_leak(whiten: bool):
     members, strangers = cross_validated_cues(lambda: create_head("knn"), X, y, 4, whiten=whiten)
     assert members[:, 1:].max() < 0.6 and strangers[:, 1:].max() < 0.6
     assert np.median(members[:, 0]) < 0.6
+
+
+@pytest.mark.parametrize("people", [np.repeat(np.arange(7), [3, 1, 4, 2, 5, 1, 2]), np.zeros(9, np.int64),
+                                    np.array(["b", "a", "b", "c"])])
+def test_each_negative_is_held_out_with_its_whole_person(people: np.ndarray):
+    """The folds the negatives are scored in: every row held out once, never beside a fitted row of its own
+    person (a head that had seen the person would reject them too easily); one person: their photos in folds."""
+    negatives = Negatives(np.zeros((len(people), 4), np.float32), people)
+    held_out = np.zeros(len(people), np.int64)
+    for held, fitted in negatives.folds(seed=3):
+        held_out += held
+        assert not (held & fitted).any() and (held | fitted).all()
+        if len(set(people.tolist())) > 1:
+            assert not set(people[held].tolist()) & set(people[fitted].tolist())
+        else:
+            assert fitted.any()
+    assert (held_out == 1).all()
 
 
 def test_a_held_out_celebrity_comes_out_unknown(datasets: Path, tmp_path: Path, session_cache: Path):

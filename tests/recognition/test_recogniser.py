@@ -113,24 +113,60 @@ def test_without_negatives_the_model_is_the_one_fitted_before_they_existed() -> 
     assert "negatives" not in meta["calibration"]
 
 
+def look_alikes(centre: np.ndarray, people: int, per_person: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Faces of `people` people who each look somewhat like `centre` (a member), and the person of each."""
+    rng = np.random.default_rng(seed)
+    faces = []
+    for _ in range(people):
+        own = normalise(centre[None, :] + 1.2 * normalise(rng.normal(size=(1, len(centre)))))
+        faces.append(normalise(own + 0.2 * rng.normal(size=(per_person, len(centre)))))
+    return np.vstack(faces).astype(np.float32), np.repeat(np.arange(people), per_person)
+
+
 def test_negatives_are_calibrated_on_and_kept_apart_in_the_curve() -> None:
-    """Negatives are scored as new strangers are: the curve's share of them named at the threshold is the
-    share the fitted recogniser names; the simulated strangers and the members are counted as before."""
+    """Negatives join the calibration: the curve counts them apart, the simulated strangers and the members as
+    before; each is scored by a head that never saw its person, so the fitted model (which learned them) names
+    no more of them than the curve says."""
     X, y, centres = clusters(seed=14)
-    negatives = normalise(np.random.default_rng(15).normal(size=(40, X.shape[1])) + centres[:1])
-    plain, informed = Recogniser().fit(X, y), Recogniser().fit(X, y, negatives=negatives)
+    negatives, people = look_alikes(centres[0], 8, 5, seed=15)
+    plain, informed = Recogniser().fit(X, y), Recogniser().fit(X, y, negatives=negatives, negative_people=people)
     calibration = informed.calibration_
-    assert calibration.curve.n_negatives == 40
+    assert calibration.curve.n_negatives == 40 and informed.n_negatives_ == 40 and plain.n_negatives_ == 0
     assert calibration.curve.n_strangers == plain.calibration_.curve.n_strangers
     assert calibration.curve.n_members == plain.calibration_.curve.n_members
-    assert calibration.negatives_accepted == pytest.approx(np.mean(informed.predict(negatives) != UNKNOWN_LABEL))
+    assert np.mean(informed.predict(negatives) != UNKNOWN_LABEL) <= calibration.negatives_accepted
     assert plain.calibration_.negatives_accepted is None
-    members, truth, _ = clusters(per_class=20, seed=16, centres=centres)
-    assert informed.score(members, truth) >= plain.score(members, truth) - 0.05
     meta, arrays = informed.to_bundle()
     assert meta["calibration"]["negatives"] == 40 and "calibration/curve/negatives_accepted" in arrays
-    again = Recogniser.from_bundle(meta, arrays).calibration_
-    assert again.negatives_accepted == calibration.negatives_accepted and again.curve.n_negatives == 40
+    again = Recogniser.from_bundle(meta, arrays)
+    assert again.calibration_.negatives_accepted == calibration.negatives_accepted
+    assert again.n_negatives_ == 40 and again.calibration_.curve.n_negatives == 40
+    np.testing.assert_array_equal(again.predict(negatives), informed.predict(negatives))
+
+
+def test_negatives_are_learned_as_one_more_class_that_no_member_gets() -> None:
+    """The head learns the negatives as a class of their own: new look-alikes of a member (other people than the
+    negatives) are named less often, members as often; probabilities stay the members' alone, summing to 1."""
+    X, y, centres = clusters(seed=20, spread=0.15)
+    negatives, people = look_alikes(centres[0], 10, 6, seed=21)
+    strangers, _ = look_alikes(centres[0], 10, 6, seed=22)
+    plain, informed = Recogniser().fit(X, y), Recogniser().fit(X, y, negatives=negatives, negative_people=people)
+    assert informed.head_.predict_proba(X[:2]).shape == (2, len(NAMES) + 1)
+    probabilities = informed.predict_proba(strangers)
+    assert probabilities.shape == (len(strangers), len(NAMES))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-6)
+    named = {name: np.mean(model.predict(strangers) != UNKNOWN_LABEL)
+             for name, model in (("plain", plain), ("informed", informed))}
+    assert named["informed"] < named["plain"], named
+    members, truth, _ = clusters(per_class=20, seed=23, centres=centres, spread=0.15)
+    assert informed.score(members, truth) >= plain.score(members, truth) - 0.05
+
+
+def test_negative_people_must_be_one_per_negative() -> None:
+    X, y, centres = clusters(seed=24)
+    negatives, people = look_alikes(centres[0], 3, 4, seed=25)
+    with pytest.raises(ValueError, match="negative_people"):
+        Recogniser().fit(X, y, negatives=negatives, negative_people=people[:-1])
 
 
 def test_negatives_must_match_the_members_dimension() -> None:

@@ -16,8 +16,12 @@ from whosthat.core.errors import ModelFileError, one_line
 from whosthat.core.files import atomic_file
 
 FORMAT = "whosthat-model"
-#: The layout `write_bundle` writes; `whosthat.models.migrate` turns earlier ones into it.
-FORMAT_VERSION = 2
+#: The layout `write_bundle` writes; `whosthat.models.migrate` turns format 1 into it. Format 3 is format 2's
+#: layout whose recogniser may hold a head with one more class than the members (`Recogniser.n_negatives_`),
+#: which a reader of format 2 would take for a member: so it reads format 2 files as they are, and they it not.
+FORMAT_VERSION = 3
+#: The first format in the current layout.
+LAYOUT_VERSION = 2
 MANIFEST = "manifest.json"
 ARRAYS = "arrays.npz"
 #: The largest manifest read: a model's lists every photo of its split by path, a few MB for a large

@@ -7,7 +7,7 @@ import os
 from whosthat.core.errors import ModelFileError, one_line
 from whosthat.models.ensemble import KIND as ENSEMBLE
 from whosthat.models.ensemble import Ensemble
-from whosthat.models.file import FORMAT_VERSION, read_bundle
+from whosthat.models.file import LAYOUT_VERSION, read_bundle
 from whosthat.models.migrate import upgrade
 from whosthat.models.model import KIND as MODEL
 from whosthat.models.model import Model
@@ -18,7 +18,7 @@ def load(path: str | os.PathLike) -> Model | Ensemble:
     whosthat's); `ModelFileError` when it is foreign, corrupt or newer."""
     manifest, arrays = read_bundle(path)
     try:
-        if manifest["format_version"] < FORMAT_VERSION:
+        if manifest["format_version"] < LAYOUT_VERSION:
             manifest, arrays = upgrade(manifest, arrays)
         kind = manifest["kind"]
         if kind == MODEL:

@@ -1,7 +1,7 @@
 """What a model file keeps about how the model was trained, as typed records that read and write themselves.
 
 Each record's `to_bundle()` gives its JSON part and its named arrays; `from_bundle(meta, arrays)`
-reads them back. `whosthat.models.model` nests them in the model file (format 2); format-1 files are
+reads them back. `whosthat.models.model` nests them in the model file (formats 2 and 3); format-1 files are
 turned into this form by `whosthat.models.migrate`, and nowhere else.
 """
 

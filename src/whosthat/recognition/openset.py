@@ -14,14 +14,16 @@ included) is fitted again inside each fold, so no photo is scored in a space fit
 fine-tuned network has seen its training photos, so there only the validation photos are scored.)
 
 Photos of people known not to be members (negatives: other idols, for a K-pop group) are real
-strangers: when training is given them, they join the simulated ones in learning the score and in
-choosing the threshold, as open-set recognition with known negatives does (Günther et al., "Toward
-Open-Set Face Recognition", 2017), and the curve keeps the share of them named apart.
+strangers, used as open-set recognition with known negatives does (Günther et al., "Toward Open-Set
+Face Recognition", 2017): the head learns them as one more class, "the others", whose share of a
+face's probability no member gets (so a face like theirs scores low on every member); and, each
+scored by a head that saw no photo of its person, they join the simulated strangers in learning the
+score and in choosing the threshold. The curve keeps the share of them named apart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Optional
 
@@ -29,7 +31,7 @@ import numpy as np
 
 from whosthat.core.arrays import nest, part
 from whosthat.recognition import whitening
-from whosthat.recognition.heads import Head, out_of_fold
+from whosthat.recognition.heads import Head, out_of_fold, round_robin_folds
 from whosthat.vision.vectors import normalise
 
 #: Classes held out in turn when calibrating; a larger group uses a seeded sample of this many.
@@ -40,6 +42,43 @@ MAX_HELD_OUT = 20
 DEFAULT_MAX_MEMBER_REJECTION = 0.03
 #: The cues of a face for a class, in the order of `StrangerScore.weights`.
 CUES = ("probability", "closest photo", "class mean")
+#: Folds the negatives are scored in, each by a head fitted without their people.
+NEGATIVE_FOLDS = 5
+
+
+@dataclass(frozen=True)
+class Negatives:
+    """Faces of people known not to be members: (m, dim) unit embeddings, and (m,) the person each is of, so that
+    each is scored by a head that saw no photo of that person, as a new stranger would be."""
+
+    X: np.ndarray
+    people: np.ndarray
+
+    def folds(self, seed: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(held, fitted) row masks: the people dealt into at most NEGATIVE_FOLDS folds (seeded); with one person,
+        their photos are."""
+        names, person = np.unique(self.people, return_inverse=True)
+        if len(names) > 1:
+            fold = round_robin_folds(np.zeros(len(names), np.int64), min(NEGATIVE_FOLDS, len(names)), seed)[person]
+        else:
+            fold = round_robin_folds(np.zeros(len(person), np.int64), NEGATIVE_FOLDS, seed)
+        for k in np.unique(fold):
+            yield fold == k, fold != k
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+
+def member_probabilities(make_head: Callable[[], Head], X: np.ndarray, y: np.ndarray, n_classes: int,
+                         negatives: Optional[np.ndarray] = None) -> Callable[[np.ndarray], np.ndarray]:
+    """The (n, n_classes) member probabilities of faces under a head from `make_head` fitted on (X, y), with
+    `negatives` (rows in the same space) as one more class when there are any: the share those take is no
+    member's, so the rows then sum to less than 1 for a face like theirs."""
+    if negatives is None or not len(negatives):
+        return make_head().fit(X, y, n_classes).predict_proba
+    head = make_head().fit(np.vstack([X, negatives]), np.concatenate([y, np.full(len(negatives), n_classes)]),
+                           n_classes + 1)
+    return lambda rows: head.predict_proba(rows)[:, :n_classes]
 
 
 def class_similarity(X: np.ndarray, reference: np.ndarray, reference_labels: np.ndarray, n_classes: int,
@@ -301,8 +340,8 @@ class Calibration:
 
 
 def simulate_strangers(make_head: Callable[[], Head], X_train: np.ndarray, y_train: np.ndarray,
-                       X_val: np.ndarray, y_val: np.ndarray, n_classes: int, *, whiten: bool = False, seed: int = 0
-                       ) -> tuple[np.ndarray, np.ndarray]:
+                       X_val: np.ndarray, y_val: np.ndarray, n_classes: int, *, whiten: bool = False, seed: int = 0,
+                       negatives: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray]:
     """Member and stranger cues (`stranger_cues` for the most probable class) of the validation faces,
     holding each class out in turn.
 
@@ -310,20 +349,23 @@ def simulate_strangers(make_head: Callable[[], Head], X_train: np.ndarray, y_tra
     faces. Strangers: the validation faces of a held-out class, scored by a head fitted without it.
     With too few validation faces, the training faces stand in (each compared with the other
     training photos, leave one out). whiten: the head works on whitened embeddings
-    (`whosthat.recognition.whitening`), fitted on the faces that head learns from.
+    (`whosthat.recognition.whitening`), fitted on the faces that head learns from. negatives: (m, dim)
+    embeddings every head also learns, as one more class (`member_probabilities`).
     """
     leave_one_out = len(y_val) < 2 * n_classes
     if leave_one_out:
         X_val, y_val = X_train, y_train
     space = _space(X_train, y_train, whiten)
     fitted, scored = space(X_train), space(X_val)
-    probabilities = make_head().fit(fitted, y_train, n_classes).predict_proba(scored)
+    probabilities = member_probabilities(make_head, fitted, y_train, n_classes, _mapped(space, negatives))(scored)
     members = _cues_of_best(probabilities, scored, fitted, y_train, leave_one_out=leave_one_out)
-    return members, _held_out_cues(make_head, X_train, y_train, X_val, y_val, whiten=whiten, seed=seed)
+    return members, _held_out_cues(make_head, X_train, y_train, X_val, y_val, whiten=whiten, seed=seed,
+                                   negatives=negatives)
 
 
 def cross_validated_cues(make_head: Callable[[], Head], X: np.ndarray, y: np.ndarray, n_classes: int,
-                         folds: int = 5, *, whiten: bool = False, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                         folds: int = 5, *, whiten: bool = False, seed: int = 0,
+                         negatives: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray]:
     """Member and stranger cues (`stranger_cues` for the most probable class) of every photo, each
     from a head, a reference and (with `whiten`) a whitening that never saw it.
 
@@ -332,20 +374,36 @@ def cross_validated_cues(make_head: Callable[[], Head], X: np.ndarray, y: np.nda
     Strangers: every photo of a held-out class, scored by a head fitted on the other classes. Using
     all the photos, not only the validation ones, estimates the threshold from several times more
     scores. Only for embeddings that did not learn from these photos (not a fine-tuned network's).
+    negatives: (m, dim) embeddings every head also learns, as one more class (`member_probabilities`).
     """
     members = np.zeros((len(y), len(CUES)), np.float32)
     for scored, fitted in out_of_fold(y, folds, seed):
         space = _space(X[fitted], y[fitted], whiten)
         reference, faces = space(X[fitted]), space(X[scored])
-        probabilities = make_head().fit(reference, y[fitted], n_classes).predict_proba(faces)
+        probabilities = member_probabilities(make_head, reference, y[fitted], n_classes,
+                                             _mapped(space, negatives))(faces)
         members[scored] = _cues_of_best(probabilities, faces, reference, y[fitted])
-    return members, _held_out_cues(make_head, X, y, X, y, whiten=whiten, seed=seed)
+    return members, _held_out_cues(make_head, X, y, X, y, whiten=whiten, seed=seed, negatives=negatives)
+
+
+def negative_cues(make_head: Callable[[], Head], X: np.ndarray, y: np.ndarray, n_classes: int, negatives: Negatives,
+                  *, whiten: bool = False, seed: int = 0) -> np.ndarray:
+    """(m, len(CUES)) the cues of each negative for its most probable member, scored as a new stranger is: by a
+    head fitted on all the members (X, y) and on the negatives of the other people (`Negatives.folds`)."""
+    space = _space(X, y, whiten)
+    reference, faces = space(X), space(negatives.X)
+    cues = np.zeros((len(negatives), len(CUES)), np.float32)
+    for held, fitted in negatives.folds(seed):
+        probabilities = member_probabilities(make_head, reference, y, n_classes, faces[fitted])(faces[held])
+        cues[held] = _cues_of_best(probabilities, faces[held], reference, y)
+    return cues
 
 
 def _held_out_cues(make_head: Callable[[], Head], X_fit: np.ndarray, y_fit: np.ndarray, X_scored: np.ndarray,
-                   y_scored: np.ndarray, *, whiten: bool, seed: int) -> np.ndarray:
+                   y_scored: np.ndarray, *, whiten: bool, seed: int, negatives: Optional[np.ndarray] = None
+                   ) -> np.ndarray:
     """Stranger cues: for each class in turn (a seeded sample of MAX_HELD_OUT in larger groups), its
-    `X_scored` rows scored by a head fitted on the `X_fit` rows of the other classes."""
+    `X_scored` rows scored by a head fitted on the `X_fit` rows of the other classes (and the negatives)."""
     held_out = np.unique(y_scored)
     if len(held_out) > MAX_HELD_OUT:
         held_out = np.random.default_rng(seed).choice(held_out, MAX_HELD_OUT, replace=False)
@@ -356,8 +414,9 @@ def _held_out_cues(make_head: Callable[[], Head], X_fit: np.ndarray, y_fit: np.n
         local = np.searchsorted(others, y_fit[keep])
         space = _space(X_fit[keep], local, whiten)
         reference, faces = space(X_fit[keep]), space(X_scored[y_scored == c])
-        if len(others) >= 2:
-            probabilities = make_head().fit(reference, local, len(others)).predict_proba(faces)
+        mapped = _mapped(space, negatives)
+        if len(others) >= 2 or (mapped is not None and len(mapped)):
+            probabilities = member_probabilities(make_head, reference, local, len(others), mapped)(faces)
         else:
             probabilities = np.ones((len(faces), 1))
         strangers.append(_cues_of_best(probabilities, faces, reference, local))
@@ -370,6 +429,11 @@ def _space(X: np.ndarray, y: np.ndarray, whiten: bool) -> Callable[[np.ndarray],
         return lambda rows: rows
     matrix = whitening.fit_whitening(X, y)
     return lambda rows: whitening.whiten(rows, matrix)
+
+
+def _mapped(space: Callable[[np.ndarray], np.ndarray], rows: Optional[np.ndarray]) -> Optional[np.ndarray]:
+    """`rows` in a head's space, or None without any."""
+    return space(rows) if rows is not None and len(rows) else None
 
 
 def _cues_of_best(probabilities: np.ndarray, X: np.ndarray, reference: np.ndarray, reference_labels: np.ndarray,

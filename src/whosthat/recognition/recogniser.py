@@ -1,8 +1,9 @@
 """`Recogniser`: names face embeddings as members of the group or "unknown", as a scikit-learn estimator.
 
 It is the learned half of a model (the other half, `whosthat.models.model.Model`, finds and embeds the
-faces): a within-class whitening of the embeddings, a classifier head, the training faces the
-stranger test compares with, and the calibrated stranger score and threshold (`whosthat.recognition.openset`).
+faces): a within-class whitening of the embeddings, a classifier head (which, given faces of people
+known not to be members, learns them as one more class), the training faces the stranger test
+compares with, and the calibrated stranger score and threshold (`whosthat.recognition.openset`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from whosthat.recognition.openset import (
     DEFAULT_MAX_MEMBER_REJECTION,
     SUM,
     Calibration,
+    Negatives,
     cross_validated_cues,
+    negative_cues,
     simulate_strangers,
     stranger_cues,
 )
@@ -35,7 +38,7 @@ from whosthat.recognition.whitening import fit_whitening, whiten
 class Evidence:
     """What a recogniser makes of n faces, for each of its k classes.
 
-    probabilities: (n, k) the head's probabilities, rows summing to 1.
+    probabilities: (n, k) the head's probabilities of the members, rows summing to 1.
     similarity: (n, k) cosine similarity to each class's closest training face.
     stranger: (n, k) stranger scores (a log-odds that the face is this member; compared with the threshold).
     """
@@ -68,7 +71,8 @@ class Recogniser(ClassifierMixin, BaseEstimator):
     (without it every face gets its most probable name: a closed set); `max_member_rejection`, the share
     of members the threshold may call unknown; `seed`, of the calibration's folds and held-out classes.
 
-    `fit(X, y)` sets `classes_`, `n_features_in_`, `whitening_`, `head_`, `reference_` and `calibration_`.
+    `fit(X, y)` sets `classes_`, `n_features_in_`, `whitening_`, `head_`, `reference_`, `n_negatives_` (the
+    faces of non-members the head learned as one more class) and `calibration_`.
     """
 
     def __init__(self, head: str = "logistic", head_params: Optional[Mapping] = None, whiten: bool = True,
@@ -82,16 +86,17 @@ class Recogniser(ClassifierMixin, BaseEstimator):
         self.seed = seed
 
     def fit(self, X: np.ndarray, y: np.ndarray, *, seen: Optional[np.ndarray] = None,
-            negatives: Optional[np.ndarray] = None) -> Recogniser:
+            negatives: Optional[np.ndarray] = None, negative_people: Optional[np.ndarray] = None) -> Recogniser:
         """Learn from (n, dim) unit embeddings and their (n,) class names.
 
         seen: (n,) bool, rows whose photos the embedder itself learned from (a network fine-tuned on
         them): those are never scored to calibrate the stranger threshold. By default none, and every
         row is scored by a head fitted on the other folds of a cross-validation.
-        negatives: (m, dim) unit embeddings of people known not to be members. Each is scored as a new
-        stranger would be, by the fitted whitening, head and reference, and the stranger score and
-        threshold are calibrated on them beside the simulated strangers (`Calibration.fit`). None (or
-        none without `calibrate`): nothing changes.
+        negatives: (m, dim) unit embeddings of people known not to be members. The head learns them as one
+        more class, whose share of a face's probability no member gets; and, each scored by a head that saw
+        no photo of its person, they calibrate the stranger score and threshold beside the simulated
+        strangers (`whosthat.recognition.openset`). None, or none: nothing changes.
+        negative_people: (m,) the person each negative is of (by default each is its own).
         """
         X, y = validate_data(self, X, y, dtype=np.float32)
         check_classification_targets(y)
@@ -99,11 +104,18 @@ class Recogniser(ClassifierMixin, BaseEstimator):
         if len(names) < 2:
             raise TooFewClassesError(f"{len(names)} class to learn from; a recogniser needs at least two")
         self.classes_ = names.tolist()
+        others = self._negatives(negatives, negative_people)
+        self.n_negatives_ = len(others.X) if others is not None else 0
         self.whitening_ = fit_whitening(X, index) if self.whiten else None
         features = self._features(X)
-        self.head_ = self._new_head().fit(features, index, len(names))
+        if others is None:
+            self.head_ = self._new_head().fit(features, index, len(names))
+        else:
+            self.head_ = self._new_head().fit(np.vstack([features, self._features(others.X)]),
+                                              np.concatenate([index, np.full(len(others.X), len(names))]),
+                                              len(names) + 1)
         self.reference_ = Reference(features, index.astype(np.int64))
-        self.calibration_ = self._calibrate(X, index, seen, negatives) if self.calibrate else None
+        self.calibration_ = self._calibrate(X, index, seen, others) if self.calibrate else None
         return self
 
     def evidence(self, X: np.ndarray) -> Evidence:
@@ -112,9 +124,10 @@ class Recogniser(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, dtype=np.float32, reset=False, ensure_min_samples=0)
         features = self._features(X)
         k = len(self.classes_)
-        probabilities = self.head_.predict_proba(features) if len(features) else np.zeros((0, k))
-        cues = stranger_cues(probabilities, features, self.reference_.X, self.reference_.y)
+        members = self.head_.predict_proba(features)[:, :k] if len(features) else np.zeros((0, k))
+        cues = stranger_cues(members, features, self.reference_.X, self.reference_.y)
         score = self.calibration_.score if self.calibration_ is not None else SUM
+        probabilities = members / members.sum(axis=1, keepdims=True) if self.n_negatives_ else members
         return Evidence(probabilities, cues[..., 1], score(cues))
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
@@ -146,7 +159,7 @@ class Recogniser(ClassifierMixin, BaseEstimator):
 
     def to_bundle(self) -> tuple[dict, dict[str, np.ndarray]]:
         """Settings and fitted state as JSON and named arrays (`from_bundle` reads them back)."""
-        meta: dict = {"params": self.get_params(), "classes": list(self.classes_)}
+        meta: dict = {"params": self.get_params(), "classes": list(self.classes_), "negatives": self.n_negatives_}
         arrays = nest("head", self.head_.get_state())
         arrays.update({"reference/X": self.reference_.X, "reference/y": self.reference_.y})
         if self.whitening_ is not None:
@@ -161,6 +174,7 @@ class Recogniser(ClassifierMixin, BaseEstimator):
         """The fitted recogniser `to_bundle` wrote."""
         recogniser = cls(**meta["params"])
         recogniser.classes_ = list(meta["classes"])
+        recogniser.n_negatives_ = int(meta.get("negatives", 0))
         recogniser.n_features_in_ = int(np.asarray(arrays["reference/X"]).shape[1])
         recogniser.head_ = recogniser._new_head().set_state(part("head", arrays))
         recogniser.whitening_ = arrays.get("whitening")
@@ -177,26 +191,34 @@ class Recogniser(ClassifierMixin, BaseEstimator):
         """Embeddings in the space the head and the reference live in (whitened, or as they are)."""
         return X if self.whitening_ is None or not len(X) else whiten(X, self.whitening_)
 
-    def _calibrate(self, X: np.ndarray, y: np.ndarray, seen: Optional[np.ndarray], negatives: Optional[np.ndarray]
-                   ) -> Calibration:
-        """Stranger score and threshold from photos the scoring head never saw (`whosthat.recognition.openset`)."""
-        k = len(self.classes_)
-        negative_cues = self._negative_cues(negatives) if negatives is not None else None
-        if seen is None or not np.any(seen):
-            member, stranger = cross_validated_cues(self._new_head, X, y, k, whiten=self.whiten, seed=self.seed)
-        else:
-            seen = np.asarray(seen, bool)
-            member, stranger = simulate_strangers(self._new_head, X[seen], y[seen], X[~seen], y[~seen], k,
-                                                  whiten=self.whiten, seed=self.seed)
-        return Calibration.fit(member, stranger, self.max_member_rejection, negative_cues)
-
-    def _negative_cues(self, negatives: np.ndarray) -> np.ndarray:
-        """(m, len(CUES)) each negative's cues for the member the fitted head finds most probable."""
+    def _negatives(self, negatives: Optional[np.ndarray], people: Optional[np.ndarray]) -> Optional[Negatives]:
+        """The negatives checked, with their people; None without any."""
+        if negatives is None:
+            return None
         negatives = check_array(negatives, dtype=np.float32, ensure_min_samples=0)
         if negatives.shape[1] != self.n_features_in_:
             raise ValueError(f"negatives have {negatives.shape[1]} features; the members have {self.n_features_in_}")
-        features = self._features(negatives)
-        probabilities = (self.head_.predict_proba(features) if len(features)
-                         else np.zeros((0, len(self.classes_))))
-        cues = stranger_cues(probabilities, features, self.reference_.X, self.reference_.y)
-        return cues[np.arange(len(features)), probabilities.argmax(axis=1)]
+        if not len(negatives):
+            return None
+        people = np.arange(len(negatives)) if people is None else np.asarray(people)
+        if people.shape != (len(negatives),):
+            raise ValueError(f"{len(people)} negative_people for {len(negatives)} negatives")
+        return Negatives(negatives, people)
+
+    def _calibrate(self, X: np.ndarray, y: np.ndarray, seen: Optional[np.ndarray], negatives: Optional[Negatives]
+                   ) -> Calibration:
+        """Stranger score and threshold from photos the scoring head never saw (`whosthat.recognition.openset`)."""
+        k = len(self.classes_)
+        learned = negatives.X if negatives is not None else None
+        if seen is None or not np.any(seen):
+            member, stranger = cross_validated_cues(self._new_head, X, y, k, whiten=self.whiten, seed=self.seed,
+                                                    negatives=learned)
+            fitted, labels = X, y
+        else:
+            seen = np.asarray(seen, bool)
+            member, stranger = simulate_strangers(self._new_head, X[seen], y[seen], X[~seen], y[~seen], k,
+                                                  whiten=self.whiten, seed=self.seed, negatives=learned)
+            fitted, labels = X[seen], y[seen]
+        others = (negative_cues(self._new_head, fitted, labels, k, negatives, whiten=self.whiten, seed=self.seed)
+                  if negatives is not None else None)
+        return Calibration.fit(member, stranger, self.max_member_rejection, others)

@@ -22,6 +22,7 @@ from whosthat.models.records import (
     TrainingRecord,
     ValidationRecord,
 )
+from whosthat.recognition.openset import Negatives
 from whosthat.recognition.recogniser import Recogniser
 from whosthat.training import faces
 from whosthat.training.config import DEFAULT_FACE_HEAD, DEFAULT_IMAGE_HEAD, TrainConfig
@@ -175,15 +176,15 @@ SAME_FACE = 0.97
 
 def embed_others(others: Others, extractor: Extractor, cache: Optional[EmbeddingCache], progress: Progress,
                  log: TrainingLog, members: Optional[tuple[list[Item], np.ndarray]] = None
-                 ) -> tuple[np.ndarray, OthersRecord]:
-    """(m, dim) the embedding of the largest face of each of the others' photos, and their record. Photos
+                 ) -> tuple[Negatives, OthersRecord]:
+    """The embedding of the largest face of each of the others' photos, with its person, and their record. Photos
     without a face are noted and skipped, and so are those whose face is the same as a face learned from a
     member's photo (`members`: those photos and their (n, dim) faces; `SAME_FACE`)."""
     items = others.collection.items
     callback = progress("embedding the others' photos", len(items)) if progress else None
     found = extractor.extract_paths([i.path for i in items], cache=cache, progress=callback, keys=others.keys)
     member_items, member_faces = members if members is not None else ([], np.zeros((0, 0), np.float32))
-    vectors, people = [], set()
+    vectors, people = [], []
     for item, subjects in zip(items, found):
         if subjects.error is not None:
             log.note(item.path, "others", f"unreadable, not used: {subjects.error.split(': ', 1)[-1]}")
@@ -199,11 +200,11 @@ def embed_others(others: Others, extractor: Extractor, cache: Optional[Embedding
                      f"(similarity {similarity.max():.2f}): not learned as someone else's")
             continue
         vectors.append(vector)
-        people.add(item.label)
+        people.append(item.label)
     if not vectors:
         raise DatasetError(f"the others folder {others.given}: no face found in any of its {len(items)} photos")
-    record = OthersRecord(others.given, tuple(sorted(people)), len(items), len(vectors))
-    return np.stack(vectors).astype(np.float32), record
+    record = OthersRecord(others.given, tuple(sorted(set(people))), len(items), len(vectors))
+    return Negatives(np.stack(vectors).astype(np.float32), np.asarray(people)), record
 
 
 def _members_faces(chosen: dict[Path, np.ndarray], learned: list[Item]) -> tuple[list[Item], np.ndarray]:
@@ -284,7 +285,7 @@ def recogniser_settings(on_faces: bool, head: Optional[str], whiten: Optional[bo
 
 
 def fit(settings: Recogniser, classes: list[str], train_rows: faces.Rows, val_rows: faces.Rows, *,
-        fine_tuned: bool, negatives: Optional[np.ndarray] = None) -> tuple[Recogniser, Optional[ValidationRecord]]:
+        fine_tuned: bool, negatives: Optional[Negatives] = None) -> tuple[Recogniser, Optional[ValidationRecord]]:
     """The recogniser fitted on the training and validation faces, and what one fitted on the training faces
     alone made of the validation faces (`ensemble --best` compares models on these).
 
@@ -302,7 +303,9 @@ def fit(settings: Recogniser, classes: list[str], train_rows: faces.Rows, val_ro
     else:
         X, y = train_rows.X, train_rows.y
     seen = np.arange(len(y)) < len(train_rows.y) if fine_tuned else None
-    return settings.fit(X, names[y], seen=seen, negatives=negatives), validation
+    if negatives is None:
+        return settings.fit(X, names[y], seen=seen), validation
+    return settings.fit(X, names[y], seen=seen, negatives=negatives.X, negative_people=negatives.people), validation
 
 
 def test_model(model: Model, items: list[Item], photos: Photos, cache: Optional[EmbeddingCache], progress: Progress,
