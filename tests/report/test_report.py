@@ -22,6 +22,7 @@ from whosthat.recognition.openset import DEFAULT_MAX_MEMBER_REJECTION
 from whosthat.report import HEADINGS, write_report
 from whosthat.report.build import MAX_GALLERY
 from whosthat.training.evaluate import NO_FACE, UNKNOWN
+from whosthat.vision.cache import EmbeddingCache
 
 HISTORY = tuple(EpochStats(e, train_loss=1.8 / e, train_accuracy=1 - 0.5 / e, val_loss=2.0 / e + 0.05 * e,
                            val_accuracy=0.9 - 0.4 / e, lr=1e-3, seconds=1.0) for e in range(1, 9))
@@ -68,15 +69,20 @@ def test_the_model_records_what_the_report_needs(kpop_model: Model) -> None:
 
 
 def test_threshold_section_lists_other_operating_points(kpop_report: str, kpop_model: Model) -> None:
-    """The default point is the model's own threshold; asking fewer members to be lost lowers it."""
+    """The default point is the model's own threshold, marked; asking fewer members to be lost lowers it."""
+    threshold = section(kpop_report, "threshold")
     rows = re.findall(r"<tr><td[^>]*>([\d.]+)</td><td[^>]*>(-?[\d.]+)</td><td[^>]*>([\d.]+)%</td>"
-                      r"<td[^>]*>([\d.]+)%</td></tr>", section(kpop_report, "threshold"))
-    points = {float(share): (float(t), float(members), float(strangers)) for share, t, members, strangers in rows}
+                      r"<td[^>]*>([\d.]+)%</td><td>(calibrated)?</td></tr>", threshold)
+    points = {float(share): (float(t), float(members), float(strangers), mark)
+              for share, t, members, strangers, mark in rows}
     assert sorted(points) == [0.01, 0.02, 0.03, 0.05, 0.1, 0.2]
     assert f"{points[DEFAULT_MAX_MEMBER_REJECTION][0]:.3f}" == f"{kpop_model.threshold:.3f}"
+    assert {k for k in points if points[k][3]} == {k for k in points if points[k][0] == points[0.03][0]}
     thresholds = [points[k][0] for k in sorted(points)]
     assert thresholds == sorted(thresholds)
     assert all(points[k][1] <= 100 * k + 1e-9 for k in points), "members called unknown within each share"
+    assert "others named" not in threshold, "no column for others the model was not given"
+    assert "No test photos of strangers" in threshold, "the kpop model's test photos are all of members"
 
 
 def test_report_has_every_section_and_only_inline_images(kpop_report: str, kpop_model: Model) -> None:
@@ -180,17 +186,54 @@ def test_train_writes_the_report_beside_the_model(kpop_train_dir: Path, kpop_mod
     assert (tmp_path / "b.wt").is_file() and not (tmp_path / "b.html").exists()
 
 
-def test_report_of_a_model_with_its_own_test_folder(kpop_model: Model, kpop_train_dir: Path, kpop_held_out: dict,
-                                                    session_cache: Path, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def tested_with_others(kpop_train_dir: Path, kpop_held_out: dict, session_cache: Path,
+                       tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, Path, str]:
+    """The kpop model's photos with others given (Arin, Dahyun) and a test folder of members and strangers (Sana,
+    Yeji): the model, its test folder and its report."""
+    root = tmp_path_factory.mktemp("with-others")
+    others = link_tree(root / "others", {name: images_of(KPOP15 / name)[:6] for name in ("Arin", "Dahyun")})
+    test = link_tree(root / "test", {"Irene": kpop_held_out["Irene"][:2], "Lisa": kpop_held_out["Lisa"][:2],
+                                     "Jihyo": kpop_held_out["Jihyo"][:6], "Naeun": kpop_held_out["Naeun"][:6],
+                                     "Sana": images_of(KPOP15 / "Sana")[:2], "Yeji": images_of(KPOP15 / "Yeji")[:6]})
+    model = whosthat.train(kpop_train_dir, test_dir=test, others=others, subject="face", embedder="facenet",
+                           cache_dir=session_cache)
+    page = write_report(model, root / "report.html", cache=EmbeddingCache(session_cache)).read_text()
+    return model, test, page
+
+
+def test_report_of_a_model_with_its_own_test_folder(tested_with_others: tuple[Model, Path, str]) -> None:
     """Test photos from `--test-dir`, strangers among them: outcomes point into that folder, strangers get a row."""
-    test = link_tree(tmp_path / "test", {"Irene": kpop_held_out["Irene"][:2], "Lisa": kpop_held_out["Lisa"][:2],
-                                         "Sana": images_of(KPOP15 / "Sana")[:2]})
-    model = whosthat.train(kpop_train_dir, test_dir=test, subject="face", embedder="facenet", cache_dir=session_cache)
+    model, test, page = tested_with_others
     outcomes = model.test.outcomes()
     assert sorted(o.path for o in outcomes) == sorted(test.glob("*/*"))
     assert [o.truth for o in outcomes if o.path.parent.name == "Sana"] == [-1, -1]
-    page = write_report(model, tmp_path / "report.html").read_text()
     distribution = section(page, "classes")
     assert "<td>Sana (stranger)</td>" in distribution
     assert re.search(r"<td>Irene</td><td class=\"num\">\d+</td><td class=\"num\">\d+</td><td class=\"num\">2</td>",
                      distribution)
+
+
+def test_the_others_and_the_test_strangers_have_their_trade_off(tested_with_others: tuple[Model, Path, str]) -> None:
+    """The calibration's table gets the others' column; the test photos, strangers among them, get their own table,
+    whose calibrated row is what training recorded of them."""
+    model, _, page = tested_with_others
+    threshold = section(page, "threshold")
+    curve = re.search(r"<table>(.*?)</table>", threshold, re.S).group(1)
+    assert "<th>others named (train --others)</th>" in curve
+    negatives = model.calibration.negatives_accepted
+    assert re.search(rf"<td[^>]*>{model.threshold:.3f}</td>(<td[^>]*>[\d.]+%</td>){{2}}<td[^>]*>{negatives:.1%}</td>"
+                     r"<td>calibrated</td>", curve)
+    tables = re.findall(r"<table>(.*?)</table>", threshold, re.S)
+    assert len(tables) == 2 and "<th>strangers named</th>" in tables[1]
+    rows = re.findall(r"<tr><td[^>]*>(-?[\d.]+)</td><td[^>]*>([\d.]+)%</td><td[^>]*>([\d.]+)%</td>"
+                      r"<td[^>]*>([\d.]+)%</td><td>([^<]*)</td></tr>", tables[1])
+    assert len(rows) >= 2
+    thresholds = [float(r[0]) for r in rows]
+    rejected, strangers = [float(r[2]) for r in rows], [float(r[3]) for r in rows]
+    assert thresholds == sorted(thresholds) and rejected == sorted(rejected)
+    assert strangers == sorted(strangers, reverse=True) and strangers[0] > strangers[-1]
+    (calibrated,) = [r for r in rows if r[4] == "calibrated"]
+    metrics = model.test.metrics
+    assert calibrated[1:4] == (f"{100 * metrics.among_names_accuracy:.1f}", f"{100 * metrics.members_rejected:.1f}",
+                               f"{100 * metrics.strangers_accepted:.1f}")

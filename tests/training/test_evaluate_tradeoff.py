@@ -11,7 +11,14 @@ import pytest
 from conftest import KPOP15, KPOP_STRANGERS, images_of, link_tree
 from whosthat.models.model import Model
 from whosthat.training.evaluate import Evaluation, evaluate_folder
-from whosthat.training.tradeoff import DECIMALS, REJECTION_TARGETS, operating_points, threshold_under
+from whosthat.training.tradeoff import (
+    DECIMALS,
+    REJECTION_TARGETS,
+    TradeoffRow,
+    operating_points,
+    threshold_under,
+    without_repeats,
+)
 from whosthat.vision.cache import EmbeddingCache
 
 MEMBER_PHOTOS, STRANGER_PHOTOS = 8, 6
@@ -57,8 +64,9 @@ def test_each_picked_row_keeps_to_its_share_of_members_and_is_printed_as_typed(e
     assert picked and {row.point.target for row in picked} <= set(REJECTION_TARGETS)
     for row in picked:
         assert row.members_rejected <= row.point.target
-        assert float(f"{row.point.threshold:.{DECIMALS}f}") == row.point.threshold, "--threshold as printed"
         assert f"{row.point.threshold:.{DECIMALS}f}" in evaluated.format_text()
+        if not row.point.calibrated:
+            assert float(f"{row.point.threshold:.{DECIMALS}f}") == row.point.threshold, "--threshold as printed"
 
 
 def test_the_calibrated_row_is_what_evaluate_reports(evaluated: Evaluation, kpop_model: Model) -> None:
@@ -96,10 +104,13 @@ def test_without_strangers_the_column_is_absent(kpop_model: Model, members_dir: 
     assert "strangers named" not in table and "no photos of strangers" in table
 
 
-def test_one_row_per_threshold_and_thresholds_at_the_ends() -> None:
+def test_one_row_per_threshold_and_none_repeating_the_calibrated_one() -> None:
     points = operating_points(0.5, 0.25, [(0.01, 0.25), (0.02, 0.25), (0.05, 1.0)])
     assert [(p.threshold, p.calibrated, p.given, p.target) for p in points] == [
         (0.25, False, True, 0.01), (0.5, True, False, None), (1.0, False, False, 0.05)]
+    rows = [TradeoffRow(p, 0.9, 0.95, rejected, 0.1) for p, rejected in zip(points, (0.0, 0.02, 0.02))]
+    kept = without_repeats(rows)
+    assert [row.point.threshold for row in kept] == [0.25, 0.5] and kept[1].point.target == 0.05
     scores = np.array([-1.23456, 0.5, 0.7])
     assert threshold_under(scores, 0) == -1.235 and threshold_under(scores, 3) == 0.701
     assert threshold_under(scores, 1) == -0.367 and -1.23456 < threshold_under(scores, 1) <= 0.5

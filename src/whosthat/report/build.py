@@ -16,17 +16,16 @@ from whosthat.recognition.assign import UNKNOWN
 from whosthat.recognition.openset import Calibration
 from whosthat.recognition.prediction import UNKNOWN_LABEL
 from whosthat.recognition.recogniser import Reference
-from whosthat.report import plots
+from whosthat.report import plots, tradeoff
 from whosthat.report.html import Section, card, cards, figure, paragraph, render_page, table, write_page
 from whosthat.report.images import boxed_thumbnail, face_crop, jpeg_url, open_photo
 from whosthat.training.evaluate import NO_FACE
 from whosthat.training.folder import class_name
+from whosthat.vision.cache import EmbeddingCache
 
 #: Section titles, in page order (tests look for them).
 HEADINGS = ("Summary", "Class distribution", "Training history", "Confusion matrix", "Scores per class",
             "Misclassified test photos", "Stranger threshold", "Embedding map", "Notes about the photos")
-#: Shares of members called unknown for which the report gives the threshold (train's --max-member-rejection).
-OPERATING_POINTS = (0.01, 0.02, 0.03, 0.05, 0.1, 0.2)
 #: At most this many misclassified photos are shown (worst first).
 MAX_GALLERY = 60
 #: The embedding map uses at most this many training faces, and shows a thumbnail on this many.
@@ -35,14 +34,19 @@ MAX_MAP_THUMBNAILS = 60
 NO_TEST = "No test photos: the model was trained without a test split."
 
 
-def write_report(model: Namer, out: str | os.PathLike, *, title: Optional[str] = None) -> Path:
-    """Write the self-contained HTML report of `model` (a model or an ensemble) to `out` (atomically)."""
+def write_report(model: Namer, out: str | os.PathLike, *, title: Optional[str] = None,
+                 cache: Optional[EmbeddingCache] = None) -> Path:
+    """Write the self-contained HTML report of `model` (a model or an ensemble) to `out` (atomically).
+
+    cache: where the faces of test photos found again are read and kept (test photos of strangers are
+    named again at other thresholds for the stranger threshold's trade-off).
+    """
     out = Path(out)
-    return write_page(out, build_report(model, title or f"whosthat report: {out.stem}"))
+    return write_page(out, build_report(model, title or f"whosthat report: {out.stem}", cache=cache))
 
 
-def build_report(model: Namer, title: str) -> str:
-    """The report page as a string."""
+def build_report(model: Namer, title: str, *, cache: Optional[EmbeddingCache] = None) -> str:
+    """The report page as a string (`write_report`'s `cache`)."""
     sections = [
         Section(HEADINGS[0], "summary", _summary(model)),
         Section(HEADINGS[1], "classes", _distribution(model)),
@@ -50,7 +54,7 @@ def build_report(model: Namer, title: str) -> str:
         Section(HEADINGS[3], "confusion", _confusion(model)),
         Section(HEADINGS[4], "scores", _scores(model)),
         Section(HEADINGS[5], "misclassified", _gallery(model)),
-        Section(HEADINGS[6], "threshold", _threshold(model)),
+        Section(HEADINGS[6], "threshold", _threshold(model, cache)),
         Section(HEADINGS[7], "map", _map(model)),
         Section(HEADINGS[8], "notes", _notes(model)),
     ]
@@ -153,7 +157,13 @@ def _gallery(model: Namer) -> str:
     return paragraph(intro) + notes + cards(items)
 
 
-def _threshold(model: Namer) -> str:
+def _threshold(model: Namer, cache: Optional[EmbeddingCache]) -> str:
+    """The trade-off as calibrated (a single model's curve) and, where they hold strangers, on the test photos."""
+    return _calibration_curve(model) + tradeoff.on_test_photos(model, cache)
+
+
+def _calibration_curve(model: Namer) -> str:
+    """The calibration's curve, plotted and at the points `train --max-member-rejection` would choose."""
     calibration = _calibration(model)
     if calibration is None:
         return paragraph("An ensemble: a face is named when its members' stranger scores, each taken relative to "
@@ -162,18 +172,15 @@ def _threshold(model: Namer) -> str:
     curve, at = calibration.curve, calibration.index
     if not curve.n_members:
         return paragraph("This model file does not record the stranger curve.", "note")
-    thresholds, accepted, rejected = curve.thresholds, curve.strangers_accepted, curve.members_rejected
-    rows = []
-    for share in OPERATING_POINTS:
-        k = curve.index_for(share)
-        rows.append([f"{share:g}", f"{thresholds[k]:.3f}", f"{rejected[k]:.1%}", f"{accepted[k]:.1%}"])
+    text = (f"At the chosen threshold {model.threshold:.3f}, {curve.members_rejected[at]:.1%} of the members "
+            f"are called unknown and {curve.strangers_accepted[at]:.1%} of the simulated strangers (each member held "
+            "out in turn) are given a name, each photo scored by a head that had not seen it")
+    if calibration.negatives_accepted is not None:
+        text += (f"; so are {calibration.negatives_accepted:.1%} of the {curve.n_negatives} faces of the others "
+                 "given to training (people who are not members)")
     return (figure(plots.stranger_curve(curve, at), "stranger threshold curve")
-            + paragraph(f"At the chosen threshold {model.threshold:.3f}, {rejected[at]:.1%} of the members "
-                        f"are called unknown and {accepted[at]:.1%} of the simulated strangers (each member held out "
-                        "in turn) are given a name, each photo scored by a head that had not seen it. "
-                        "`whosthat predict --threshold` moves the point; other points of the same curve:")
-            + table(["train --max-member-rejection", "predict --threshold", "members called unknown",
-                     "strangers named"], rows))
+            + paragraph(f"{text}. `whosthat predict --threshold` moves the point; other points of the same curve:")
+            + tradeoff.calibration_table(calibration))
 
 
 def _map(model: Namer, seed: int = 0) -> str:

@@ -95,7 +95,7 @@ def render_page(title: str, subtitle: str, sections: Sequence[Section]) -> str:
 
 
 def _numeric(value: object) -> bool:
-    return isinstance(value, str) and value.rstrip("%").replace(".", "", 1).isdigit()
+    return isinstance(value, str) and value.rstrip("%").removeprefix("-").replace(".", "", 1).isdigit()
 
 
 def is_whosthat_page(path: Path) -> bool:

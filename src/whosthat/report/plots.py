@@ -132,17 +132,21 @@ def class_scores(rows: Sequence[ClassScores]) -> str:
 
 
 def stranger_curve(curve: ThresholdCurve, at: int) -> str:
-    """Both error rates against the threshold, and their trade-off, with the chosen point `at` marked."""
+    """Both error rates against the threshold, and their trade-off up to a quarter of the members rejected (or
+    three times the chosen share), with the chosen point `at` marked; the others given to training
+    (`curve.negatives_accepted`) get their own line where there were any."""
     thresholds, strangers_accepted = curve.thresholds, curve.strangers_accepted
-    members_rejected = curve.members_rejected
+    members_rejected, negatives_accepted = curve.members_rejected, curve.negatives_accepted
     chosen = thresholds[at]
-    spread = np.flatnonzero((strangers_accepted > 0) & (strangers_accepted < 1)
-                            | (members_rejected > 0) & (members_rejected < 1))
+    shares = [strangers_accepted, members_rejected] + ([negatives_accepted] if negatives_accepted is not None else [])
+    spread = np.flatnonzero(np.any([(share > 0) & (share < 1) for share in shares], axis=0))
     margin = 0.05 * (thresholds[-1] - thresholds[0])
     low, high = (thresholds[spread[0]] - margin, thresholds[spread[-1]] + margin) if len(spread) else \
         (thresholds[0], thresholds[-1])
     figure, (rates, trade) = plt.subplots(1, 2, figsize=(12, 4.5))
-    rates.plot(thresholds, strangers_accepted, label="strangers accepted (named as a member)", color="#d62728")
+    rates.plot(thresholds, strangers_accepted, label="strangers named (members held out)", color="#d62728")
+    if negatives_accepted is not None:
+        rates.plot(thresholds, negatives_accepted, label="others named (train --others)", color="#ff7f0e")
     rates.plot(thresholds, members_rejected, label="members rejected (called unknown)", color="#1f77b4")
     rates.axvline(chosen, color="black", linestyle="--", linewidth=1)
     rates.annotate(f"chosen {chosen:.2f}", (chosen, 0.95), xytext=(6, 0), textcoords="offset points", fontsize=9)
@@ -151,18 +155,22 @@ def stranger_curve(curve: ThresholdCurve, at: int) -> str:
     rates.set_ylabel("share of held-out photos")
     rates.set_title("Error rates as the threshold moves")
     rates.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), fontsize=9, ncol=1)
-    trade.plot(members_rejected, strangers_accepted, color="#555555")
+    trade.plot(members_rejected, strangers_accepted, color="#555555", label="strangers (members held out)")
+    if negatives_accepted is not None:
+        trade.plot(members_rejected, negatives_accepted, color="#ff7f0e", label="others (train --others)")
+        trade.legend(loc="upper right", fontsize=9)
     trade.plot([members_rejected[at]], [strangers_accepted[at]], "o", color="black", markersize=9)
     trade.annotate(f"chosen: {members_rejected[at]:.0%} members rejected,\n{strangers_accepted[at]:.0%} strangers "
                    "accepted", (members_rejected[at], strangers_accepted[at]), xytext=(12, 8),
                    textcoords="offset points", fontsize=9)
+    trade.set_xlim(-0.01, min(1.0, max(0.25, 3 * members_rejected[at])))
     trade.set_xlabel("members rejected")
     trade.set_ylabel("strangers accepted")
     trade.set_title("Trade-off (each point a threshold)")
     for axes in (rates, trade):
         axes.grid(alpha=0.3)
         axes.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    trade.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    trade.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
     return png_url(figure)
 
 

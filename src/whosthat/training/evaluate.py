@@ -25,6 +25,7 @@ from whosthat.training.tradeoff import (
     member_scores,
     operating_points,
     rejection_thresholds,
+    without_repeats,
 )
 from whosthat.vision.cache import EmbeddingCache
 from whosthat.vision.extract import Subjects
@@ -206,7 +207,7 @@ def evaluate_subjects(model: Namer, paths: Sequence[str | os.PathLike], truth: S
     picked = rejection_thresholds(member_scores(model, truth, subjects), member_photos,
                                   lambda limit: at(limit).members_rejected, targets)
     rows = [_row(point, at(point.threshold)) for point in operating_points(model.threshold, threshold, picked)]
-    evaluation.tradeoff = Tradeoff(tuple(rows), member_photos, int((evaluation.truth == UNKNOWN).sum()))
+    evaluation.tradeoff = Tradeoff(without_repeats(rows), member_photos, int((evaluation.truth == UNKNOWN).sum()))
     return evaluation
 
 

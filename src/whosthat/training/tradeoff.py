@@ -53,6 +53,10 @@ class TradeoffRow:
     members_rejected: float
     strangers_accepted: Optional[float]
 
+    @property
+    def figures(self) -> tuple[float, float, float, Optional[float]]:
+        return self.accuracy, self.among_names_accuracy, self.members_rejected, self.strangers_accepted
+
     def to_dict(self) -> dict:
         """The JSON form: the threshold, why it is there, and the figures."""
         return {"threshold": self.point.threshold, "calibrated": self.point.calibrated, "given": self.point.given,
@@ -106,6 +110,19 @@ def operating_points(calibrated: float, given: Optional[float], picked: Sequence
             seen, calibrated=seen.calibrated or point.calibrated, given=seen.given or point.given,
             target=seen.target if seen.target is not None else point.target)
     return [points[t] for t in sorted(points)]
+
+
+def without_repeats(rows: Sequence[TradeoffRow]) -> tuple[TradeoffRow, ...]:
+    """The rows less each picked one whose figures are those of the calibrated or the given row (it says nothing
+    more), that row taking the smallest target of those it stands for."""
+    marks = [row for row in rows if row.point.calibrated or row.point.given]
+
+    def merged(mark: TradeoffRow) -> TradeoffRow:
+        targets = [r.point.target for r in rows if r.figures == mark.figures and r.point.target is not None]
+        return replace(mark, point=replace(mark.point, target=min(targets))) if targets else mark
+
+    return tuple(merged(row) if row in marks else row for row in rows
+                 if row in marks or all(row.figures != mark.figures for mark in marks))
 
 
 def member_scores(namer: Namer, truth: Sequence[int], subjects: Sequence[Subjects]) -> np.ndarray:
