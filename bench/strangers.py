@@ -2,6 +2,7 @@
 `people` groups the strangers' faces, on any data laid out as a folder of folders per person.
 
     .venv/bin/python bench/strangers.py --cache-dir /tmp/wt-strangers          # the shared data (below)
+    .venv/bin/python bench/strangers.py --shared kpop15 --seed 1 --cache-dir /tmp/wt-strangers  # kpop15 alone
     .venv/bin/python bench/strangers.py --train T --members M --others O --strangers S [--json]
     .venv/bin/python bench/strangers.py --quick --json                          # smoke run: a few photos each
 
@@ -38,7 +39,11 @@ blackpink/photos split as `whosthat train` splits it (seed 0, 20 % test: the tes
 rest TRAIN); kpop15/train's idols other than Lisa (a Blackpink member, never used) are split in alphabetical
 halves: OTHERS = Arin, Chaeyong, Chorong, Dahyun, Eunha, Irene, Jihyo; STRANGERS = Naeun, Nayeon, Sana,
 Seulgi, Umji, Yeji, Yuju. `--quick` keeps 12 training and 4 test photos per member and 6 photos of 3 idols of
-each half. `--json` prints every figure as one JSON object instead of the tables.
+each half. There the members' photos are full photos and the others' and strangers' face crops; `--shared
+kpop15` takes every role from kpop15's crops instead, so that no cue of the photos' kind can tell them apart:
+its 14 idols other than Lisa, shuffled by `--seed` (0: in alphabetical order), give 5 members, whose photos are
+split in halves (`whosthat train`'s split, 50 % test) into TRAIN and MEMBERS, 5 others and 4 strangers.
+`--json` prints every figure as one JSON object instead of the tables.
 """
 
 from __future__ import annotations
@@ -134,6 +139,24 @@ def shared_folders(datasets: Path, into: Path, quick: bool) -> Folders:
     for idols, folder in ((OTHER_IDOLS, folders.others), (STRANGER_IDOLS, folders.strangers)):
         chosen = idols[:3] if quick else idols
         _link(_few([i for i in kpop.items if i.path.parent.name in chosen], 6 if quick else None), folder)
+    return folders
+
+
+def kpop15_folders(datasets: Path, into: Path, seed: int) -> Folders:
+    """`--shared kpop15` (see the module) as four folders of links under `into`."""
+    kpop = scan(datasets / "kpop15/train")
+    idols = [c for c in kpop.classes if c != EXCLUDED_IDOL]
+    if seed:
+        idols = [idols[i] for i in np.random.default_rng(seed).permutation(len(idols))]
+    members, others, strangers = idols[:5], idols[5:10], idols[10:]
+    chosen = TrainingFolder(kpop.root, sorted(members), [i for i in kpop.items if i.label in members], [])
+    split = train_split(chosen, test_fraction=0.5)
+    by_path = {i.path.relative_to(kpop.root).as_posix(): i for i in chosen.items}
+    folders = Folders(into / "train", into / "members", into / "others", into / "strangers")
+    _link([by_path[p] for p in split.train + split.val], folders.train)
+    _link([by_path[p] for p in split.test], folders.members)
+    _link([i for i in kpop.items if i.label in others], folders.others)
+    _link([i for i in kpop.items if i.label in strangers], folders.strangers)
     return folders
 
 
@@ -318,7 +341,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--datasets", type=Path, default=DATASETS, help=f"the shared data (default: {DATASETS})")
     parser.add_argument("--embedder", help="train's --embedder (default: chosen by train)")
     parser.add_argument("--cache-dir", type=Path, help="keep the embedding cache here (default: a temporary dir)")
-    parser.add_argument("--quick", action="store_true", help="a few photos of each folder of the default data")
+    parser.add_argument("--shared", choices=("blackpink", "kpop15"), default="blackpink",
+                        help="which shared data without folders given (default: blackpink; see the module)")
+    parser.add_argument("--seed", type=int, default=0, help="--shared kpop15: how its idols are shuffled (default 0)")
+    parser.add_argument("--quick", action="store_true", help="a few photos of each folder of the blackpink data")
     parser.add_argument("--json", action="store_true", help="print every figure as one JSON object")
     parser.add_argument("--json-out", type=Path, help="also write that JSON object to this file")
     args = parser.parse_args(argv)
@@ -328,10 +354,16 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     started, load = time.perf_counter(), os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="whosthat-strangers-") as temporary:
         scratch = Path(temporary)
-        folders = Folders(*given) if all(given) else shared_folders(args.datasets, scratch / "data", args.quick)
+        if all(given):
+            folders = Folders(*given)
+        elif args.shared == "kpop15":
+            folders = kpop15_folders(args.datasets, scratch / "data", args.seed)
+        else:
+            folders = shared_folders(args.datasets, scratch / "data", args.quick)
         result = run(args, folders, scratch, args.cache_dir or scratch / "cache")
     result["settings"] = {"embedder": args.embedder, "quick": args.quick, "others_supported": has_others(),
-                          "default_data": not all(given)}
+                          "default_data": not all(given), "shared": None if all(given) else args.shared,
+                          "seed": args.seed}
     result["wall_s"] = round(time.perf_counter() - started, 1)
     result["load_average"] = [round(load, 2), round(os.getloadavg()[0], 2)]
     result["cpus"] = os.cpu_count()
