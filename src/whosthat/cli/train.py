@@ -36,7 +36,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                    "are left out); default: a split of FOLDER that keeps identical files in one part")
     p.add_argument("--others", type=Path, metavar="DIR",
                    help="DIR/<person>/<photo>: photos of people who are not members (other idols, say), learned as "
-                        "strangers: the stranger threshold is calibrated on them too (the largest face of each photo)")
+                        "one more class, 'the others', that no member's name is given for, and calibrated on as "
+                        "strangers (the largest face of each photo)")
     p.add_argument("--subject", default=DEFAULT_SUBJECT, choices=["auto", *SUBJECTS],
                    help="what to recognise: 'face' (human faces: YuNet + FaceNet/dlib), 'image' (the whole picture, "
                         "for already-cropped subjects and things that are not faces; ImageNet backbones), 'character' "

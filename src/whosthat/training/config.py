@@ -29,8 +29,8 @@ class TrainConfig:
     `resume`, `workers`. The held-out photos: `test_dir` (a test folder), else `test_fraction` and
     `val_fraction` of each class with `seed`, or a given `split`. `flip`: each face's vector averaged with its
     mirror image's. The embedding cache: `cache_dir` (None: the user's cache folder), `use_cache`. `others`: a
-    folder of photos per person of people who are not members, learned as negatives (the stranger score and
-    threshold are calibrated on them; None: none).
+    folder of photos per person of people who are not members, learned as negatives (one more class of the
+    head, and strangers the stranger score and threshold are calibrated on; None: none).
     """
 
     subject: str = DEFAULT_SUBJECT
