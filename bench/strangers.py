@@ -34,6 +34,11 @@ photos count once, as `people` counts them); BCubed precision, recall and F (Ami
 groups with the person folders, each face left ungrouped counting as a group of its own. Also given: the
 groups, the largest group's size, and the share of its scored faces that are its most common person.
 
+The collection's own structure: in the same index, each face's name is checked against the names label
+spreading (scikit-learn's `LabelSpreading`, a k-nearest-neighbour graph with k = 7, over the model's training
+faces and every face of the index, in the space its head works in) gives it, and kept only where the two
+agree; members named right and strangers named are given per face and so checked.
+
 With no data arguments it runs on the shared datasets (../shared/datasets): TRAIN and MEMBERS are
 blackpink/photos split as `whosthat train` splits it (seed 0, 20 % test: the test photos are MEMBERS, the
 rest TRAIN); kpop15/train's idols other than Lisa (a Blackpink member, never used) are split in alphabetical
@@ -229,6 +234,41 @@ def score_model(model: Model, members: Sequence[Item], strangers: Sequence[Item]
             "tradeoff": rows}
 
 
+#: Neighbours of each face in the label-spreading graph of the collection check.
+SPREAD_NEIGHBOURS = 7
+
+
+def collection_check(model: Model, opened: object) -> dict:
+    """Members named right and strangers named in the index, per face and with each name kept only where label
+    spreading over the training faces and the index's faces agrees (the module)."""
+    from sklearn.semi_supervised import LabelSpreading
+
+    from whosthat.collection.rows import matrix
+    from whosthat.recognition.whitening import whiten
+
+    faces = opened.store.scan(["path", "label", "vector"])  # type: ignore[attr-defined]
+    recogniser = model.recogniser
+    X = matrix(faces["vector"], opened.store.manifest.dim)  # type: ignore[attr-defined]
+    space = (lambda rows: rows) if recogniser.whitening_ is None else (lambda rows: whiten(rows, recogniser.whitening_))
+    reference = recogniser.reference_
+    graph = np.vstack([reference.X, space(X)])
+    seeds = np.concatenate([reference.y, np.full(len(X), -1)])
+    spread = LabelSpreading(kernel="knn", n_neighbors=SPREAD_NEIGHBOURS, max_iter=200).fit(graph, seeds)
+    agreed = np.asarray(recogniser.classes_, dtype=object)[spread.transduction_[len(reference.y):]]
+    paths, labels = faces["path"].to_pylist(), np.asarray(faces["label"].to_pylist(), dtype=object)
+    checked = np.where(labels == agreed, labels, UNKNOWN_LABEL)
+    out = {}
+    for name, names in (("per face", labels), ("checked by the collection", checked)):
+        photos: dict[str, set] = {}
+        for path, label in zip(paths, names):
+            photos.setdefault(path, set()).add(label)
+        right = [path.split("/")[1] in named for path, named in photos.items() if path.startswith("members/")]
+        named = [bool(named - {UNKNOWN_LABEL}) for path, named in photos.items() if path.startswith("strangers/")]
+        out[name] = {"members_named_right": _share(right), "strangers_named": _share(named),
+                     "member_photos": len(right), "stranger_photos": len(named)}
+    return out
+
+
 def grouping(model: Model, members: Path, strangers: Path, scratch: Path, cache_dir: Path) -> dict:
     """MEMBERS and STRANGERS indexed together and grouped by `people`; BCubed over the scored faces (the module)."""
     import whosthat
@@ -238,6 +278,7 @@ def grouping(model: Model, members: Path, strangers: Path, scratch: Path, cache_
     (collection / "members").symlink_to(members.resolve(), target_is_directory=True)
     (collection / "strangers").symlink_to(strangers.resolve(), target_is_directory=True)
     opened = whosthat.index(model, collection, index=scratch / "index", cache_dir=cache_dir)
+    checked = collection_check(model, opened)
     report = opened.people(restart=True)
     person = {(f.content_hash, f.face): p.number for p in report.people for f in p.faces}
     faces = opened.store.scan(["path", "content_hash", "face", "label", "faces"])
@@ -262,7 +303,7 @@ def grouping(model: Model, members: Path, strangers: Path, scratch: Path, cache_
             "largest_group_person": top[0][0] if top else None,
             "largest_group_purity": top[0][1] / len(faces_of_largest) if top else math.nan,
             "largest_group_one_person": bool(top) and top[0][1] == len(faces_of_largest),
-            "bcubed_precision": precision, "bcubed_recall": recall, "bcubed_f": f}
+            "bcubed_precision": precision, "bcubed_recall": recall, "bcubed_f": f, "collection_check": checked}
 
 
 # --------------------------------------------------------------------------------------------- main
@@ -319,7 +360,11 @@ def tables(result: dict) -> str:
                          f"{g['scored_member_faces']})", g["people_scored"], g["groups"], g["faces_grouped"],
                          g["largest_group"], None if g["largest_group_person"] is None else
                          f"{g['largest_group_person']} ({percent(g['largest_group_purity'])})",
-                         f"{g['bcubed_precision']:.3f}", f"{g['bcubed_recall']:.3f}", f"{g['bcubed_f']:.3f}"]])]
+                         f"{g['bcubed_precision']:.3f}", f"{g['bcubed_recall']:.3f}", f"{g['bcubed_f']:.3f}"]]), "",
+              "The collection's own structure (the same index; label spreading, k = 7):", "",
+              markdown(["names", "member photos", "stranger photos", "members named right", "strangers named"],
+                       [[name, c["member_photos"], c["stranger_photos"], percent(c["members_named_right"]),
+                         percent(c["strangers_named"])] for name, c in g["collection_check"].items()])]
     return "\n".join(lines)
 
 
