@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from whosthat.cli.options import add_index_argument, positive, print_notes
-from whosthat.collection.defaults import DEFAULT_MIN_FACES
+from whosthat.collection.defaults import DEFAULT_MIN_FACES, LINK_RATE
 from whosthat.core.paths import printable
 from whosthat.core.text import listed
 
@@ -26,11 +26,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                "Groups are kept in the index: a later run adds new faces to them or starts new ones.")
     add_index_argument(p)
     p.add_argument("--distance", type=float, metavar="D",
-                   help="cosine distance within which two faces are neighbours (default: the distance that at most "
-                        "0.5 %% of pairs of faces named as two different members fall within, in this index)")
+                   help="cosine distance, in the space the index's model compares faces in, within which two faces "
+                        "may be linked (default: the distance within which "
+                        f"{LINK_RATE:.0%}% of the pairs of the model's training faces of two different members fall)")
     p.add_argument("--min-faces", type=positive, default=DEFAULT_MIN_FACES, metavar="N",
-                   help=f"neighbours (the face included) that make a face the core of a person "
-                        f"(default: {DEFAULT_MIN_FACES})")
+                   help=f"faces a new candidate person needs (default: {DEFAULT_MIN_FACES})")
     p.add_argument("--restart", action="store_true", help="forget the groups made before and group afresh")
     p.add_argument("--html", type=Path, metavar="DIR",
                    help="where to write the contact sheets (default: people/ inside the index folder)")

@@ -118,8 +118,8 @@ class Index:
     def people(self, *, distance: Optional[float] = None, min_faces: int = DEFAULT_MIN_FACES,
                restart: bool = False, wait: float = 0.0) -> PeopleReport:
         """Group the faces named as nobody of the group into candidate people (incrementally; `restart` groups
-        them afresh). distance: cosine distance within which faces are neighbours (default: chosen from the
-        index's own named faces)."""
+        them afresh). distance: cosine distance within which faces may be linked (default: chosen from the
+        model's own training faces)."""
         with IndexLock(self.directory, wait=wait):
             return group_people(self.store, distance, min_faces, restart)
 

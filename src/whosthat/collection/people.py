@@ -1,9 +1,10 @@
 """`group_people`: the faces nobody in the group was named on, grouped into candidate new people.
 
-Density clustering on the face vectors, as Immich and PhotoPrism do it: a face with at least
-`min_faces` faces (itself included) within `distance` (cosine) is a core face; core faces within
-`distance` of each other are one person; a face near a core face joins that person; the rest wait.
-Faces of one photo are never each other's neighbours: one person is not twice in a photo.
+The faces are compared in the space the index's model names faces in (its within-class whitening of the vectors,
+when it has one), where one person's faces are closest, and grouped by `whosthat.collection.grouping`: each face
+linked to its nearest faces within a distance chosen from the model's own training faces (`choose_distance`),
+then Chinese whispers, which keeps look-alike people apart where a chain of faces would join them.
+Faces of one photo are never grouped together: one person is not twice in a photo.
 It is incremental: faces grouped once keep their person, so a grown collection adds faces to the
 existing groups, or starts new ones, rather than regrouping everything (`restart` does that). The
 groups are kept in the index's `people` table, keyed by photo content and face, so they survive
@@ -12,30 +13,29 @@ moves and renames; faces a new model names (after `--relabel`) leave their group
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 import pyarrow as pa
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
-from whosthat.collection.defaults import DEFAULT_MIN_FACES
+from whosthat.collection.defaults import DEFAULT_MIN_FACES, LINK_RATE
+from whosthat.collection.grouping import Faces, group
 from whosthat.collection.rows import matrix
 from whosthat.collection.scan import photo_path
 from whosthat.collection.schema import PEOPLE, PEOPLE_SCHEMA
 from whosthat.collection.store import IndexStore, sql_text
+from whosthat.models.loading import load
+from whosthat.models.model import Model
 from whosthat.recognition.prediction import UNKNOWN_LABEL
+from whosthat.recognition.whitening import whiten
 from whosthat.vision.vectors import normalise
 
-#: Used when the index holds too few named faces to choose the distance from (`choose_distance`).
+#: Used when there are too few faces of known people to choose the distance from (`choose_distance`).
 FALLBACK_DISTANCE = 0.35
-#: Share of pairs of faces named as two different members that may fall within the chosen distance.
-MERGE_RATE = 0.005
-#: Rows of the similarity matrix computed at once.
-CHUNK = 2048
+#: Faces of known people compared at most when choosing the distance (a sample: bounds time and memory).
+SAMPLE = 4000
 
 
 @dataclass(frozen=True)
@@ -73,26 +73,51 @@ class PeopleReport:
     min_faces: int
 
 
-def choose_distance(store: IndexStore) -> float:
-    """The cosine distance within which at most MERGE_RATE of the pairs of faces confidently named as two
-    different members fall: how close two faces of one person must be, measured on this collection's own
-    members; FALLBACK_DISTANCE when fewer than 20 faces are named."""
+@dataclass(frozen=True)
+class Space:
+    """Where faces are compared: the whitening that maps stored vectors into it (None: as they are), and faces of
+    known people in it with their people, to choose the distance from."""
+
+    whitening: Optional[np.ndarray]
+    known: np.ndarray
+    people: np.ndarray
+
+    def map(self, vectors: np.ndarray) -> np.ndarray:
+        """Stored (n, dim) vectors as unit vectors of this space."""
+        return normalise(vectors) if self.whitening is None or not len(vectors) else whiten(vectors, self.whitening)
+
+
+def model_space(store: IndexStore) -> Space:
+    """The space of the index's model (its copy in the index) with its training faces; for a model of several
+    models, the stored vectors as they are with the faces confidently named as members."""
+    model = load(store.model_path())
+    if isinstance(model, Model) and model.reference.X.shape[1] == store.manifest.dim:
+        return space_of(model)
     rows = store.scan(["vector", "label"], f"label != {sql_text(UNKNOWN_LABEL)} AND confidence >= 0.9")
-    if rows.num_rows < 20 or len(set(rows["label"].to_pylist())) < 2:
+    return Space(None, normalise(matrix(rows["vector"], store.manifest.dim)), np.array(rows["label"].to_pylist()))
+
+
+def space_of(model: Model) -> Space:
+    """The space a model names faces in, with its training faces."""
+    return Space(model.recogniser.whitening_, normalise(model.reference.X), np.asarray(model.reference.y))
+
+
+def choose_distance(space: Space) -> float:
+    """The cosine distance within which LINK_RATE of the pairs of faces of two different known people fall: how
+    close two faces must be to be linked, measured in this space; FALLBACK_DISTANCE with fewer than 20 faces."""
+    if len(space.known) < 20 or len(set(space.people.tolist())) < 2:
         return FALLBACK_DISTANCE
-    rng = np.random.default_rng(0)
-    take = rng.choice(rows.num_rows, min(rows.num_rows, 4000), replace=False)
-    vectors = normalise(matrix(rows["vector"], store.manifest.dim)[take])
-    labels = np.array(rows["label"].to_pylist())[take]
+    take = np.random.default_rng(0).choice(len(space.known), min(len(space.known), SAMPLE), replace=False)
+    vectors, people = space.known[take], space.people[take]
     distances = 1.0 - vectors @ vectors.T
-    different = labels[:, None] != labels[None, :]
-    return float(np.quantile(distances[different], MERGE_RATE))
+    return float(np.quantile(distances[people[:, None] != people[None, :]], LINK_RATE))
 
 
 def group_people(store: IndexStore, distance: Optional[float] = None, min_faces: int = DEFAULT_MIN_FACES,
                  restart: bool = False) -> PeopleReport:
     """Group the index's unknown faces (see the module); hold an `IndexLock` while it runs."""
-    distance = choose_distance(store) if distance is None else float(distance)
+    space = model_space(store)
+    distance = choose_distance(space) if distance is None else float(distance)
     faces = store.scan(["path", "content_hash", "face", "box", "vector"],
                        f"label = {sql_text(UNKNOWN_LABEL)}")
     keys = [f"{h}:{f}" for h, f in zip(faces["content_hash"].to_pylist(), faces["face"].to_pylist())]
@@ -101,59 +126,16 @@ def group_people(store: IndexStore, distance: Optional[float] = None, min_faces:
         first.setdefault(key, n)
     rows = np.array(sorted(first.values()), np.int64)
     keys = [keys[i] for i in rows]
-    vectors = normalise(matrix(faces["vector"], store.manifest.dim)[rows]) if len(rows) else np.zeros((0, 1))
+    vectors = space.map(matrix(faces["vector"], store.manifest.dim)[rows])
     known = {} if restart else _stored_people(store)
-    person = np.array([known.get(k, -1) for k in keys], np.int64)
-    new = np.flatnonzero(person < 0)
-    grouped_now = 0
-    if len(new):
-        photos = np.unique([k.rsplit(":", 1)[0] for k in keys], return_inverse=True)[1]
-        neighbours = _neighbours(vectors, photos, new, 1.0 - distance)
-        counts = np.array([len(n) for n in neighbours])
-        core = new[counts >= min_faces]
-        core_set = set(core.tolist())
-        next_number = int(person.max()) + 1 if (person >= 0).any() else 1
-        edges_from, edges_to = [], []
-        for i, row in zip(new, neighbours):
-            if i in core_set:
-                for j in row:
-                    if j in core_set:
-                        edges_from.append(i)
-                        edges_to.append(j)
-        position = {i: k for k, i in enumerate(core)}
-        graph = coo_matrix((np.ones(len(edges_from)), ([position[i] for i in edges_from],
-                                                       [position[j] for j in edges_to])),
-                           shape=(len(core), len(core)))
-        _, component = connected_components(graph, directed=False)
-        by_index = dict(zip(new.tolist(), neighbours))
-        for c in range(int(component.max()) + 1 if len(core) else 0):
-            members = core[component == c]
-            links = Counter(int(person[j]) for i in members for j in by_index[i] if person[j] >= 0)
-            number = links.most_common(1)[0][0] if links else next_number
-            next_number += number == next_number
-            person[members] = number
-        for i, row in zip(new, neighbours):
-            if person[i] < 0:
-                near = [j for j in row if person[j] >= 0 and (j in core_set or keys[j] in known)]
-                if near:
-                    person[i] = person[max(near, key=lambda j: float(vectors[i] @ vectors[j]))]
-        grouped_now = int((person[new] >= 0).sum())
-        _save_people(store, [(keys[i], int(person[i])) for i in new if person[i] >= 0], restart)
+    before = np.array([known.get(k, -1) for k in keys], np.int64)
+    photos = np.unique([k.rsplit(":", 1)[0] for k in keys], return_inverse=True)[1].astype(np.int64)
+    person = group(Faces(vectors, photos, before), 1.0 - distance, min_faces)
+    now = np.flatnonzero((before < 0) & (person >= 0))
+    if restart or len(now):
+        _save_people(store, [(keys[i], int(person[i])) for i in now], restart)
     people = _people(faces, rows, person, vectors, Path(store.manifest.collection))
-    return PeopleReport(people, len(keys), grouped_now, int((person < 0).sum()), distance, min_faces)
-
-
-def _neighbours(vectors: np.ndarray, photos: np.ndarray, rows: np.ndarray, similarity: float) -> list[np.ndarray]:
-    """For each of `rows`, the indexes of every face (itself included) at least `similarity` alike, leaving out
-    the other faces of its own photo (one person is not twice in a photo: a crowd is not one person)."""
-    out = []
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start:start + CHUNK]
-        block = vectors[chunk] @ vectors.T
-        for i, line in zip(chunk, block):
-            near = np.flatnonzero(line >= similarity)
-            out.append(near[(photos[near] != photos[i]) | (near == i)])
-    return out
+    return PeopleReport(people, len(keys), len(now), int((person < 0).sum()), distance, min_faces)
 
 
 def _people(faces: pa.Table, rows: np.ndarray, person: np.ndarray, vectors: np.ndarray, root: Path
