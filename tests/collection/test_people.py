@@ -8,13 +8,19 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy.sparse.csgraph import connected_components
 
 import whosthat
 from collection.photos import copy_photos, stranger_photos
-from conftest import BLACKPINK_MEMBERS
+from conftest import BLACKPINK_MEMBERS, KPOP15, KPOP_STRANGERS, images_of, require
 from whosthat.cli import main
 from whosthat.collection import index
+from whosthat.collection.grouping import NONE, Faces, group
+from whosthat.collection.people import choose_distance, space_of
+from whosthat.models.model import Model
+from whosthat.vision.cache import EmbeddingCache
 
 
 def groups(people) -> list[Counter]:
@@ -80,3 +86,68 @@ def test_recurring_strangers_become_members_in_two_commands(own_collection: Path
     assert sum(h.name.startswith("strangers/mindy_kaling/") for h in hits) >= 4
     assert not any(h.name.startswith("strangers/ben_afflek/") for h in hits)
     assert len(relabelled.people().people) <= 1, "mindy_kaling left the candidates"
+
+
+def two_people_and_a_chain(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """20 faces of one person, 20 of another (their centres orthogonal), and 15 faces on the arc between them,
+    each a small step from the next: unit vectors, and whose each is (0, 1; 2 for the chain)."""
+    first, second = np.eye(16)[:2]
+    angles = np.linspace(0.1, np.pi / 2 - 0.1, 15)
+    vectors = np.concatenate([first + rng.normal(0, 0.05, (20, 16)), second + rng.normal(0, 0.05, (20, 16)),
+                              np.cos(angles)[:, None] * first + np.sin(angles)[:, None] * second])
+    unit = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    return unit, np.repeat([0, 1, 2], [20, 20, 15])
+
+
+def test_a_chain_of_look_alikes_does_not_join_two_people() -> None:
+    vectors, who = two_people_and_a_chain(np.random.default_rng(0))
+    similarity = 1.0 - 0.08  # each chain face is within the distance of the next: density grouping makes one group
+    chained = connected_components(vectors @ vectors.T >= similarity, directed=False)[1]
+    assert len(set(chained.tolist())) == 1
+    person = group(Faces(vectors, np.arange(len(vectors)), np.full(len(vectors), NONE)), similarity, 3)
+    first, second = set(person[who == 0].tolist()), set(person[who == 1].tolist())
+    assert len(first) == 1 and len(second) == 1 and first != second and NONE not in first | second
+
+
+def test_grouping_keeps_given_people_and_one_face_per_photo() -> None:
+    vectors, who = two_people_and_a_chain(np.random.default_rng(1))
+    keep = who < 2
+    vectors, who = vectors[keep], who[keep]
+    photos = np.arange(len(vectors))
+    photos[1] = photos[0]  # two faces of the first person in one photo: only one of them joins
+    given = np.where((who == 0) & (np.arange(len(who)) >= 10), 7, NONE)
+    person = group(Faces(vectors, photos, given), 0.92, 3)
+    assert (person[given >= 0] == 7).all(), "faces grouped before keep their person"
+    assert sorted(person[:2].tolist())[0] == NONE and 7 in person[:2].tolist()
+    assert set(person[2:10].tolist()) == {7}, "new faces of a known person join them"
+    assert set(person[who == 1].tolist()) == {8}, "a new person is numbered after the highest given"
+    waiting = group(Faces(vectors[who == 1][:2], np.arange(2), np.full(2, NONE)), 0.92, 3)
+    assert (waiting == NONE).all(), "fewer than min_faces faces wait"
+    assert len(group(Faces(np.zeros((0, 16), np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64)), 0.9, 3)) == 0
+
+
+def test_look_alike_strangers_stay_apart_on_real_faces(blackpink_model: Model, session_cache: Path) -> None:
+    """kpop15 idols the blackpink model never saw: linking every pair within the chosen distance joins them all,
+    the grouping keeps each idol apart."""
+    require(KPOP15)
+    paths = [p for idol in KPOP_STRANGERS for p in images_of(KPOP15 / idol)]
+    cache = EmbeddingCache(session_cache)
+    try:
+        found = list(blackpink_model.extract_paths(paths, cache=cache))
+    finally:
+        cache.close()
+    faces = [(n, path.parent.name, vector) for n, (path, subjects) in enumerate(zip(paths, found))
+             for vector in subjects.embeddings]
+    space = space_of(blackpink_model)
+    vectors = space.map(np.array([v for _, _, v in faces], np.float32))
+    who = np.array([w for _, w, _ in faces])
+    similarity = 1.0 - choose_distance(space)
+    chained = connected_components(vectors @ vectors.T >= similarity, directed=False)[1]
+    assert Counter(chained.tolist()).most_common(1)[0][1] >= 0.9 * len(vectors)
+    person = group(Faces(vectors, np.array([n for n, _, _ in faces]), np.full(len(vectors), NONE)), similarity, 3)
+    grouped = person >= 0
+    assert grouped.mean() >= 0.8 and len(set(person[grouped].tolist())) >= len(KPOP_STRANGERS)
+    shares = [Counter(who[person == p].tolist()).most_common(1)[0][1] / (person == p).sum()
+              for p in set(person[grouped].tolist())]
+    precision = sum(s * (person == p).sum() for s, p in zip(shares, set(person[grouped].tolist()))) / grouped.sum()
+    assert precision >= 0.9 and min(shares) >= 0.8, (precision, shares)
