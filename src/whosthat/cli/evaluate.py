@@ -21,7 +21,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                "After the figures, a table of the stranger threshold's trade-off on these photos: members named\n"
                "right, members rejected (called unknown) and strangers named, at the calibrated threshold, at\n"
                "--threshold if given, and at thresholds where at most 1, 2, 3, 5 and 10 % of the members are\n"
-               "rejected. A row's threshold, as printed, is what `predict` and `index` take with --threshold.")
+               "rejected. A row's threshold, as printed, is what `predict --threshold` takes.")
     p.add_argument("model", type=Path, help="model file written by `whosthat train`")
     p.add_argument("folder", type=Path, help="FOLDER/<person>/<photo>")
     p.add_argument("--json", action="store_true",

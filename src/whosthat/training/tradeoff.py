@@ -82,7 +82,7 @@ class Tradeoff:
         strangers = self.stranger_photos > 0
         lines = [f"the stranger threshold's trade-off on these photos ({self.member_photos} of members"
                  + (f", {self.stranger_photos} of strangers" if strangers else "") + ");",
-                 "`predict` and `index` take a row's threshold with --threshold:",
+                 "a row's threshold goes to `predict --threshold` as printed:",
                  f"{'threshold':>11}  members named right  members rejected" + ("  strangers named" if strangers
                                                                                 else "")]
         for row in self.rows:
