@@ -34,10 +34,10 @@ photos count once, as `people` counts them); BCubed precision, recall and F (Ami
 groups with the person folders, each face left ungrouped counting as a group of its own. Also given: the
 groups, the largest group's size, and the share of its scored faces that are its most common person.
 
-The collection's own structure: in the same index, each face's name is checked against the names label
-spreading (scikit-learn's `LabelSpreading`, a k-nearest-neighbour graph with k = 7, over the model's training
-faces and every face of the index, in the space its head works in) gives it, and kept only where the two
-agree; members named right and strangers named are given per face and so checked.
+The collection's own structure: `index` checks each face's name against the rest of the collection
+(`whosthat.collection.consensus`: label spreading over a k-nearest-neighbour graph of the model's training faces
+and the index's faces). Members named right and strangers named are given face by face (the model's figures
+above) and as the index holds them after the check, with the number of faces the check called unknown.
 
 With no data arguments it runs on the shared datasets (../shared/datasets): TRAIN and MEMBERS are
 blackpink/photos split as `whosthat train` splits it (seed 0, 20 % test: the test photos are MEMBERS, the
@@ -234,39 +234,16 @@ def score_model(model: Model, members: Sequence[Item], strangers: Sequence[Item]
             "tradeoff": rows}
 
 
-#: Neighbours of each face in the label-spreading graph of the collection check.
-SPREAD_NEIGHBOURS = 7
-
-
-def collection_check(model: Model, opened: object) -> dict:
-    """Members named right and strangers named in the index, per face and with each name kept only where label
-    spreading over the training faces and the index's faces agrees (the module)."""
-    from sklearn.semi_supervised import LabelSpreading
-
-    from whosthat.collection.rows import matrix
-    from whosthat.recognition.whitening import whiten
-
-    faces = opened.store.scan(["path", "label", "vector"])  # type: ignore[attr-defined]
-    recogniser = model.recogniser
-    X = matrix(faces["vector"], opened.store.manifest.dim)  # type: ignore[attr-defined]
-    space = (lambda rows: rows) if recogniser.whitening_ is None else (lambda rows: whiten(rows, recogniser.whitening_))
-    reference = recogniser.reference_
-    graph = np.vstack([reference.X, space(X)])
-    seeds = np.concatenate([reference.y, np.full(len(X), -1)])
-    spread = LabelSpreading(kernel="knn", n_neighbors=SPREAD_NEIGHBOURS, max_iter=200).fit(graph, seeds)
-    agreed = np.asarray(recogniser.classes_, dtype=object)[spread.transduction_[len(reference.y):]]
-    paths, labels = faces["path"].to_pylist(), np.asarray(faces["label"].to_pylist(), dtype=object)
-    checked = np.where(labels == agreed, labels, UNKNOWN_LABEL)
-    out = {}
-    for name, names in (("per face", labels), ("checked by the collection", checked)):
-        photos: dict[str, set] = {}
-        for path, label in zip(paths, names):
-            photos.setdefault(path, set()).add(label)
-        right = [path.split("/")[1] in named for path, named in photos.items() if path.startswith("members/")]
-        named = [bool(named - {UNKNOWN_LABEL}) for path, named in photos.items() if path.startswith("strangers/")]
-        out[name] = {"members_named_right": _share(right), "strangers_named": _share(named),
-                     "member_photos": len(right), "stranger_photos": len(named)}
-    return out
+def collection_rates(opened: object) -> dict:
+    """Members named right and strangers named among the photos of the index, by the names it holds."""
+    faces = opened.store.scan(["path", "label"])  # type: ignore[attr-defined]
+    photos: dict[str, set] = {}
+    for path, label in zip(faces["path"].to_pylist(), faces["label"].to_pylist()):
+        photos.setdefault(path, set()).add(label)
+    right = [path.split("/")[1] in named for path, named in photos.items() if path.startswith("members/")]
+    named = [bool(named - {UNKNOWN_LABEL}) for path, named in photos.items() if path.startswith("strangers/")]
+    return {"members_named_right": _share(right), "strangers_named": _share(named), "member_photos": len(right),
+            "stranger_photos": len(named), "faces_doubted": opened.last_run.doubted}  # type: ignore[attr-defined]
 
 
 def grouping(model: Model, members: Path, strangers: Path, scratch: Path, cache_dir: Path) -> dict:
@@ -278,7 +255,7 @@ def grouping(model: Model, members: Path, strangers: Path, scratch: Path, cache_
     (collection / "members").symlink_to(members.resolve(), target_is_directory=True)
     (collection / "strangers").symlink_to(strangers.resolve(), target_is_directory=True)
     opened = whosthat.index(model, collection, index=scratch / "index", cache_dir=cache_dir)
-    checked = collection_check(model, opened)
+    checked = collection_rates(opened)
     report = opened.people(restart=True)
     person = {(f.content_hash, f.face): p.number for p in report.people for f in p.faces}
     faces = opened.store.scan(["path", "content_hash", "face", "label", "faces"])
@@ -351,7 +328,7 @@ def tables(result: dict) -> str:
                                [[r["threshold_from"], f"{r['threshold']:.3f}", percent(r["members_rejected"]),
                                  percent(r["members_named_right"]), percent(r["members_largest_face_right"]),
                                  percent(r["strangers_named"])] for r in m["tradeoff"]]), ""]
-    g = result["grouping"]
+    g, alone = result["grouping"], result["models"]["without others"]
     lines += ["Grouping (`people`, model without others):", "",
               markdown(["faces looked at", "faces scored (strangers / members)", "people scored", "groups",
                         "faces grouped", "largest group", "largest group's top person", "BCubed precision",
@@ -361,10 +338,12 @@ def tables(result: dict) -> str:
                          g["largest_group"], None if g["largest_group_person"] is None else
                          f"{g['largest_group_person']} ({percent(g['largest_group_purity'])})",
                          f"{g['bcubed_precision']:.3f}", f"{g['bcubed_recall']:.3f}", f"{g['bcubed_f']:.3f}"]]), "",
-              "The collection's own structure (the same index; label spreading, k = 7):", "",
-              markdown(["names", "member photos", "stranger photos", "members named right", "strangers named"],
-                       [[name, c["member_photos"], c["stranger_photos"], percent(c["members_named_right"]),
-                         percent(c["strangers_named"])] for name, c in g["collection_check"].items()])]
+              "The collection's own structure (model without others):", "",
+              markdown(["names", "faces called unknown by the check", "members named right", "strangers named"],
+                       [["face by face", 0, percent(alone["members_named_right"]), percent(alone["strangers_named"])],
+                        ["checked by the collection (the index)", g["collection_check"]["faces_doubted"],
+                         percent(g["collection_check"]["members_named_right"]),
+                         percent(g["collection_check"]["strangers_named"])]])]
     return "\n".join(lines)
 
 

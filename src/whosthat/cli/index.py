@@ -23,7 +23,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                "  whosthat index blackpink.wt ~/Pictures --index ~/pictures.index --engine ray\n"
                "  whosthat index blackpink-v2.wt --index ~/pictures.index --relabel   # a retrained model\n\n"
                "A second run reads only new and changed photos and drops deleted ones; a run that was stopped\n"
-               "continues where it was. Exit status: 0, or 1 when some photos could not be read (listed).")
+               "continues where it was. After a run that changed anything, every name is checked against the\n"
+               "whole collection: a face whose look-alikes in it lead to nobody, or to another member, is\n"
+               "called unknown (--no-check: each face named on its own).\n"
+               "Exit status: 0, or 1 when some photos could not be read (listed).")
     p.add_argument("model", type=Path, help="model file written by `whosthat train`")
     p.add_argument("collection", type=Path, nargs="?",
                    help="folder of photos, searched recursively (may be left out to update an existing --index)")
@@ -43,6 +46,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                    help=f"photos per commit: what a stopped run can lose (default: {DEFAULT_BATCH})")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for another run writing the same index (default: refuse at once)")
+    p.add_argument("--no-check", dest="check", action="store_false",
+                   help="keep each face's name as the model gives it on its own, without checking it against the "
+                        "rest of the collection")
     p.add_argument("--json", action="store_true", help="print what the run did as one JSON object")
     add_cache_options(p)
     p.set_defaults(run=run)
@@ -59,14 +65,14 @@ def run(args: argparse.Namespace) -> int:
     engine = ENGINES.create(args.engine, **options) if args.engine == "ray" else ENGINES.create(args.engine)
     opened = index(args.model, args.collection, index=args.index, relabel=args.relabel, engine=engine,
                    cache_dir=args.cache_dir, use_cache=not args.no_cache, batch=args.batch, wait=args.wait,
-                   progress=None if args.json else partial(progress_bar, "indexing"))
+                   progress=None if args.json else partial(progress_bar, "indexing"), check=args.check)
     run = opened.last_run
     assert run is not None
     if args.json:
         print(json.dumps({"index": str(run.directory), "collection": str(run.collection), "engine": run.engine,
                           "photos": run.photos, "faces": run.faces, "added": run.added, "changed": run.changed,
                           "removed": run.removed, "unchanged": run.unchanged, "relabelled": run.relabelled,
-                          "unreadable": list(run.unreadable),
+                          "doubted": run.doubted, "unreadable": list(run.unreadable),
                           "unreadable_folders": list(run.unreadable_folders), "vanished": list(run.vanished),
                           "seconds": round(run.seconds, 3)}, ensure_ascii=False))
         return 1 if run.unreadable else 0
@@ -77,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"relabelled {run.relabelled} photos with {args.model} in {run.timings.get('relabel', 0):.1f} s")
     print(f"{run.photos} photos, {run.faces} faces: {run.added} new, {run.changed} changed, {run.removed} removed, "
           f"{run.unchanged} unchanged ({run.seconds:.1f} s{rate}, {run.engine} engine)")
+    if run.doubted:
+        print(f"{run.doubted} faces named on their own but not by the faces around them in the collection: "
+              "called unknown (--no-check keeps them)")
     if run.vanished:
         print(f"deleted while the run went on (not indexed): {listed([printable(v) for v in run.vanished])}")
     if run.unreadable:

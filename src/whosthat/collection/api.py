@@ -141,13 +141,15 @@ class Index:
 def index(model: ModelSource, collection: Optional[PathLike] = None, *, index: Optional[PathLike] = None,
           relabel: bool = False, engine: Union[str, Engine] = "local", cache_dir: Optional[PathLike] = None,
           use_cache: bool = True, batch: int = DEFAULT_BATCH, wait: float = 0.0,
-          progress: Optional[Callable[[int], Callable[[int], None]]] = None) -> Index:
+          progress: Optional[Callable[[int], Callable[[int], None]]] = None, check: bool = True) -> Index:
     """Index the faces of every photo under `collection` with `model` (a model file or a loaded model), or bring
     the index up to date, and return it (`Index.last_run` says what the run did). See `whosthat index --help`.
 
     index: the index folder (default: COLLECTION/.whosthat-index; with an existing index, `collection` may be
     left out). relabel: name the stored faces with this model if another one labelled them. engine: "local" or
     "ray". cache_dir / use_cache: the embedding cache shared with training (default: the user's cache folder).
+    check: check every name against the collection after a run that changed anything
+    (`whosthat.collection.consensus`); False keeps each face's name as the model gives it on its own.
     """
     from whosthat.vision.cache import default_cache_dir
 
@@ -155,7 +157,7 @@ def index(model: ModelSource, collection: Optional[PathLike] = None, *, index: O
     directory = index_location(collection_path, Path(index).expanduser() if index is not None else None)
     cache = (Path(cache_dir) if cache_dir is not None else default_cache_dir()) if use_cache else None
     report = build_index(model, collection_path, directory, relabel=relabel, engine=engine, cache_dir=cache,
-                         batch=batch, wait=wait, progress=progress)
+                         batch=batch, wait=wait, progress=progress, check=check)
     opened = Index(directory)
     opened.last_run = report
     return opened

@@ -8,6 +8,10 @@ now are kept, and the run lists the folder as unreadable. The embedding cache (t
 read and filled on the way, so photos a model was trained on, or that were moved, are not embedded
 again. A model that is not the one that labelled the index names the stored faces again from their
 vectors (`relabel`), without detecting or embedding, when its detector and embedder are the same.
+
+After a run that changed anything, each face's name (given face by face) is checked against the whole
+collection (`whosthat.collection.consensus`): a name the faces around it do not lead to becomes
+"unknown". `check=False` keeps the names face by face.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 import pyarrow as pa
 
+from whosthat.collection.consensus import check_names
 from whosthat.collection.defaults import DEFAULT_BATCH
 from whosthat.collection.job import ENGINES, Engine, EngineJob
 from whosthat.collection.lock import IndexLock
@@ -61,6 +66,8 @@ class IndexReport:
     unreadable_folders: tuple[str, ...] = ()
     unreadable_in_index: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    doubted: int = 0
+    """Faces the model named on their own that the collection check (`consensus`) calls unknown."""
 
     @property
     def photos_per_second(self) -> float:
@@ -81,14 +88,15 @@ def index_location(collection: Optional[Path], index: Optional[Path]) -> Path:
 def build_index(model: ModelSource, collection: Optional[Path] = None, index: Optional[Path] = None, *,
                 relabel: bool = False, engine: str | Engine = "local", cache_dir: Optional[Path] = None,
                 batch: int = DEFAULT_BATCH, wait: float = 0.0, progress: Optional[Callable[[int], Callable]] = None,
-                ) -> IndexReport:
+                check: bool = True) -> IndexReport:
     """Index (or bring up to date) the faces of every photo under `collection` in the index folder `index`
     (default: COLLECTION/.whosthat-index). See the module for what a run does.
 
     model: a model file or a loaded model. relabel: let a model other than the index's name its stored
     faces again (same detector and embedder). engine: "local", "ray" or an engine object. cache_dir: the
     embedding cache (None: none). wait: seconds to wait for another run writing the index (0: refuse).
-    progress(total) returns a callback called with the number of photos done as they finish.
+    progress(total) returns a callback called with the number of photos done as they finish. check: after a run
+    that changed anything, check the names against the collection (see the module).
     Raises `WhosthatError` subclasses for every problem a user can cause, before writing anything (but the
     marker of a new index, `begin_index`, and its lock).
     """
@@ -104,7 +112,7 @@ def build_index(model: ModelSource, collection: Optional[Path] = None, index: Op
         # Looked at again under the lock: a run this one waited for may have made the index meanwhile.
         store = IndexStore(directory, locked=True) if (directory / MANIFEST).is_file() else None
         root = _collection_root(collection, store)
-        relabelled = 0
+        relabelled, doubted = 0, 0
         if store is None:
             store = _create(directory, root, loaded)
         store.clean()
@@ -115,7 +123,7 @@ def build_index(model: ModelSource, collection: Optional[Path] = None, index: Op
                     f"{directory}: labelled by another model ({store.labeller.source}); to name its faces with "
                     f"this one, add --relabel (its faces and vectors are kept, only the names change)")
             tick = time.perf_counter()
-            relabelled = relabel_index(store, loaded)
+            relabelled, doubted = relabel_index(store, loaded, check=check)
             timings["relabel"] = time.perf_counter() - tick
         tick = time.perf_counter()
         scanned = scan_collection(root, skip=(directory,))
@@ -138,6 +146,10 @@ def build_index(model: ModelSource, collection: Optional[Path] = None, index: Op
                 unreadable += errors
                 vanished += gone
         timings["recognise"] = time.perf_counter() - tick
+        if check and (todo or removed) and not relabelled and store.count():
+            tick = time.perf_counter()
+            doubted = check_index(store, loaded.model)
+            timings["check"] = time.perf_counter() - tick
         if todo or removed or relabelled:
             tick = time.perf_counter()
             store.tidy()
@@ -148,36 +160,107 @@ def build_index(model: ModelSource, collection: Optional[Path] = None, index: Op
             unchanged=len(files) - len(todo), relabelled=relabelled, seconds=time.perf_counter() - started,
             unreadable=tuple(unreadable), vanished=tuple(vanished),
             unreadable_folders=tuple(folder.name for folder in scanned.unreadable),
-            unreadable_in_index=store.count_photos("error IS NOT NULL"), timings=timings)
+            unreadable_in_index=store.count_photos("error IS NOT NULL"), timings=timings, doubted=doubted)
 
 
-def relabel_index(store: IndexStore, loaded: LoadedModel) -> int:
-    """Name every stored face again with `loaded` (from the stored vectors) and record it as the index's model,
-    in one commit; returns the number of photos."""
+def relabel_index(store: IndexStore, loaded: LoadedModel, *, check: bool = True) -> tuple[int, int]:
+    """Name every stored face again with `loaded` (from the stored vectors; with `check`, checked against the
+    collection) and record it as the index's model, in one commit; returns the number of photos and of faces
+    the check called unknown."""
     model_file = store.save_model(loaded.data, loaded.fingerprint)
-    labeller = _labeller(loaded, model_file)
-    dim = store.manifest.dim
+    names = _stored_names(store, loaded.model, check=check)
+    columns = store.table.schema.names
 
-    def relabelled() -> Iterator[pa.RecordBatch]:
-        for faces in _photos_whole(store.batches(store.table.schema.names)):
-            boxes, vectors = matrix(faces["box"], 4), matrix(faces["vector"], dim)
-            landmarks, scores = faces["landmarks"], faces["detection_score"].to_numpy(zero_copy_only=False)
-            paths = faces["path"].to_pylist()
-            named: list[Prediction] = []
-            for start, end in _runs(paths):
-                found = [Face(boxes[i], _landmarks(landmarks[i]), float(scores[i])) for i in range(start, end)]
-                named += name_faces(loaded.model, paths[start], found, vectors[start:end])
-            probabilities = np.array([list(n.probabilities.values()) for n in named], np.float32)
-            yield faces.set_column(faces.schema.get_field_index("label"), "label",
-                                   pa.array([n.label for n in named], pa.string())) \
-                .set_column(faces.schema.get_field_index("confidence"), "confidence",
-                            pa.array(np.array([n.confidence for n in named], np.float32))) \
-                .set_column(faces.schema.get_field_index("probabilities"), "probabilities",
-                            fixed(probabilities, probabilities.shape[1] if named else 0).cast(pa.list_(pa.float32())))
+    def rows() -> Iterator[pa.RecordBatch]:
+        start = 0
+        for k, faces in enumerate(_photos_whole(store.batches(columns))):
+            end = start + faces.num_rows
+            yield _with_names(faces, names.checked[start:end], names.confidences[k], names.probabilities[k])
+            start = end
 
-    store.replace_all(relabelled(), labeller)
+    store.replace_all(rows(), _labeller(loaded, model_file))
     store.forget_models()
-    return store.count_photos()
+    return store.count_photos(), names.doubted
+
+
+def check_index(store: IndexStore, model: Any) -> int:
+    """Check every stored name against the collection (see the module), rewriting the faces of just the photos
+    whose names change, in one commit; returns the number of faces the check calls unknown."""
+    names = _stored_names(store, model, check=True)
+    changed = names.checked != names.stored
+    if not changed.any():
+        return names.doubted
+    columns, kept, start = store.table.schema.names, [], 0
+    for faces in _photos_whole(store.batches(columns)):
+        end = start + faces.num_rows
+        paths = np.asarray(faces["path"].to_pylist(), dtype=object)
+        photos = set(paths[changed[start:end]].tolist())
+        if photos:
+            whole = np.array([path in photos for path in paths])
+            rows = faces.filter(pa.array(whole))
+            kept.append(rows.set_column(rows.schema.get_field_index("label"), "label",
+                                        pa.array(names.checked[start:end][whole].tolist(), pa.string())))
+        start = end
+    store.update_photos(pa.Table.from_batches(kept))
+    return names.doubted
+
+
+@dataclass(frozen=True)
+class _StoredNames:
+    """The stored faces' names, in stored order: as stored, given face by face by the model, and checked (the
+    same without the check); each batch's confidences and probabilities; and how many the check calls unknown."""
+
+    stored: np.ndarray
+    alone: np.ndarray
+    checked: np.ndarray
+    confidences: list[np.ndarray]
+    probabilities: list[np.ndarray]
+
+    @property
+    def doubted(self) -> int:
+        return int(np.sum(self.checked != self.alone))
+
+
+def _stored_names(store: IndexStore, model: Any, *, check: bool) -> _StoredNames:
+    """Every stored face named from its vector by `model`, face by face, then (with `check`) checked against the
+    collection (`consensus.check_names`)."""
+    dim, columns = store.manifest.dim, store.table.schema.names
+    stored: list[str] = []
+    alone: list[str] = []
+    confidences, probabilities, vectors = [], [], []
+    for faces in _photos_whole(store.batches(columns)):
+        batch_vectors = matrix(faces["vector"], dim)
+        named = _named_photos(model, faces, batch_vectors)
+        stored += faces["label"].to_pylist()
+        alone += [n.label for n in named]
+        confidences.append(np.array([n.confidence for n in named], np.float32))
+        probabilities.append(np.array([list(n.probabilities.values()) for n in named], np.float32))
+        vectors.append(batch_vectors)
+    names = np.asarray(alone, dtype=object)
+    checked = check_names(model, np.vstack(vectors), names) if check and vectors else names
+    return _StoredNames(np.asarray(stored, dtype=object), names, checked, confidences, probabilities)
+
+
+def _with_names(faces: pa.RecordBatch, labels: np.ndarray, confidences: np.ndarray, probabilities: np.ndarray
+                ) -> pa.RecordBatch:
+    """A batch of faces with these names, confidences and probabilities."""
+    width = probabilities.shape[1] if faces.num_rows else 0
+    return faces.set_column(faces.schema.get_field_index("label"), "label", pa.array(labels.tolist(), pa.string())) \
+        .set_column(faces.schema.get_field_index("confidence"), "confidence", pa.array(confidences)) \
+        .set_column(faces.schema.get_field_index("probabilities"), "probabilities",
+                    fixed(probabilities, width).cast(pa.list_(pa.float32())))
+
+
+def _named_photos(model: Any, faces: pa.RecordBatch, vectors: np.ndarray) -> list[Prediction]:
+    """The faces of a batch of whole photos named by `model` from their vectors, photo by photo."""
+    boxes, landmarks = matrix(faces["box"], 4), faces["landmarks"]
+    scores = faces["detection_score"].to_numpy(zero_copy_only=False)
+    paths = faces["path"].to_pylist()
+    named: list[Prediction] = []
+    for start, end in _runs(paths):
+        found = [Face(boxes[i], _landmarks(landmarks[i]), float(scores[i])) for i in range(start, end)]
+        named += name_faces(model, paths[start], found, vectors[start:end])
+    return named
 
 
 def _photos_whole(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

@@ -283,6 +283,13 @@ class IndexStore:
         if photos.num_rows:
             self._write(lambda: self.photo_table.add(photos.cast(self.photo_table.schema)))
 
+    def update_photos(self, faces: pa.Table) -> None:
+        """Rewrite the faces of whole photos (every face of each photo in `faces`, in stored order) in one commit;
+        they are written together again, so a photo's faces stay side by side."""
+        if faces.num_rows:
+            self._write(lambda: self.table.merge_insert(["path", "face"]).when_matched_update_all()
+                        .execute(faces.cast(self.table.schema)))
+
     def delete(self, paths: Iterable[str]) -> None:
         """Drop these photos: their photos rows, then their faces (a commit of each per DELETE_CHUNK photos)."""
         paths = list(paths)
