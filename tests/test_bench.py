@@ -66,7 +66,7 @@ def test_stranger_limit_benchmark_prints_its_table() -> None:
 
 def test_strangers_benchmark_prints_every_figure_as_json() -> None:
     """bench/strangers.py --quick --json: both models (or "n/a" where train has no --others), the trade-off rows
-    and the grouping's BCubed figures, each share between 0 and 1."""
+    the grouping's BCubed figures and the collection check's, each share between 0 and 1."""
     require(DATASETS / "blackpink")
     require(DATASETS / "kpop15")
     run = subprocess.run([sys.executable, "bench/strangers.py", "--quick", "--json", "--datasets", str(DATASETS)],
@@ -96,3 +96,7 @@ def test_strangers_benchmark_prints_every_figure_as_json() -> None:
     if grouping["scored_faces"]:
         for key in ("bcubed_precision", "bcubed_recall", "bcubed_f"):
             assert 0.0 < grouping[key] <= 1.0, grouping
+    checked, alone = grouping["collection_check"], result["models"]["without others"]
+    assert checked["faces_doubted"] >= 0 and checked["member_photos"] == alone["member_photos"]
+    # the collection check only takes names away: it names no more strangers than the faces alone
+    assert checked["strangers_named"] <= alone["strangers_named"]
