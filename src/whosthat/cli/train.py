@@ -6,7 +6,7 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-from whosthat.cli.options import add_cache_options, fraction, positive, progress_bar
+from whosthat.cli.options import add_cache_options, embedding_cache, fraction, positive, progress_bar
 from whosthat.recognition.heads import HEADS
 from whosthat.recognition.openset import DEFAULT_MAX_MEMBER_REJECTION
 from whosthat.training.config import DEFAULT_FACE_HEAD, DEFAULT_IMAGE_HEAD, DEFAULT_SUBJECT
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     others = model.training.others if model.training is not None else None
     if others is not None:
         print(f"others: {len(others.people)} people, {_photos(others.photos)}, {others.faces} faces learned as "
-              f"strangers from {others.folder} ({others.photos - others.faces} not used: see the notes)")
+              f"the others from {others.folder} ({others.photos - others.faces} not used: see the notes)")
     if log.notes:
         kinds = Counter(note.kind for note in log.notes)
         print("\nnotes about the photos: " + ", ".join(f"{n} {kind}" for kind, n in kinds.most_common()))
@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_report:
         from whosthat.report import write_report
 
-        print(f"report: {write_report(model, args.out.with_suffix('.html'))}")
+        print(f"report: {write_report(model, args.out.with_suffix('.html'), cache=embedding_cache(args))}")
     return 0
 
 
