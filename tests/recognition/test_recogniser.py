@@ -141,6 +141,8 @@ def test_negatives_are_calibrated_on_and_kept_apart_in_the_curve() -> None:
     again = Recogniser.from_bundle(meta, arrays)
     assert again.calibration_.negatives_accepted == calibration.negatives_accepted
     assert again.n_negatives_ == 40 and again.calibration_.curve.n_negatives == 40
+    np.testing.assert_array_equal(again.negatives_.X, negatives)
+    assert again.negatives_.people.tolist() == [str(p) for p in people], "kept to fit the model again"
     np.testing.assert_array_equal(again.predict(negatives), informed.predict(negatives))
 
 

@@ -17,8 +17,9 @@ from whosthat.core.files import atomic_file
 
 FORMAT = "whosthat-model"
 #: The layout `write_bundle` writes; `whosthat.models.migrate` turns format 1 into it. Format 3 is format 2's
-#: layout whose recogniser may hold a head with one more class than the members (`Recogniser.n_negatives_`),
-#: which a reader of format 2 would take for a member: so it reads format 2 files as they are, and they it not.
+#: layout whose recogniser may hold a head with one more class than the members, and the faces of the
+#: non-members it learned (`Recogniser.negatives_`), which a reader of format 2 would take for a member: so it
+#: reads format 2 files as they are, and they it not.
 FORMAT_VERSION = 3
 #: The first format in the current layout.
 LAYOUT_VERSION = 2

@@ -71,8 +71,9 @@ class Recogniser(ClassifierMixin, BaseEstimator):
     (without it every face gets its most probable name: a closed set); `max_member_rejection`, the share
     of members the threshold may call unknown; `seed`, of the calibration's folds and held-out classes.
 
-    `fit(X, y)` sets `classes_`, `n_features_in_`, `whitening_`, `head_`, `reference_`, `n_negatives_` (the
-    faces of non-members the head learned as one more class) and `calibration_`.
+    `fit(X, y)` sets `classes_`, `n_features_in_`, `whitening_`, `head_`, `reference_`, `negatives_` (the
+    faces of non-members the head learned as one more class, kept so that the model can be fitted again) and
+    `calibration_`.
     """
 
     def __init__(self, head: str = "logistic", head_params: Optional[Mapping] = None, whiten: bool = True,
@@ -105,7 +106,7 @@ class Recogniser(ClassifierMixin, BaseEstimator):
             raise TooFewClassesError(f"{len(names)} class to learn from; a recogniser needs at least two")
         self.classes_ = names.tolist()
         others = self._negatives(negatives, negative_people)
-        self.n_negatives_ = len(others.X) if others is not None else 0
+        self.negatives_ = others
         self.whitening_ = fit_whitening(X, index) if self.whiten else None
         features = self._features(X)
         if others is None:
@@ -133,6 +134,11 @@ class Recogniser(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """(n, n_classes) the head's probabilities, in the order of `classes_`."""
         return self.evidence(X).probabilities
+
+    @property
+    def n_negatives_(self) -> int:
+        """How many faces of non-members the head learned as one more class."""
+        return len(self.negatives_) if self.negatives_ is not None else 0
 
     @property
     def threshold_(self) -> float:
@@ -164,6 +170,9 @@ class Recogniser(ClassifierMixin, BaseEstimator):
         arrays.update({"reference/X": self.reference_.X, "reference/y": self.reference_.y})
         if self.whitening_ is not None:
             arrays["whitening"] = self.whitening_
+        if self.negatives_ is not None:
+            arrays["negatives/X"] = self.negatives_.X
+            meta["negative_people"] = [str(person) for person in self.negatives_.people]
         if self.calibration_ is not None:
             meta["calibration"], calibration = self.calibration_.to_bundle()
             arrays.update(nest("calibration", calibration))
@@ -174,7 +183,9 @@ class Recogniser(ClassifierMixin, BaseEstimator):
         """The fitted recogniser `to_bundle` wrote."""
         recogniser = cls(**meta["params"])
         recogniser.classes_ = list(meta["classes"])
-        recogniser.n_negatives_ = int(meta.get("negatives", 0))
+        recogniser.negatives_ = (Negatives(np.asarray(arrays["negatives/X"], np.float32),
+                                           np.asarray(meta["negative_people"], dtype=object))
+                                 if meta.get("negatives") else None)
         recogniser.n_features_in_ = int(np.asarray(arrays["reference/X"]).shape[1])
         recogniser.head_ = recogniser._new_head().set_state(part("head", arrays))
         recogniser.whitening_ = arrays.get("whitening")
