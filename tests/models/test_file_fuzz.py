@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 import whosthat
 from whosthat.core.errors import ModelFileError
+from whosthat.models.file import FORMAT_VERSION
 
 FORMAT1 = Path(__file__).parents[1] / "data" / "celebrity5-facenet-format1.wt"
 #: Examples per fuzz test; WHOSTHAT_FUZZ_EXAMPLES=N runs N random ones (the default run is the same every time).
@@ -243,7 +244,8 @@ def test_zip_bombs_are_refused_at_once_in_little_memory(tmp_path: Path) -> None:
 @pytest.mark.parametrize("version, words", [(2.0, "version 2.0 is not one this whosthat knows"),
                                             ("2", "version '2' is not one this whosthat knows"),
                                             (0, "version 0 is not one"), (True, "version True is not one"),
-                                            (3, "model format 3 is newer than this whosthat reads (2)")])
+                                            (FORMAT_VERSION + 1, f"model format {FORMAT_VERSION + 1} is newer than "
+                                                                 f"this whosthat reads ({FORMAT_VERSION})")])
 def test_an_unknown_format_version_is_said_to_be_unknown(tmp_path: Path, version: object, words: str) -> None:
     members = _members(FORMAT1.read_bytes())
     members["manifest.json"] = json.dumps({**json.loads(members["manifest.json"]), "format_version": version}).encode()
