@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
@@ -18,6 +18,8 @@ from typing import Optional, Union
 import numpy as np
 import pyarrow.compute as pc
 
+from whosthat.collection import corrections
+from whosthat.collection.corrections import CONFIRM, NOT, STRANGER, Correction
 from whosthat.collection.defaults import DEFAULT_BATCH, DEFAULT_MIN_FACES, DEFAULT_UNSURE_BELOW
 from whosthat.collection.export import ExportReport, export_people
 from whosthat.collection.find import Hit, check_limit, find_like, find_named, find_unsure
@@ -30,6 +32,7 @@ from whosthat.collection.schema import Labeller, Manifest
 from whosthat.collection.sort import SortReport, sort_index
 from whosthat.collection.store import IndexStore
 from whosthat.core.errors import WhosthatError
+from whosthat.core.labels import UNKNOWN_LABEL
 
 PathLike = Union[str, os.PathLike]
 
@@ -77,7 +80,10 @@ class Index:
         return list(self.store.labeller.classes)
 
     def summary(self) -> Summary:
-        faces = self.store.scan(["label"])
+        """What the index holds, each face counted under the name its corrections give it, if any."""
+        resolved = corrections.resolve(corrections.read(self.store))
+        faces = corrections.apply(self.store.scan(["content_hash", "face", "label"] if resolved else ["label"]),
+                                  resolved)
         photos = self.store.photos(["faces", "error"])
         counted = pc.value_counts(faces["label"].combine_chunks()).to_pylist()
         names = Counter({c["values"]: c["counts"] for c in counted})
@@ -127,6 +133,45 @@ class Index:
         """Each person of `report` as a folder of face crops in `into` (person_001/...), to rename and train on; a
         face exported before is not exported again, even after its folder was renamed."""
         return export_people(report, Path(into), self.collection, min_faces)
+
+    def confirm(self, photo: str, face: int, name: str, *, wait: float = 0.0) -> tuple[Correction, ...]:
+        """Say that face `face` of `photo` (its path in the collection, or its content hash) is `name`: a member,
+        or a new person. wait: seconds to wait for another run writing the index (then `IndexBusyError`)."""
+        return self._record(photo, face, [(CONFIRM, corrections.check_name(name))], wait)
+
+    def reject(self, photo: str, face: int, name: str, *, wait: float = 0.0) -> tuple[Correction, ...]:
+        """Say that face `face` of `photo` is not `name` (it is then unknown, if that was its name)."""
+        return self._record(photo, face, [(NOT, corrections.check_name(name))], wait)
+
+    def stranger(self, photo: str, face: int, *, wait: float = 0.0) -> tuple[Correction, ...]:
+        """Say that face `face` of `photo` is nobody of the group (unknown, and not to be asked about again)."""
+        return self._record(photo, face, [(STRANGER, "")], wait)
+
+    def move(self, photo: str, face: int, name: str, *, wait: float = 0.0) -> tuple[Correction, ...]:
+        """Say that face `face` of `photo` is `name` and not the name it has now, as one action (one undo)."""
+        name = corrections.check_name(name)
+        key = corrections.face_key(self.store, photo, face)
+        has = corrections.current_name(self.store, key, face)
+        said = [(NOT, has)] if has not in (UNKNOWN_LABEL, name) else []
+        return tuple(corrections.record(self.store, [(key, face, k, n) for k, n in [*said, (CONFIRM, name)]],
+                                        wait))
+
+    def undo(self, *, wait: float = 0.0) -> tuple[Correction, ...]:
+        """Remove the last correction (all of a move) and return what it said; `CorrectionError` when none is
+        left."""
+        return tuple(corrections.undo(self.store, wait))
+
+    def corrections(self) -> list[Correction]:
+        """Every correction of the index, oldest first (two of one face: the later one decides)."""
+        return corrections.corrections(self.store)
+
+    def photo_paths(self, hashes: Collection[str]) -> dict[str, str]:
+        """The path in the collection of each photo of these content hashes the index holds."""
+        return corrections.photo_paths(self.store, hashes)
+
+    def _record(self, photo: str, face: int, said: list[tuple[str, str]], wait: float) -> tuple[Correction, ...]:
+        key = corrections.face_key(self.store, photo, face)
+        return tuple(corrections.record(self.store, [(key, face, kind, name) for kind, name in said], wait))
 
     def _face_vector(self, photo: Path) -> np.ndarray:
         vector = largest_face(self.store.model_path(), photo)

@@ -11,6 +11,7 @@ from typing import Optional
 
 import numpy as np
 
+from whosthat.collection.corrections import apply, named_faces, read, resolve, undecided
 from whosthat.collection.defaults import DEFAULT_UNSURE_BELOW
 from whosthat.collection.scan import photo_path
 from whosthat.collection.store import IndexStore, sql_text
@@ -56,10 +57,11 @@ class Hit:
 
 
 def find_named(store: IndexStore, names: Sequence[str], limit: Optional[int] = None) -> list[Hit]:
-    """Photos where every one of `names` is named ("unknown" too), most confident first."""
-    _check_names(store, names)
-    wanted = ", ".join(sql_text(n) for n in dict.fromkeys(names))
-    rows = store.scan(FACE_COLUMNS, f"label IN ({wanted})").to_pylist()
+    """Photos where every one of `names` is named ("unknown" too), most confident first; a face the user
+    corrected counts under the name they gave it, with confidence 1."""
+    resolved = resolve(read(store))
+    _check_names(store, names, resolved.names_given())
+    rows = named_faces(store, FACE_COLUMNS, names, resolved).to_pylist()
     by_photo: dict[str, dict[str, dict]] = defaultdict(dict)
     for row in rows:
         best = by_photo[row["path"]].get(row["label"])
@@ -76,13 +78,14 @@ def find_named(store: IndexStore, names: Sequence[str], limit: Optional[int] = N
 def find_unsure(store: IndexStore, below: float = DEFAULT_UNSURE_BELOW, names: Sequence[str] = (),
                 limit: Optional[int] = None) -> list[Hit]:
     """Photos with a face named with a probability under `below` (of `names` only, when given), least sure first:
-    the names worth a look."""
-    _check_names(store, names)
+    the names worth a look (a face the user corrected is not)."""
+    resolved = resolve(read(store))
+    _check_names(store, names, resolved.names_given())
     where = f"label != {sql_text(UNKNOWN_LABEL)} AND confidence < {sql_number(below)}"
     if names:
         where += f" AND label IN ({', '.join(sql_text(n) for n in names)})"
     by_photo: dict[str, list[dict]] = defaultdict(list)
-    for row in store.scan(FACE_COLUMNS, where).to_pylist():
+    for row in undecided(store.scan(FACE_COLUMNS, where), resolved).to_pylist():
         by_photo[row["path"]].append(row)
     hits = [_hit(store, path, min(r["confidence"] for r in rows), sorted(rows, key=lambda r: r["confidence"]))
             for path, rows in by_photo.items()]
@@ -90,8 +93,9 @@ def find_unsure(store: IndexStore, below: float = DEFAULT_UNSURE_BELOW, names: S
 
 
 def find_like(store: IndexStore, vector: np.ndarray, limit: int = 20) -> list[Hit]:
-    """The faces most like `vector` (cosine similarity), whoever they are, most alike first; a hit per face."""
-    rows = store.nearest(vector, limit, FACE_COLUMNS).to_pylist()
+    """The faces most like `vector` (cosine similarity), whoever they are, most alike first; a hit per face, named
+    as the user's corrections say."""
+    rows = apply(store.nearest(vector, limit, FACE_COLUMNS), resolve(read(store))).to_pylist()
     return [_hit(store, row["path"], 1.0 - float(row["_distance"]), [row]) for row in rows]
 
 
@@ -129,8 +133,9 @@ def _ranked(hits: list[Hit], limit: Optional[int], descending: bool) -> list[Hit
     return hits[:limit] if limit else hits
 
 
-def _check_names(store: IndexStore, names: Sequence[str]) -> None:
-    known = list(store.labeller.classes)
+def _check_names(store: IndexStore, names: Sequence[str], given: set[str]) -> None:
+    """Each of `names` a member's, a name the user's corrections give, or unknown; else `FindError`."""
+    known = [*store.labeller.classes, *sorted(given - set(store.labeller.classes))]
     for name in names:
         if name != UNKNOWN_LABEL and name not in known:
             raise FindError(f"no member named {name!r} in {store.directory} (members: "

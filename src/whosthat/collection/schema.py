@@ -4,7 +4,8 @@ An index is a folder: `index.json` (the manifest: format, collection, pipeline),
 `photos` (one row per photo: its file, its number of faces, the error that kept it from being read) and
 `faces` (one row per face found: its box, vector and name; a photo without a face has none), `models/` (a
 copy of each model that labelled it), `models.json` (the copies whosthat wrote there, with the SHA-256 of their
-bytes: only those are ever deleted) and `.lock`. While an index
+bytes: only those are ever deleted) and `.lock`; once used, `people` (candidate new people) and `labels` (the
+user's corrections of the names, keyed by photo content and face: they outlive re-indexing). While an index
 is being made, `.whosthat-index-creating` is its first file and is removed once `index.json` is written:
 a folder is only ever taken for a new index when it is empty or holds that marker and whosthat's files.
 The model that labelled the faces is recorded in the faces table's own schema metadata, so that a relabelling
@@ -32,6 +33,7 @@ CREATING = ".whosthat-index-creating"
 PHOTOS = "photos"
 FACES = "faces"
 PEOPLE = "people"
+LABELS = "labels"
 #: Schema metadata key of the faces table that holds the `Labeller` record (JSON).
 LABELLER_KEY = b"whosthat.labeller"
 #: Default index folder inside a collection (hidden: the scan skips hidden folders).
@@ -137,3 +139,15 @@ PEOPLE_SCHEMA = pa.schema([
     pa.field("face", pa.int32(), nullable=False),
     pa.field("person", pa.int32(), nullable=False),
 ])
+
+
+LABELS_SCHEMA = pa.schema([
+    pa.field("id", pa.int64(), nullable=False),
+    pa.field("action", pa.int64(), nullable=False),
+    pa.field("content_hash", pa.string(), nullable=False),
+    pa.field("face", pa.int32(), nullable=False),
+    pa.field("kind", pa.string(), nullable=False),
+    pa.field("name", pa.string(), nullable=False),
+    pa.field("time", pa.string(), nullable=False),
+])
+"""The labels table: a user's corrections of the names, a row each (`whosthat.collection.corrections`)."""
