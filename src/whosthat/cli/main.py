@@ -9,13 +9,13 @@ import sys
 from collections.abc import Sequence
 from typing import Optional
 
-from whosthat.cli import audit, ensemble, evaluate, find, index, people, predict, report, serve, sort, train
+from whosthat.cli import audit, ensemble, evaluate, find, index, label, people, predict, report, serve, sort, train
 from whosthat.core.errors import WhosthatError, one_line
 from whosthat.core.paths import printable
 from whosthat.version import __version__
 
 #: The commands, in the order `whosthat --help` lists them.
-COMMANDS = (train, predict, evaluate, report, audit, serve, ensemble, index, find, sort, people)
+COMMANDS = (train, predict, evaluate, report, audit, serve, ensemble, index, find, sort, people, label)
 
 EXAMPLES = """examples:
   whosthat train photos/blackpink --out blackpink.wt
@@ -30,6 +30,7 @@ EXAMPLES = """examples:
   whosthat find ~/Pictures --name jennie_kim --with lisa_manoban
   whosthat sort ~/Pictures --into ~/sorted
   whosthat people ~/Pictures --export new_members/
+  whosthat label ~/Pictures party/IMG_0042.jpg:1 jennie_kim
 """
 
 
