@@ -285,13 +285,35 @@ class OthersRecord:
 
 
 @dataclass(frozen=True)
+class LearnedRecord:
+    """What a model fitted again from faces given after training (a collection's corrections) learned beyond
+    its training photos: where they came from, the faces learned as each member (new members included), and
+    the faces learned as nobody of the group."""
+
+    source: str
+    confirmed: Mapping[str, int]
+    negatives: int
+    new_members: tuple[str, ...]
+
+    def to_json(self) -> dict:
+        return {"source": self.source, "confirmed": dict(self.confirmed), "negatives": self.negatives,
+                "new_members": list(self.new_members)}
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> LearnedRecord:
+        return cls(str(data["source"]), {str(k): int(v) for k, v in data["confirmed"].items()},
+                   int(data["negatives"]), tuple(data["new_members"]))
+
+
+@dataclass(frozen=True)
 class TrainingRecord:
     """How a model was trained.
 
     subject: the detector used and why (`--subject auto`'s reason, or "given"); content_keys: (n, 32)
     uint8 SHA-256 digests of the photos learned from (training and validation), so copies of them are
     not scored as new photos; seconds: time per stage; others: the non-members learned from as
-    negatives, if any (files made without them have none).
+    negatives, if any (files made without them have none); learned: what the model learned since from
+    faces given after training, if it was fitted again (`whosthat.training.refit`).
     """
 
     split: SplitRecord
@@ -306,6 +328,7 @@ class TrainingRecord:
     test: Optional[TestRecord] = None
     finetune: Optional[FinetuneLog] = None
     others: Optional[OthersRecord] = None
+    learned: Optional[LearnedRecord] = None
 
     def learned_keys(self) -> frozenset[str]:
         return frozenset(bytes(row).hex() for row in self.content_keys)
@@ -317,6 +340,8 @@ class TrainingRecord:
                       "finetune": self.finetune.to_json() if self.finetune else None}
         if self.others is not None:
             meta["others"] = self.others.to_json()
+        if self.learned is not None:
+            meta["learned"] = self.learned.to_json()
         arrays = {"content_keys": self.content_keys}
         for name, record in (("reference_photos", self.reference_photos), ("validation", self.validation),
                              ("test", self.test)):
@@ -337,4 +362,5 @@ class TrainingRecord:
             validation=ValidationRecord.from_bundle(validation, part("validation", arrays)) if validation else None,
             test=TestRecord.from_bundle(test, part("test", arrays)) if test else None,
             finetune=FinetuneLog.from_json(meta["finetune"]) if meta.get("finetune") else None,
-            others=OthersRecord.from_json(meta["others"]) if meta.get("others") else None)
+            others=OthersRecord.from_json(meta["others"]) if meta.get("others") else None,
+            learned=LearnedRecord.from_json(meta["learned"]) if meta.get("learned") else None)

@@ -34,3 +34,9 @@ def fit_whitening(X: np.ndarray, y: np.ndarray, shrinkage: float = SHRINKAGE) ->
 def whiten(X: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """Rows mapped by a `fit_whitening` matrix and scaled back to unit length."""
     return normalise(np.asarray(X, np.float32) @ matrix)
+
+
+def unwhiten(W: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """The unit rows `whiten` made `W` from (the matrix is symmetric and, shrunk towards the identity, well
+    conditioned, so its inverse brings their directions back)."""
+    return normalise(np.asarray(W, np.float64) @ np.linalg.inv(np.asarray(matrix, np.float64))).astype(np.float32)
