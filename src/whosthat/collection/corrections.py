@@ -73,18 +73,15 @@ class Correction:
 class Resolved:
     """What the corrections make of the names: `keys` (faces as `content_hash:face`) and the `names` they have
     now, whatever the model said; `denied` (`content_hash:face` + newline + name): faces nothing confirmed whose
-    model's name, when it is that one, becomes unknown."""
+    model's name, when it is that one, becomes unknown; `photos`: the content hashes of the photos of them all."""
 
     keys: pa.Array
     names: pa.Array
     denied: pa.Array
+    photos: pa.Array
 
     def __bool__(self) -> bool:
-        return bool(len(self.keys) or len(self.denied))
-
-    def hashes(self) -> list[str]:
-        """The content hashes of the photos the corrections touch."""
-        return sorted({k.rsplit(":", 1)[0] for k in [*self.keys.to_pylist(), *self.denied.to_pylist()]})
+        return bool(len(self.photos))
 
     def names_given(self) -> set[str]:
         """The names corrections give (new people among them)."""
@@ -183,8 +180,10 @@ def resolve(table: pa.Table) -> Resolved:
         else:
             named[key] = row["name"] if row["kind"] == CONFIRM else UNKNOWN_LABEL
             denied.pop(key, None)
+    photos = sorted({key.rsplit(":", 1)[0] for key in [*named, *denied]})
     return Resolved(pa.array(list(named), pa.string()), pa.array(list(named.values()), pa.string()),
-                    pa.array([f"{k}\n{n}" for k, names in denied.items() for n in names], pa.string()))
+                    pa.array([f"{k}\n{n}" for k, names in denied.items() for n in names], pa.string()),
+                    pa.array(photos, pa.string()))
 
 
 def keys(faces: pa.Table) -> pa.Array:
@@ -194,31 +193,55 @@ def keys(faces: pa.Table) -> pa.Array:
 
 def apply(faces: pa.Table, resolved: Resolved) -> pa.Table:
     """`faces` (with content_hash, face and label columns) with the label the corrections give each face; a
-    name a correction decided is sure: its `confidence`, where the table has one, is 1."""
-    if not resolved or not faces.num_rows:
+    name a correction decided is sure: its `confidence`, where the table has one, is 1. Only the faces of the
+    corrected photos are looked at closely."""
+    touched, faces_of = _touched(faces, resolved)
+    if faces_of is None:
         return faces
-    key = keys(faces)
-    position = pc.index_in(key, value_set=resolved.keys)
-    given = pc.is_valid(position)
-    label = pc.if_else(given, resolved.names.take(position), faces["label"])
-    denied = pc.is_in(pc.binary_join_element_wise(key, label, "\n"), value_set=resolved.denied)
-    faces = faces.set_column(faces.schema.get_field_index("label"), "label",
-                             pc.if_else(denied, pa.scalar(UNKNOWN_LABEL), label))
+    label, decided = _corrected(faces_of, resolved)
+    faces = _replaced(faces, "label", touched, label)
     if "confidence" in faces.schema.names:
-        decided = pc.or_(given, denied)
-        faces = faces.set_column(faces.schema.get_field_index("confidence"), "confidence",
-                                 pc.if_else(decided, pa.scalar(1.0, pa.float32()), faces["confidence"]))
+        sure = pc.if_else(decided, pa.scalar(1.0, pa.float32()), faces_of["confidence"])
+        faces = _replaced(faces, "confidence", touched, sure)
     return faces
 
 
 def undecided(faces: pa.Table, resolved: Resolved) -> pa.Table:
     """The faces of `faces` (with content_hash, face and label columns) whose name no correction decided."""
-    if not resolved or not faces.num_rows:
+    touched, faces_of = _touched(faces, resolved)
+    if faces_of is None:
         return faces
-    key = keys(faces)
-    decided = pc.or_(pc.is_in(key, value_set=resolved.keys),
-                     pc.is_in(pc.binary_join_element_wise(key, faces["label"], "\n"), value_set=resolved.denied))
+    decided = pc.replace_with_mask(touched, touched, _array(_corrected(faces_of, resolved)[1]))
     return faces.filter(pc.invert(decided))
+
+
+def _touched(faces: pa.Table, resolved: Resolved) -> tuple[pa.Array, Optional[pa.Table]]:
+    """Which faces are of a corrected photo, and those faces (None when there are none)."""
+    if not resolved or not faces.num_rows:
+        return pa.array([], pa.bool_()), None
+    touched = pc.is_in(faces["content_hash"], value_set=resolved.photos)
+    touched = _array(touched)
+    return touched, (faces.filter(touched) if pc.any(touched).as_py() else None)
+
+
+def _corrected(faces: pa.Table, resolved: Resolved) -> tuple[pa.Array, pa.Array]:
+    """The name the corrections give each face, and whether a correction decided it."""
+    key = keys(faces)
+    position = pc.index_in(key, value_set=resolved.keys)
+    given = pc.is_valid(position)
+    label = pc.if_else(given, resolved.names.take(position), faces["label"])
+    denied = pc.is_in(pc.binary_join_element_wise(key, label, "\n"), value_set=resolved.denied)
+    return pc.if_else(denied, pa.scalar(UNKNOWN_LABEL), label), pc.or_(given, denied)
+
+
+def _replaced(faces: pa.Table, column: str, mask: pa.Array, values: pa.Array) -> pa.Table:
+    """`faces` with `column` set to `values` where `mask` is true (in order)."""
+    merged = pc.replace_with_mask(faces[column].combine_chunks(), mask, _array(values))
+    return faces.set_column(faces.schema.get_field_index(column), column, merged)
+
+
+def _array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 def named_faces(store: IndexStore, columns: Sequence[str], labels: Sequence[str], resolved: Resolved) -> pa.Table:
@@ -227,7 +250,7 @@ def named_faces(store: IndexStore, columns: Sequence[str], labels: Sequence[str]
     DELETE_CHUNK of them."""
     where: Optional[str] = f"label IN ({', '.join(sql_text(n) for n in dict.fromkeys(labels))})"
     if resolved:
-        hashes = resolved.hashes()
+        hashes = resolved.photos.to_pylist()
         where = f"({where}) OR content_hash IN ({', '.join(sql_text(h) for h in hashes)})" \
             if len(hashes) <= DELETE_CHUNK else None
     faces = apply(store.scan(columns, where), resolved)
