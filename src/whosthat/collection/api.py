@@ -32,7 +32,6 @@ from whosthat.collection.schema import Labeller, Manifest
 from whosthat.collection.sort import SortReport, sort_index
 from whosthat.collection.store import IndexStore
 from whosthat.core.errors import WhosthatError
-from whosthat.core.labels import UNKNOWN_LABEL
 
 PathLike = Union[str, os.PathLike]
 
@@ -150,11 +149,7 @@ class Index:
     def move(self, photo: str, face: int, name: str, *, wait: float = 0.0) -> tuple[Correction, ...]:
         """Say that face `face` of `photo` is `name` and not the name it has now, as one action (one undo)."""
         name = corrections.check_name(name)
-        key = corrections.face_key(self.store, photo, face)
-        has = corrections.current_name(self.store, key, face)
-        said = [(NOT, has)] if has not in (UNKNOWN_LABEL, name) else []
-        return tuple(corrections.record(self.store, [(key, face, k, n) for k, n in [*said, (CONFIRM, name)]],
-                                        wait))
+        return tuple(corrections.move(self.store, corrections.face_key(self.store, photo, face), face, name, wait))
 
     def undo(self, *, wait: float = 0.0) -> tuple[Correction, ...]:
         """Remove the last correction (all of a move) and return what it said; `CorrectionError` when none is

@@ -144,13 +144,26 @@ def record(store: IndexStore, said: Sequence[tuple[str, int, str, str]], wait: f
     """Add one action: each (content hash, face, kind, name) as a row, in one commit under the index's lock (held
     by another run: wait up to `wait` seconds, then `IndexBusyError`)."""
     with IndexLock(store.directory, wait=wait):
-        table = read(store)
-        first = (pc.max(table["id"]).as_py() or 0) + 1
-        action = (pc.max(table["action"]).as_py() or 0) + 1
-        time = now()
-        rows = [Correction(first + n, action, h, f, kind, name, time) for n, (h, f, kind, name) in enumerate(said)]
-        store.write_other_table(LABELS, pa.Table.from_pylist([r.to_dict() for r in rows], LABELS_SCHEMA),
-                                LABELS_SCHEMA)
+        return _append(store, said)
+
+
+def move(store: IndexStore, content_hash: str, face: int, name: str, wait: float = 0.0) -> list[Correction]:
+    """Say that a face is `name` and not the name it has now (read under the lock, as `record` writes), as one
+    action; a face that was unknown or `name` already is only confirmed."""
+    with IndexLock(store.directory, wait=wait):
+        has = current_name(store, content_hash, face)
+        said = [(content_hash, face, NOT, has)] if has not in (UNKNOWN_LABEL, name) else []
+        return _append(store, [*said, (content_hash, face, CONFIRM, name)])
+
+
+def _append(store: IndexStore, said: Sequence[tuple[str, int, str, str]]) -> list[Correction]:
+    """The rows of one action appended (hold the lock)."""
+    table = read(store)
+    first = (pc.max(table["id"]).as_py() or 0) + 1
+    action = (pc.max(table["action"]).as_py() or 0) + 1
+    time = now()
+    rows = [Correction(first + n, action, h, f, kind, name, time) for n, (h, f, kind, name) in enumerate(said)]
+    store.write_other_table(LABELS, pa.Table.from_pylist([r.to_dict() for r in rows], LABELS_SCHEMA), LABELS_SCHEMA)
     return rows
 
 
