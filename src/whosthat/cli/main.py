@@ -9,13 +9,27 @@ import sys
 from collections.abc import Sequence
 from typing import Optional
 
-from whosthat.cli import audit, ensemble, evaluate, find, index, label, people, predict, report, serve, sort, train
+from whosthat.cli import (
+    audit,
+    ensemble,
+    evaluate,
+    find,
+    index,
+    label,
+    learn,
+    people,
+    predict,
+    report,
+    serve,
+    sort,
+    train,
+)
 from whosthat.core.errors import WhosthatError, one_line
 from whosthat.core.paths import printable
 from whosthat.version import __version__
 
 #: The commands, in the order `whosthat --help` lists them.
-COMMANDS = (train, predict, evaluate, report, audit, serve, ensemble, index, find, sort, people, label)
+COMMANDS = (train, predict, evaluate, report, audit, serve, ensemble, index, find, sort, people, label, learn)
 
 EXAMPLES = """examples:
   whosthat train photos/blackpink --out blackpink.wt
@@ -31,6 +45,7 @@ EXAMPLES = """examples:
   whosthat sort ~/Pictures --into ~/sorted
   whosthat people ~/Pictures --export new_members/
   whosthat label ~/Pictures party/IMG_0042.jpg:1 jennie_kim
+  whosthat learn ~/Pictures --out blackpink-v2.wt
 """
 
 

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 import numpy as np
 import pyarrow.compute as pc
@@ -32,6 +32,9 @@ from whosthat.collection.schema import Labeller, Manifest
 from whosthat.collection.sort import SortReport, sort_index
 from whosthat.collection.store import IndexStore
 from whosthat.core.errors import WhosthatError
+
+if TYPE_CHECKING:
+    from whosthat.collection.learn import LearnReport
 
 PathLike = Union[str, os.PathLike]
 
@@ -163,6 +166,16 @@ class Index:
     def photo_paths(self, hashes: Collection[str]) -> dict[str, str]:
         """The path in the collection of each photo of these content hashes the index holds."""
         return corrections.photo_paths(self.store, hashes)
+
+    def learn(self, out: PathLike, *, wait: float = 0.0) -> LearnReport:
+        """Fit the index's model again from the corrections, write it to `out`, and name the index's faces with
+        it, from their vectors (`whosthat.collection.learn`); `last_run` is that index run."""
+        from whosthat.collection.learn import learn
+
+        report = learn(self.directory, Path(out).expanduser(), wait=wait)
+        self.store = IndexStore.open(self.directory)
+        self.last_run = report.run
+        return report
 
     def _record(self, photo: str, face: int, said: list[tuple[str, str]], wait: float) -> tuple[Correction, ...]:
         key = corrections.face_key(self.store, photo, face)
