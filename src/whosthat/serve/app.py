@@ -23,6 +23,7 @@ from whosthat.recognition.prediction import Predictions
 from whosthat.serve.errors import ApiError, install_error_handlers
 from whosthat.serve.index_routes import index_router
 from whosthat.serve.limits import Limits
+from whosthat.serve.review_routes import review_router
 from whosthat.serve.schemas import ErrorBody, Health, ImageResult, Member, ModelInfo
 from whosthat.serve.thumbnails import Thumbnails
 from whosthat.serve.upload import FIELD, read_upload
@@ -54,9 +55,12 @@ def _errors(*statuses: int) -> dict:
     return {status: {"model": ErrorBody, "description": reasons[status]} for status in statuses}
 
 
-def create_app(model: Namer, limits: Optional[Limits] = None, index: Optional[Path] = None) -> FastAPI:
+def create_app(model: Namer, limits: Optional[Limits] = None, index: Optional[Path] = None,
+               learned: Optional[Path] = None) -> FastAPI:
     """The service for one loaded model; recognition runs in worker threads, `limits.recognitions` at a time.
-    With `index` (a collection index folder) it also answers /v1/index (`whosthat.serve.index_routes`).
+    With `index` (a collection index folder) it also answers /v1/index (`whosthat.serve.index_routes`), and
+    /v1/index/review (`whosthat.serve.review_routes`; models it learns go into
+    `learned`, by default the index's learned/ folder).
 
     Its lifespan loads the weights and sets up the worker limit: serve it with uvicorn, or in tests
     with `with TestClient(app)`.
@@ -128,6 +132,7 @@ def create_app(model: Namer, limits: Optional[Limits] = None, index: Optional[Pa
 
     if index is not None:
         app.include_router(index_router(Path(index)))
+        app.include_router(review_router(Path(index), learned))
     return app
 
 
