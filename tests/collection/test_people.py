@@ -39,6 +39,24 @@ def test_people_groups_each_recurring_stranger_apart(own_collection: Path, model
     assert 0.1 < report.distance < 0.6 and report.unknown_faces >= 10
 
 
+def test_people_heeds_corrections(built: whosthat.Index, tmp_path: Path) -> None:
+    """A group hidden (every face said to be a stranger) is not grouped again, and a face given a name leaves its
+    group: `people` asks only about faces nobody has answered for."""
+    opened = whosthat.Index(shutil.copytree(built.directory, tmp_path / "index"))
+    before = opened.people(restart=True)
+    first = before.people
+    assert len(first) >= 2
+    hidden, named = first[0], first[1]
+    for face in hidden.faces:
+        opened.stranger(face.name, face.face)
+    opened.move(named.faces[0].name, named.faces[0].face, "somebody")
+    again = opened.people(restart=True)
+    keys = {(f.content_hash, f.face) for p in again.people for f in p.faces}
+    assert not keys & {(f.content_hash, f.face) for f in hidden.faces}
+    assert (named.faces[0].content_hash, named.faces[0].face) not in keys
+    assert again.unknown_faces == before.unknown_faces - len(hidden.faces) - 1
+
+
 def test_people_is_incremental_a_grown_collection_adds_to_the_groups(own_collection: Path, model_file: Path,
                                                                       session_cache: Path) -> None:
     opened = index(model_file, own_collection, cache_dir=session_cache)

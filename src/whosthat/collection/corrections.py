@@ -199,6 +199,16 @@ def resolve(table: pa.Table) -> Resolved:
                     pa.array(photos, pa.string()))
 
 
+def strangers(table: pa.Table) -> set[str]:
+    """The faces (`content_hash:face`) of the corrections of `table` (oldest first) whose latest `confirm` or
+    `stranger` says stranger: nobody of the group, not to be asked about again."""
+    last: dict[str, str] = {}
+    for row in table.select(["content_hash", "face", "kind"]).to_pylist():
+        if row["kind"] != NOT:
+            last[f"{row['content_hash']}:{row['face']}"] = row["kind"]
+    return {key for key, kind in last.items() if kind == STRANGER}
+
+
 def keys(faces: pa.Table) -> pa.Array:
     """`content_hash:face` of each face of a table with those columns."""
     return pc.binary_join_element_wise(faces["content_hash"], pc.cast(faces["face"], pa.string()), ":")

@@ -8,7 +8,9 @@ Faces of one photo are never grouped together: one person is not twice in a phot
 It is incremental: faces grouped once keep their person, so a grown collection adds faces to the
 existing groups, or starts new ones, rather than regrouping everything (`restart` does that). The
 groups are kept in the index's `people` table, keyed by photo content and face, so they survive
-moves and renames; faces a new model names (after `--relabel`) leave their group.
+moves and renames; faces a new model names (after `--relabel`) leave their group. Corrections count
+(`whosthat.collection.corrections`): a face given a name leaves, and one said to be a stranger is not
+grouped again (it is not to be asked about again).
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from typing import Optional
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from whosthat.collection import corrections
 from whosthat.collection.defaults import DEFAULT_MIN_FACES, LINK_RATE
 from whosthat.collection.grouping import Faces, group
 from whosthat.collection.rows import matrix
@@ -118,8 +122,12 @@ def group_people(store: IndexStore, distance: Optional[float] = None, min_faces:
     """Group the index's unknown faces (see the module); hold an `IndexLock` while it runs."""
     space = model_space(store)
     distance = choose_distance(space) if distance is None else float(distance)
-    faces = store.scan(["path", "content_hash", "face", "box", "vector"],
-                       f"label = {sql_text(UNKNOWN_LABEL)}")
+    said = corrections.read(store)
+    faces = corrections.named_faces(store, ["path", "content_hash", "face", "box", "vector", "label"],
+                                    [UNKNOWN_LABEL], corrections.resolve(said))
+    hidden = corrections.strangers(said)
+    if hidden:
+        faces = faces.filter(pc.invert(pc.is_in(corrections.keys(faces), value_set=pa.array(list(hidden)))))
     keys = [f"{h}:{f}" for h, f in zip(faces["content_hash"].to_pylist(), faces["face"].to_pylist())]
     first: dict[str, int] = {}
     for n, key in enumerate(keys):
