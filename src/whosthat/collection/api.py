@@ -28,6 +28,7 @@ from whosthat.collection.job import Engine
 from whosthat.collection.lock import IndexLock
 from whosthat.collection.people import PeopleReport, group_people
 from whosthat.collection.recognition import ModelSource, largest_face
+from whosthat.collection.review import DEFAULT_LIMIT, ReviewItem, review_queue
 from whosthat.collection.schema import Labeller, Manifest
 from whosthat.collection.sort import SortReport, sort_index
 from whosthat.collection.store import IndexStore
@@ -176,6 +177,12 @@ class Index:
         self.store = IndexStore.open(self.directory)
         self.last_run = report.run
         return report
+
+    def review_queue(self, limit: Optional[int] = DEFAULT_LIMIT) -> list[ReviewItem]:
+        """The faces no correction speaks of whose answer would teach the model most, first: unsure names, faces
+        between two members, names the collection doubted, each weighed by how many faces alike it would settle
+        (`whosthat.collection.review`). limit: the most faces (None or 0: all)."""
+        return review_queue(self.store, limit)
 
     def _record(self, photo: str, face: int, said: list[tuple[str, str]], wait: float) -> tuple[Correction, ...]:
         key = corrections.face_key(self.store, photo, face)
