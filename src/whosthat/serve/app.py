@@ -59,7 +59,7 @@ def create_app(model: Namer, limits: Optional[Limits] = None, index: Optional[Pa
                learned: Optional[Path] = None) -> FastAPI:
     """The service for one loaded model; recognition runs in worker threads, `limits.recognitions` at a time.
     With `index` (a collection index folder) it also answers /v1/index (`whosthat.serve.index_routes`), and
-    /v1/index/review (`whosthat.serve.review_routes`; models it learns go into
+    /v1/index/review with the review page at /review (`whosthat.serve.review_routes`; models it learns go into
     `learned`, by default the index's learned/ folder).
 
     Its lifespan loads the weights and sets up the worker limit: serve it with uvicorn, or in tests
@@ -133,6 +133,10 @@ def create_app(model: Namer, limits: Optional[Limits] = None, index: Optional[Pa
     if index is not None:
         app.include_router(index_router(Path(index)))
         app.include_router(review_router(Path(index), learned))
+
+        @app.get("/review", include_in_schema=False)
+        async def review_page() -> FileResponse:
+            return FileResponse(STATIC / "review.html")
     return app
 
 
