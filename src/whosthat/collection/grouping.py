@@ -89,7 +89,7 @@ def whispers(graph: csr_matrix, person: np.ndarray, seed: int = 0) -> np.ndarray
 
 def group(faces: Faces, similarity: float, min_faces: int, neighbours: int = NEIGHBOURS) -> np.ndarray:
     """The person of each face: the ones given keep theirs, new faces join a person or form new ones numbered
-    after the highest given (a group of at least `min_faces` faces, largest first), or wait (NONE)."""
+    after the highest given, from 1 (a group of at least `min_faces` faces, largest first), or wait (NONE)."""
     n = len(faces.vectors)
     if not n:
         return faces.person.copy()
@@ -103,7 +103,7 @@ def group(faces: Faces, similarity: float, min_faces: int, neighbours: int = NEI
     order = np.argsort(-sizes, kind="stable")
     big = groups[order[sizes[order] >= min_faces]]
     number = np.full(n, NONE, np.int64)
-    number[big] = np.arange(len(big)) + (int(person.max()) + 1 if (person >= 0).any() else 0)
+    number[big] = np.arange(len(big)) + (int(person.max()) + 1 if (person >= 0).any() else 1)
     person[new] = number[label[new]]
     return person
 
