@@ -16,6 +16,7 @@ import uvicorn
 from conftest import BrowserPage
 from serve.conftest import free_port
 from serve.review_index import review_index, review_pristine
+from serve.test_review_api import members_queue
 from whosthat.collection import Index
 from whosthat.models.model import Model
 from whosthat.serve import create_app
@@ -68,8 +69,8 @@ def test_members_faces_are_confirmed_rejected_moved_and_undone(review_url: str, 
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.goto(review_url)
     page.wait_for_selector("#queue li")
-    sure = [float(t.split()[0]) for t in page.locator("#queue .sure").all_inner_texts()]
-    assert sure == sorted(sure) and len(sure) >= 8
+    shown = page.locator("#queue li").evaluate_all("items => items.map(i => [i.dataset.photo, +i.dataset.face])")
+    assert [tuple(f) for f in shown] == members_queue(review_index) and len(shown) >= 8
 
     first = card(browser_page, 0)
     page.locator("#queue li").first.locator(".confirm").click()

@@ -1,6 +1,6 @@
 """What the review page reads from an index and writes to it, without HTTP: the members' faces no correction
-decided (least sure first), the groups of unknown faces, a photo with all its faces, face crops, corrections of
-several faces as one action, and the history of actions.
+decided (those whose answer would teach the model most first), the groups of unknown faces, a photo with all its
+faces, face crops, corrections of several faces as one action, and the history of actions.
 
 Every function opens nothing itself: it is given an `Index` opened for the request, and runs in a worker thread.
 Faces are named by their photo's content hash and their number, as the corrections keep them.
@@ -54,29 +54,18 @@ def _face(row: dict, corrected: bool = False) -> ReviewFace:
     return ReviewFace(photo=row["content_hash"], path=row["path"], face=row["face"],
                       box=[round(float(v), 1) for v in row["box"]], label=row["label"],
                       confidence=round(float(row["confidence"]), 4), corrected=corrected,
-                      crop=crop_url(row["content_hash"], row["face"]))
-
-
-def _first_of_each(rows: list[dict]) -> list[dict]:
-    """One row per face (copies of a photo under two paths are one photo to the corrections)."""
-    seen: set[tuple[str, int]] = set()
-    kept = []
-    for row in rows:
-        if (row["content_hash"], row["face"]) not in seen:
-            seen.add((row["content_hash"], row["face"]))
-            kept.append(row)
-    return kept
+                      crop=crop_url(row["content_hash"], row["face"]), reason=None)
 
 
 def queue(index: Index, name: Optional[str], offset: int, limit: int) -> tuple[list[ReviewFace], int]:
-    """A page of the faces the model names as a member (`name`, or any) that no correction decided, least sure
-    first, and how many there are in all."""
-    resolved = corrections.resolve(corrections.read(index.store))
-    where = f"label = {sql_text(name)}" if name else f"label != {sql_text(UNKNOWN_LABEL)}"
-    faces = corrections.undecided(index.store.scan(COLUMNS, where), resolved)
-    rows = _first_of_each(faces.sort_by([("path", "ascending"), ("face", "ascending")]).to_pylist())
-    rows.sort(key=lambda row: row["confidence"])
-    return [_face(row) for row in rows[offset:offset + limit]], len(rows)
+    """A page of the faces named as a member (`name`, or any) that no correction decided, the one whose answer
+    would teach the model most first (`Index.review_queue`), and how many there are in all."""
+    items = [item for item in index.review_queue(None)
+             if item.name != UNKNOWN_LABEL and (name is None or item.name == name)]
+    return [ReviewFace(photo=i.content_hash, path=i.path, face=i.face, box=[round(v, 1) for v in i.box],
+                       label=i.name, confidence=round(i.confidence, 4), corrected=False,
+                       crop=crop_url(i.content_hash, i.face), reason=i.reason)
+            for i in items[offset:offset + limit]], len(items)
 
 
 def people(index: Index, wait: float) -> list[PeopleGroup]:
@@ -86,7 +75,8 @@ def people(index: Index, wait: float) -> list[PeopleGroup]:
     groups = []
     for person in report.people:
         faces = [ReviewFace(photo=f.content_hash, path=f.name, face=f.face, box=[round(v, 1) for v in f.box],
-                            label=UNKNOWN_LABEL, confidence=0.0, corrected=False, crop=crop_url(f.content_hash, f.face))
+                            label=UNKNOWN_LABEL, confidence=0.0, corrected=False, crop=crop_url(f.content_hash, f.face),
+                            reason=None)
                  for f in person.faces if f"{f.content_hash}:{f.face}" not in decided]
         if faces:
             groups.append(PeopleGroup(person=person.label, faces=faces))

@@ -1,11 +1,12 @@
 """`serve --index DIR` and `whosthat review DIR`: the /v1/index/review routes, with which the review page fixes a
 collection's names; every action is kept as a correction in the index (`whosthat.collection.corrections`).
 
-Reads: members' faces no correction decided (least sure first, paged), the groups of unknown faces, a photo with
-every face named, face crops, the history of actions. Writes: one correction of one or more faces (one action,
-one undo), undo, and learn (the index's model fitted again from the corrections, written to a new file, and the
-index named by it: the routes open the index for each request, so they answer with the new names at once).
-Each write waits up to WAIT seconds for another writer of the index, then answers 409.
+Reads: members' faces no correction decided (those whose answer would teach the model most first, paged), the
+groups of unknown faces, a photo with every face named, face crops, the history of actions. Writes: one
+correction of one or more faces (one action, one undo), undo, and learn (the index's model fitted again from the
+corrections, written to a new file, and the index named by it: the routes open the index for each request, so
+they answer with the new names at once). Each write waits up to WAIT seconds for another writer of the index,
+then answers 409.
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ def review_router(directory: Path, learned: Optional[Path] = None) -> APIRouter:
         offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
         limit: Annotated[int, Query(ge=1, le=500)] = 48,
     ) -> ReviewQueue:
-        """Faces the model names as members that no correction decided yet, least sure first."""
+        """Faces named as members that no correction decided yet, those whose answer would teach the model most
+        first (unsure of member or nobody, between two members, doubted by the collection, alike many)."""
         def read() -> ReviewQueue:
             index = Index(directory)
             if name is not None and name not in index.members:

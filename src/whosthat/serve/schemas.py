@@ -82,10 +82,12 @@ class ReviewFace(BaseModel):
     confidence: float = Field(description="the probability of the label (1 once a correction decided it)")
     corrected: bool = Field(description="whether a correction decided this face's name")
     crop: str = Field(description="URL of a JPEG of the face")
+    reason: Optional[str] = Field(None, description="in the queue: why it is asked (near the threshold, between two "
+                                                    "members, doubted by the collection)")
 
 
 class ReviewQueue(BaseModel):
-    """A page of members' faces that no correction decided yet, least sure first."""
+    """A page of members' faces that no correction decided yet, those whose answer teaches the model most first."""
 
     faces: list[ReviewFace]
     total: int = Field(description="faces in the whole queue")

@@ -47,6 +47,7 @@ function say(message) {
 // One correction of some faces (one action), then everything shown read again.
 async function correct(kind, faces, name = null) {
   showError("");
+  say("Saving…");
   try {
     const action = await post("/corrections", { kind, name, faces: faces.map((f) => ({ photo: f.photo, face: f.face })) });
     await refresh();
@@ -60,7 +61,7 @@ async function refresh() {
   await Promise.all([state.tab === "members" ? loadQueue(false) : loadPeople(), loadHistory()]);
 }
 
-// Members: their faces, least sure first.
+// Members: their faces, those whose answer teaches the model most first.
 async function loadQueue(more) {
   const name = $("member-filter").value;
   const offset = more ? state.faces.length : 0;
@@ -97,7 +98,7 @@ function faceCard(face, n) {
   const picture = element("img", { src: face.crop, alt: `face ${face.face} of ${face.path}`, width: 120, height: 120 });
   picture.addEventListener("click", () => { state.current = n; markCurrent(true); showPhoto(face); });
   const name = element("span", { class: "name" }, face.label);
-  const sure = element("span", { class: "sure" }, `${Math.round(face.confidence * 100)} %`);
+  const sure = element("span", { class: "sure", title: face.reason || "" }, `${Math.round(face.confidence * 100)} %`);
   const confirm = element("button", { type: "button", class: "confirm" }, "Confirm");
   confirm.addEventListener("click", () => correct("confirm", [face], face.label));
   const reject = element("button", { type: "button", class: "reject" }, `Not ${face.label}`);
@@ -208,6 +209,7 @@ async function loadHistory() {
 
 async function undo() {
   showError("");
+  say("Undoing…");
   try {
     const action = await post("/undo");
     await refresh();
