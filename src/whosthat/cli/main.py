@@ -20,6 +20,7 @@ from whosthat.cli import (
     people,
     predict,
     report,
+    review,
     serve,
     sort,
     train,
@@ -29,7 +30,8 @@ from whosthat.core.paths import printable
 from whosthat.version import __version__
 
 #: The commands, in the order `whosthat --help` lists them.
-COMMANDS = (train, predict, evaluate, report, audit, serve, ensemble, index, find, sort, people, label, learn)
+COMMANDS = (train, predict, evaluate, report, audit, serve, ensemble, index, find, sort, people, label, learn,
+            review)
 
 EXAMPLES = """examples:
   whosthat train photos/blackpink --out blackpink.wt
@@ -46,6 +48,7 @@ EXAMPLES = """examples:
   whosthat people ~/Pictures --export new_members/
   whosthat label ~/Pictures party/IMG_0042.jpg:1 jennie_kim
   whosthat learn ~/Pictures --out blackpink-v2.wt
+  whosthat review ~/Pictures
 """
 
 

@@ -6,6 +6,9 @@ import asyncio
 import os
 import socket
 import sys
+import threading
+import time
+import webbrowser
 from pathlib import Path
 from typing import Any, Optional
 
@@ -92,28 +95,45 @@ class BoundedH11Protocol(H11Protocol):
 
 
 def serve(model_path: str | os.PathLike, *, host: str = "127.0.0.1", port: int = 8000,
-          limits: Limits | None = None, log_level: str = "info", index: str | os.PathLike | None = None) -> None:
+          limits: Limits | None = None, log_level: str = "info", index: str | os.PathLike | None = None,
+          learned: str | os.PathLike | None = None, page: str = "/", open_browser: bool = False) -> None:
     """Load the model once and serve it at http://host:port/ (Ctrl-C stops, finishing requests under way);
-    with `index`, a collection index's /v1/index routes and search box too. Slow and idle clients are
-    closed in bounded time (`BoundedH11Protocol`, `KEEP_ALIVE`), at most MAX_CONNECTIONS at once.
+    with `index`, a collection index's /v1/index routes, search box and review page too (models learned there
+    go into `learned`). Slow and idle clients are closed in bounded time (`BoundedH11Protocol`, `KEEP_ALIVE`),
+    at most MAX_CONNECTIONS at once. The address printed, and opened in the browser with `open_browser` once
+    the service answers, is that of `page`.
 
     Raises `ModelFileError` for a missing or broken model file and `WhosthatError` when the address
     cannot be listened on, before anything is served.
     """
     model = load(model_path)
-    app = create_app(model, limits, index=None if index is None else Path(index))  # a bad index: an error first
+    app = create_app(model, limits, index=None if index is None else Path(index),  # a bad index: an error first
+                     learned=None if learned is None else Path(learned))
     listener = _listen(host, port)
     shown = f"[{host}]" if ":" in host else host
-    print(f"whosthat: serving {model_path} ({len(model.classes)} members) at "
-          f"http://{shown}:{listener.getsockname()[1]}/ (API docs at /docs; Ctrl-C stops)", file=sys.stderr, flush=True)
+    url = f"http://{shown}:{listener.getsockname()[1]}{page}"
+    print(f"whosthat: serving {model_path} ({len(model.classes)} members) at {url} (API docs at /docs; "
+          "Ctrl-C stops)", file=sys.stderr, flush=True)
     config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=5, http=BoundedH11Protocol,
                             timeout_keep_alive=KEEP_ALIVE, limit_concurrency=MAX_CONNECTIONS,
                             h11_max_incomplete_event_size=MAX_HEADER_BYTES)
+    server = uvicorn.Server(config)
+    if open_browser:
+        threading.Thread(target=_open_when_started, args=(server, url), daemon=True).start()
     try:
-        uvicorn.Server(config).run(sockets=[listener])
+        server.run(sockets=[listener])
     except KeyboardInterrupt:  # uvicorn raises the Ctrl-C again once it has shut down cleanly
         pass
     print("whosthat: stopped", file=sys.stderr, flush=True)
+
+
+def _open_when_started(server: uvicorn.Server, url: str) -> None:
+    """Open `url` in the user's browser once the server has started (not at all when it stops first)."""
+    while not server.started:
+        if server.should_exit:
+            return
+        time.sleep(0.1)
+    webbrowser.open(url)
 
 
 def _listen(host: str, port: int) -> socket.socket:
