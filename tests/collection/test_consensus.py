@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import whosthat
 from collection.photos import copy_photos, member_photos
 from conftest import KPOP15, KPOP_STRANGERS, images_of, require
-from whosthat.collection import Index, index
+from whosthat.collection import Index, index, indexer
 from whosthat.collection.consensus import check_names
 from whosthat.recognition.prediction import UNKNOWN_LABEL
 from whosthat.recognition.recogniser import Recogniser
@@ -105,3 +106,14 @@ def test_the_index_names_fewer_look_alike_idols_and_as_many_members(model_file: 
     order = [r["path"] for r in Index(tmp_path / "checked").store.scan(["path"]).to_pylist()]
     runs = [p for n, p in enumerate(order) if n == 0 or order[n - 1] != p]
     assert len(runs) == len(set(order)), "a photo's faces stay side by side"
+
+
+def test_an_index_larger_than_the_check_takes_keeps_its_names_and_says_so(model_file: Path, session_cache: Path,
+                                                                          tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above `MAX_FACES` (lowered here to a few faces) the names stay as given face by face, and the run says how
+    many faces went unchecked."""
+    photos = copy_photos(tmp_path / "photos", {f"members/{m}": paths for m, paths in member_photos(2).items()})
+    monkeypatch.setattr(indexer, "MAX_FACES", 3)
+    run = index(model_file, photos, index=tmp_path / "big", cache_dir=session_cache).last_run
+    assert run is not None and run.unchecked == run.faces > 3 and run.doubted == 0 and "check" not in run.timings

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"index": str(run.directory), "collection": str(run.collection), "engine": run.engine,
                           "photos": run.photos, "faces": run.faces, "added": run.added, "changed": run.changed,
                           "removed": run.removed, "unchanged": run.unchanged, "relabelled": run.relabelled,
-                          "doubted": run.doubted, "unreadable": list(run.unreadable),
+                          "doubted": run.doubted, "unchecked": run.unchecked, "unreadable": list(run.unreadable),
                           "unreadable_folders": list(run.unreadable_folders), "vanished": list(run.vanished),
                           "seconds": round(run.seconds, 3)}, ensure_ascii=False))
         return 1 if run.unreadable else 0
@@ -86,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
     if run.doubted:
         print(f"{run.doubted} faces named on their own but not by the faces around them in the collection: "
               "called unknown (--no-check keeps them)")
+    if run.unchecked:
+        print(f"{run.unchecked} faces: more than the collection check takes; names kept face by face")
     if run.vanished:
         print(f"deleted while the run went on (not indexed): {listed([printable(v) for v in run.vanished])}")
     if run.unreadable:

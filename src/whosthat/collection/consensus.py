@@ -34,6 +34,10 @@ TOLERANCE = 1e-9
 MAX_STEPS = 200
 #: Rows of the similarity matrix computed at once (memory: CHUNK x the number of faces).
 CHUNK = 1024
+#: The most faces an index may hold for `index` to check them: the nearest faces are found by comparing every
+#: pair, whose time grows with the square of the faces (bench/README.md, "The collection check"); a larger
+#: index keeps its names face by face, and the run says so.
+MAX_FACES = 20_000
 
 
 def member_weights(recogniser: Recogniser, vectors: np.ndarray) -> Optional[np.ndarray]:

@@ -11,7 +11,8 @@ vectors (`relabel`), without detecting or embedding, when its detector and embed
 
 After a run that changed anything, each face's name (given face by face) is checked against the whole
 collection (`whosthat.collection.consensus`): a name the faces around it do not lead to becomes
-"unknown". `check=False` keeps the names face by face.
+"unknown". `check=False` keeps the names face by face, as does an index of more than `consensus.MAX_FACES`
+faces (the run reports it).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any, Optional
 import numpy as np
 import pyarrow as pa
 
-from whosthat.collection.consensus import check_names
+from whosthat.collection.consensus import MAX_FACES, check_names
 from whosthat.collection.defaults import DEFAULT_BATCH
 from whosthat.collection.job import ENGINES, Engine, EngineJob
 from whosthat.collection.lock import IndexLock
@@ -68,6 +69,8 @@ class IndexReport:
     timings: dict[str, float] = field(default_factory=dict)
     doubted: int = 0
     """Faces the model named on their own that the collection check (`consensus`) calls unknown."""
+    unchecked: int = 0
+    """Faces left named face by face because the index holds more than the check takes (`consensus.MAX_FACES`)."""
 
     @property
     def photos_per_second(self) -> float:
@@ -123,7 +126,7 @@ def build_index(model: ModelSource, collection: Optional[Path] = None, index: Op
                     f"{directory}: labelled by another model ({store.labeller.source}); to name its faces with "
                     f"this one, add --relabel (its faces and vectors are kept, only the names change)")
             tick = time.perf_counter()
-            relabelled, doubted = relabel_index(store, loaded, check=check)
+            relabelled, doubted = relabel_index(store, loaded, check=check and store.count() <= MAX_FACES)
             timings["relabel"] = time.perf_counter() - tick
         tick = time.perf_counter()
         scanned = scan_collection(root, skip=(directory,))
@@ -146,7 +149,8 @@ def build_index(model: ModelSource, collection: Optional[Path] = None, index: Op
                 unreadable += errors
                 vanished += gone
         timings["recognise"] = time.perf_counter() - tick
-        if check and (todo or removed) and not relabelled and store.count():
+        faces = store.count()
+        if check and (todo or removed) and not relabelled and 0 < faces <= MAX_FACES:
             tick = time.perf_counter()
             doubted = check_index(store, loaded.model)
             timings["check"] = time.perf_counter() - tick
@@ -160,7 +164,8 @@ def build_index(model: ModelSource, collection: Optional[Path] = None, index: Op
             unchanged=len(files) - len(todo), relabelled=relabelled, seconds=time.perf_counter() - started,
             unreadable=tuple(unreadable), vanished=tuple(vanished),
             unreadable_folders=tuple(folder.name for folder in scanned.unreadable),
-            unreadable_in_index=store.count_photos("error IS NOT NULL"), timings=timings, doubted=doubted)
+            unreadable_in_index=store.count_photos("error IS NOT NULL"), timings=timings, doubted=doubted,
+            unchecked=faces if check and (todo or removed or relabelled) and faces > MAX_FACES else 0)
 
 
 def relabel_index(store: IndexStore, loaded: LoadedModel, *, check: bool = True) -> tuple[int, int]:
