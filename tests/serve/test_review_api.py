@@ -8,8 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import schemathesis
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
 from PIL import Image
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from conftest import BLACKPINK_MEMBERS
 from serve.review_index import GROUP, review_index, review_pristine
@@ -21,6 +24,8 @@ from whosthat.serve import create_app, review_routes
 
 __all__ = ["review_index", "review_pristine"]
 REVIEW = "/v1/index/review"
+#: Examples per review operation in the schemathesis run.
+EXAMPLES = 10
 
 
 @pytest.fixture
@@ -173,3 +178,28 @@ def test_learn_needs_corrections_then_names_the_index_with_the_new_model(client:
     assert "newcomer" in answer["members"] and Index(review_index.directory).members == answer["members"]
     assert "newcomer" in client.get(f"{REVIEW}/faces").json()["members"]
     assert client.get("/v1/index").json()["members"] == answer["members"]
+
+
+def test_a_page_of_another_site_cannot_change_the_index(client: TestClient, review_index: Index) -> None:
+    review_index.stranger(GROUP, 0)
+    for path in ("/undo", "/learn"):  # a form posted from elsewhere needs no preflight: the origin refuses it
+        assert_error(client.post(REVIEW + path, headers={"Origin": "http://evil.example"}), 403, "another site")
+    assert len(review_index.corrections()) == 1
+    assert client.post(REVIEW + "/undo", headers={"Origin": "http://testserver"}).status_code == 200
+
+
+def test_no_request_to_the_review_routes_crashes_the_service(blackpink_model: Model, review_index: Index,
+                                                              tmp_path: Path) -> None:
+    app = create_app(blackpink_model, index=review_index.directory, learned=tmp_path / "learned")
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    operations = [r.ok() for r in schema.get_all_operations() if r.ok().path.startswith(REVIEW)]
+    assert len(operations) == 9
+    with TestClient(app):
+        for operation in operations:
+
+            @given(case=operation.as_strategy())
+            @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+            def check(case: schemathesis.Case) -> None:
+                case.call_and_validate(excluded_checks=[positive_data_acceptance])
+
+            check()

@@ -6,7 +6,7 @@ groups of unknown faces, a photo with every face named, face crops, the history 
 correction of one or more faces (one action, one undo), undo, and learn (the index's model fitted again from the
 corrections, written to a new file, and the index named by it: the routes open the index for each request, so
 they answer with the new names at once). Each write waits up to WAIT seconds for another writer of the index,
-then answers 409.
+then answers 409. A write that a page of another site makes the browser send is refused (403).
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional, TypeVar
+from urllib.parse import urlsplit
 
 import anyio
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
@@ -46,8 +47,9 @@ JPEG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/jpeg": {}}, "d
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    reasons = {404: "no such photo or face in the index", 409: "the index is being written by another run, "
-               "or there is nothing to undo", 422: "a bad name or parameter, or nothing to learn from"}
+    reasons = {403: "a write from a page of another site", 404: "no such photo or face in the index",
+               409: "the index is being written by another run, or there is nothing to undo",
+               422: "a bad name or parameter, or nothing to learn from"}
     return {status: {"model": ErrorBody, "description": reasons[status]} for status in statuses}
 
 
@@ -62,13 +64,21 @@ async def _answer(function: Callable[..., T], *args: object) -> T:
     except NothingToLearnError as error:
         raise ApiError(422, str(error)) from None
     except CorrectionError as error:
-        raise ApiError(409 if "no correction to undo" in str(error) else 422, str(error)) from None
+        raise ApiError(422, str(error)) from None
+
+
+def _same_origin(request: Request) -> None:
+    """Refuse a write that a page of another site makes the user's browser send (a form posted to loopback):
+    browsers name the page's origin on such a request."""
+    origin = request.headers.get("origin")
+    if request.method == "POST" and origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+        raise ApiError(403, f"a page of another site ({origin}) may not change the index")
 
 
 def review_router(directory: Path, learned: Optional[Path] = None) -> APIRouter:
     """The review routes of the index at `directory`; learning writes models into `learned` (default: the
     index's `learned/` folder), each named by the time it was made."""
-    router = APIRouter(prefix="/v1/index/review", tags=["review"])
+    router = APIRouter(prefix="/v1/index/review", tags=["review"], dependencies=[Depends(_same_origin)])
     models = learned if learned is not None else Index(directory).directory / "learned"
 
     @router.get("/faces", response_model=ReviewQueue, responses=_errors(422))
@@ -111,7 +121,7 @@ def review_router(directory: Path, learned: Optional[Path] = None) -> APIRouter:
         jpeg = await _answer(lambda: review_data.crop_jpeg(Index(directory), content_hash, face))
         return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "max-age=600"})
 
-    @router.post("/corrections", response_model=Action, responses=_errors(404, 409, 422))
+    @router.post("/corrections", response_model=Action, responses=_errors(403, 404, 409, 422))
     async def correct(request: CorrectionRequest) -> Action:
         """Correct one or more faces as one action (one undo): confirm NAME, not NAME, stranger, or move to NAME.
         Naming a group, merging groups, splitting faces out of one and hiding one are such corrections of its
@@ -129,15 +139,19 @@ def review_router(directory: Path, learned: Optional[Path] = None) -> APIRouter:
             return History(actions=review_data.actions(index, index.corrections()))
         return await _answer(read)
 
-    @router.post("/undo", response_model=Action, responses=_errors(409))
+    @router.post("/undo", response_model=Action, responses=_errors(403, 409))
     async def undo() -> Action:
         """Take back the last action whole, and say what it was."""
         def write() -> Action:
             index = Index(directory)
-            return review_data.actions(index, index.undo(wait=WAIT))[0]
+            try:
+                undone = index.undo(wait=WAIT)
+            except CorrectionError as error:  # nothing left to undo
+                raise ApiError(409, str(error)) from None
+            return review_data.actions(index, undone)[0]
         return await _answer(write)
 
-    @router.post("/learn", response_model=Learned, responses=_errors(409, 422))
+    @router.post("/learn", response_model=Learned, responses=_errors(403, 409, 422))
     async def learn() -> Learned:
         """Fit the index's model again from every correction, write it into the learned folder, and name the
         index's faces with it (from their stored vectors)."""
