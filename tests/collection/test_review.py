@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from whosthat.collection import Index
+from whosthat.collection import Index, review
 from whosthat.collection.review import BETWEEN_MEMBERS, DOUBTED, NEAR_THRESHOLD, ReviewError, ReviewItem
 
 
@@ -20,8 +20,8 @@ def opened(built: Index, tmp_path: Path) -> Index:
 
 
 def test_every_face_once_the_most_worth_first(opened: Index) -> None:
-    """With no limit every face is in the queue once, each with a reason, scores never rising down the queue;
-    the surest named face comes after the least sure one."""
+    """With no limit every face is in the queue once, each with a reason and the model's two likeliest members,
+    scores never rising down the queue."""
     queue = opened.review_queue(limit=None)
     keys = [(item.content_hash, item.face) for item in queue]
     faces = opened.store.scan(["content_hash", "face"])
@@ -30,15 +30,33 @@ def test_every_face_once_the_most_worth_first(opened: Index) -> None:
     assert all(item.reason in (NEAR_THRESHOLD, BETWEEN_MEMBERS, DOUBTED) for item in queue)
     scores = [item.score for item in queue]
     assert scores == sorted(scores, reverse=True) and scores[0] > 0
-    named = [item for item in queue if item.name != "unknown"]
-    surest = max(named, key=lambda item: item.confidence)
-    assert queue[0].confidence < surest.confidence
-    least_sure = min(named, key=lambda item: item.confidence)
-    assert queue.index(least_sure) < queue.index(surest), "a sure name is worth less than an unsure one"
     assert all(item.best in opened.members and item.second in opened.members for item in queue)
     with pytest.raises(dataclasses.FrozenInstanceError):
         queue[0].score = 0.0  # type: ignore[misc]
     assert queue[0].to_dict()["path"] == queue[0].path
+
+
+def test_an_unsure_name_comes_before_a_sure_one(opened: Index, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Crowds and discounts aside, the order is the model's unsureness: the named face of the lowest probability
+    comes before the surest, and the first face is less sure than the surest."""
+    monkeypatch.setattr(review, "CROWD_POWER", 0.0)
+    monkeypatch.setattr(review, "TAKEN_DISCOUNT", 1.0)
+    queue = opened.review_queue(limit=None)
+    named = [item for item in queue if item.name != "unknown"]
+    surest = max(named, key=lambda item: item.confidence)
+    least_sure = min(named, key=lambda item: item.confidence)
+    assert queue.index(least_sure) < queue.index(surest)
+    assert queue[0].confidence < surest.confidence and queue[0].score > surest.score
+
+
+def test_faces_alike_a_taken_one_wait(opened: Index, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once a face is taken, the faces alike it are worth less: with no discount the queue's head holds at least
+    as many faces alike one another."""
+    spread = opened.review_queue(limit=5)
+    monkeypatch.setattr(review, "TAKEN_DISCOUNT", 1.0)
+    bunched = opened.review_queue(limit=5)
+    assert spread[0] == bunched[0]
+    assert len({i.path.rsplit("/", 1)[0] for i in spread}) >= len({i.path.rsplit("/", 1)[0] for i in bunched})
 
 
 def test_the_limit_is_kept_and_checked(opened: Index) -> None:

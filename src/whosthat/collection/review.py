@@ -47,6 +47,9 @@ SCORE_SCALE = 1.0
 #: What a face's score is multiplied by for each face alike it taken before it: chosen with bench/review.py;
 #: bench/README.md.
 TAKEN_DISCOUNT = 0.3
+#: How a face's score grows with the unsureness of the faces alike it: (1 + their sum) to this power (less than 1:
+#: one more alike face is worth less in a large crowd); chosen with bench/review.py; bench/README.md.
+CROWD_POWER = 0.5
 #: Faces compared with all the others for their crowd of alike faces: the most unsure ones.
 POOL = 2000
 #: Rows of the similarity matrix computed at once (memory: CHUNK x the number of faces).
@@ -121,17 +124,15 @@ def review_queue(store: IndexStore, limit: Optional[int] = DEFAULT_LIMIT) -> lis
     doubts = _doubts(model, vectors, labels, faces, len(classes))
     space = model_space(store)
     unsure = doubts.unsure
-    alike, weight = _crowds(space.map(vectors), unsure, 1.0 - choose_distance(space))
-    score = unsure * np.log2(2.0 + weight)
+    alike, count, weight = _crowds(space.map(vectors), unsure, 1.0 - choose_distance(space))
+    score = unsure * (1.0 + weight) ** CROWD_POWER
     chosen, taken_at = _taken(score, alike, limit or len(score))
     reasons = doubts.reasons()
     names = np.asarray(classes, dtype=object)
-    count = np.array([len(a) - 1 for a in alike], np.int64)
     rows = faces.select(["path", "content_hash", "face", "box", "confidence"]).take(pa.array(chosen)).to_pylist()
     return [ReviewItem(row["path"], row["content_hash"], int(row["face"]), _box(row["box"]), str(labels[i]),
                        float(row["confidence"]), str(names[doubts.best[i]]),
-                       str(names[doubts.second[i]]) if len(classes) > 1 else None, str(reasons[i]), int(count[i]),
-                       at)
+                       str(names[doubts.second[i]]) if len(classes) > 1 else None, str(reasons[i]), int(count[i]), at)
             for row, i, at in zip(rows, chosen, taken_at)]
 
 
@@ -160,7 +161,7 @@ def _doubts(model: object, vectors: np.ndarray, labels: np.ndarray, faces: pa.Ta
         gap = evidence.stranger[np.arange(len(top)), top] - model.threshold
         checked = labels == UNKNOWN_LABEL
     else:
-        probabilities = matrix(pc.list_flatten(faces["probabilities"]), k)
+        probabilities = pc.list_flatten(faces["probabilities"]).to_numpy(zero_copy_only=False).reshape(-1, k)
         sure = np.clip(probabilities.max(axis=1), 1e-6, 1.0 - 1e-6)
         gap = np.log(sure / (1.0 - sure))
         checked = np.zeros(len(labels), bool)
@@ -173,35 +174,39 @@ def _doubts(model: object, vectors: np.ndarray, labels: np.ndarray, faces: pa.Ta
     return Doubts(np.exp(-np.abs(gap) / SCORE_SCALE), (1.0 - margin) * member, doubted, best, second)
 
 
-def _crowds(vectors: np.ndarray, unsure: np.ndarray, similarity: float) -> tuple[list[np.ndarray], np.ndarray]:
-    """For each face, the faces at least `similarity` alike (itself first; only for the POOL most unsure faces,
-    the others have themselves alone), and the unsureness those others weigh together."""
+def _crowds(vectors: np.ndarray, unsure: np.ndarray, similarity: float
+            ) -> tuple[dict[int, np.ndarray], np.ndarray, np.ndarray]:
+    """For the POOL most unsure faces, the other faces at least `similarity` alike; for every face, how many
+    there are and the unsureness they weigh together (none for faces outside the pool)."""
     n = len(vectors)
     pool = np.argsort(-unsure, kind="stable")[:POOL]
-    alike: list[np.ndarray] = [np.array([i]) for i in range(n)]
-    weight = np.zeros(n)
+    alike: dict[int, np.ndarray] = {}
+    count, weight = np.zeros(n, np.int64), np.zeros(n)
     for start in range(0, len(pool), CHUNK):
         rows = pool[start:start + CHUNK]
         close = (vectors[rows] @ vectors.T) >= similarity
         close[np.arange(len(rows)), rows] = False
+        count[rows] = close.sum(axis=1)
         weight[rows] = close.astype(np.float64) @ unsure
-        for row, linked in zip(rows, close):
-            alike[row] = np.concatenate([[row], np.flatnonzero(linked)])
-    return alike, weight
+        linked_row, linked = np.nonzero(close)
+        alike.update(zip(rows.tolist(), np.split(linked, np.searchsorted(linked_row, np.arange(1, len(rows))))))
+    return alike, count, weight
 
 
-def _taken(score: np.ndarray, alike: list[np.ndarray], limit: int) -> tuple[list[int], list[float]]:
-    """The faces in the order they are taken, and the score each had then: the highest score first, the score of
-    each face alike a taken one multiplied by TAKEN_DISCOUNT."""
+def _taken(score: np.ndarray, alike: dict[int, np.ndarray], limit: int) -> tuple[list[int], list[float]]:
+    """The first `limit` faces in the order they are taken, and the score each had then: the highest score first,
+    the score of each face alike a taken one multiplied by TAKEN_DISCOUNT. Only faces of the pool have faces alike,
+    so after POOL faces the rest is taken by its score as it is then."""
     score = score.astype(np.float64).copy()
     order, scores = [], []
-    for _ in range(min(limit, len(score))):
+    for _ in range(min(limit, POOL, len(score))):
         face = int(np.argmax(score))
         order.append(face)
         scores.append(float(score[face]))
-        score[alike[face][1:]] *= TAKEN_DISCOUNT
+        score[alike.get(face, np.zeros(0, np.int64))] *= TAKEN_DISCOUNT
         score[face] = -np.inf
-    return order, scores
+    rest = np.argsort(-score, kind="stable")[:max(0, min(limit, len(score)) - len(order))]
+    return order + rest.tolist(), scores + score[rest].tolist()
 
 
 def _box(values: list) -> tuple[float, float, float, float]:
