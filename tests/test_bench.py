@@ -100,3 +100,24 @@ def test_strangers_benchmark_prints_every_figure_as_json() -> None:
     assert checked["faces_doubted"] >= 0 and checked["member_photos"] == alone["member_photos"]
     # the collection check only takes names away: it names no more strangers than the faces alone
     assert checked["strangers_named"] <= alone["strangers_named"]
+
+
+def test_review_benchmark_prints_both_reviewers_as_json(session_cache: Path) -> None:
+    """bench/review.py --quick --json: each reviewer's members named right and strangers named after each number of
+    answers, each share between 0 and 1; both start from the same index."""
+    require(DATASETS / "blackpink")
+    require(DATASETS / "kpop15")
+    run = subprocess.run([sys.executable, "bench/review.py", "--quick", "--json", "--answers", "0", "4",
+                          "--random-runs", "1", "--datasets", str(DATASETS), "--cache-dir", str(session_cache)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(run.stdout)
+    assert {"data", "reviewers", "settings", "wall_s", "load_average"} <= set(result)
+    assert set(result["reviewers"]) == {"review order", "random order"}
+    for rows in result["reviewers"].values():
+        assert [row["answers"] for row in rows] == [0, 4]
+        assert sum(rows[-1]["said"].values()) == 4
+        for row in rows:
+            assert 0.0 <= row["members_named_right"] <= 1.0 and 0.0 <= row["strangers_named"] <= 1.0, row
+    review, random = (result["reviewers"][r] for r in ("review order", "random order"))
+    assert review[0] == {**random[0], "seconds": review[0]["seconds"]}
