@@ -96,6 +96,9 @@ def test_members_faces_are_confirmed_rejected_moved_and_undone(review_url: str, 
     fourth = card(browser_page, 0)
     first_card = page.locator("#queue li").first
     first_card.locator(".move-to").select_option(label="a new person…")
+    first_card.locator(".move").click()  # no name given
+    page.wait_for_selector("#error:not([hidden])")
+    assert page.locator("#error").inner_text() == "a name must not be empty" and len(said(review_index)) == 4
     first_card.locator(".new-name").fill(HOSTILE)
     first_card.locator(".move").click()
     done(browser_page, "Done: not", 4)
@@ -121,7 +124,8 @@ def test_members_faces_are_confirmed_rejected_moved_and_undone(review_url: str, 
     assert page.locator("#photo-view .face-box.chosen .name").inner_text() == fifth[2]
     page.wait_for_function("document.getElementById('photo').complete")
     browser_page.screenshot(tmp_path / "review-members.png")
-    assert browser_page.console_errors == [] and browser_page.broken_images() == []
+    refused = "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"
+    assert browser_page.console_errors == [refused] and browser_page.broken_images() == []
 
 
 def test_new_people_are_split_merged_named_hidden_and_learned(review_url: str, browser_page: BrowserPage,
