@@ -8,7 +8,6 @@ Faces are named by their photo's content hash and their number, as the correctio
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from itertools import groupby
 from pathlib import Path
@@ -16,7 +15,6 @@ from typing import Optional
 
 import numpy as np
 import pyarrow.compute as pc
-from PIL import Image
 
 from whosthat.collection import corrections
 from whosthat.collection.api import Index
@@ -34,7 +32,7 @@ from whosthat.serve.schemas import (
     ReviewFace,
     ReviewPhoto,
 )
-from whosthat.serve.thumbnails import MARGIN, SIZE
+from whosthat.serve.thumbnails import MARGIN, SIZE, jpeg
 from whosthat.vision.align import crop_box
 
 COLUMNS = ["path", "content_hash", "face", "box", "label", "confidence"]
@@ -117,7 +115,7 @@ def photo(index: Index, content_hash: str) -> ReviewPhoto:
 
 def photo_jpeg(index: Index, content_hash: str) -> bytes:
     """The photo, at most PHOTO_SIZE px, as a JPEG."""
-    return _jpeg(boxed_thumbnail(_open(index, _path_of(index, content_hash)), (), PHOTO_SIZE))
+    return jpeg(np.asarray(boxed_thumbnail(_open(index, _path_of(index, content_hash)), (), PHOTO_SIZE)))
 
 
 def crop_jpeg(index: Index, content_hash: str, face: int) -> bytes:
@@ -127,13 +125,7 @@ def crop_jpeg(index: Index, content_hash: str, face: int) -> bytes:
     if not rows.num_rows:
         raise NotInIndexError(f"{path}: no face {face} in the index")
     box = np.asarray(rows["box"][0].as_py(), np.float32)
-    return _jpeg(Image.fromarray(crop_box(_open(index, path), box, SIZE, MARGIN)))
-
-
-def _jpeg(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=85)
-    return buffer.getvalue()
+    return jpeg(crop_box(_open(index, path), box, SIZE, MARGIN))
 
 
 def correct(index: Index, request: CorrectionRequest, wait: float) -> list[Correction]:

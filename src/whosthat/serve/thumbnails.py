@@ -72,7 +72,7 @@ class Thumbnails:
                 continue
             faces = detector.detect(image)
             if len(faces) == 1:
-                return _jpeg(crop_box(image, faces[0].box, SIZE, MARGIN))
+                return jpeg(crop_box(image, faces[0].box, SIZE, MARGIN))
         return None
 
 
@@ -82,7 +82,8 @@ def _split_of(model: Namer) -> Optional[SplitRecord]:
     return next((m.training.split for m in models if m.training is not None), None)
 
 
-def _jpeg(array: np.ndarray) -> bytes:
+def jpeg(array: np.ndarray) -> bytes:
+    """An RGB image as JPEG bytes."""
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="JPEG", quality=88)
     return buffer.getvalue()
