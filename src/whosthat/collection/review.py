@@ -14,11 +14,12 @@ teaches about all of them). How unsure, the largest of:
 
 How many faces alike: the faces not corrected within the distance `people` links faces within (chosen from the
 model's own training faces, in its space: `people.choose_distance`), each weighing its own unsureness, so a
-crowd of sure faces adds little; the score grows with the logarithm of that weight (one more alike face is worth
-less in a large crowd). Faces are then taken greedily: once a face is taken, the score of each face alike it is
-multiplied by TAKEN_DISCOUNT, so the queue spreads over many people rather than asking about one crowd many
-times (batch-mode active learning). Only the POOL most unsure faces are compared with the others (memory and
-time grow with POOL x faces, not faces squared). Faces of copies of one photo count once.
+crowd of sure faces adds little; the score is multiplied by (1 + that weight) to the power CROWD_POWER (one more
+alike face is worth less in a large crowd). Faces are then taken greedily: once a face is taken, the score of
+each face alike it is multiplied by TAKEN_DISCOUNT, so the queue spreads over many people rather than asking
+about one crowd many times (batch-mode active learning). Only the POOL most unsure faces are compared with the
+others (memory and time grow with POOL x faces, not faces squared); the faces after them in the queue follow
+their score. Faces of copies of one photo count once.
 """
 
 from __future__ import annotations
