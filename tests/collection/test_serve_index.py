@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import io
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from conftest import BLACKPINK_GROUP, BLACKPINK_MEMBERS, BrowserPage
+from serve.conftest import served
 from whosthat.collection import Index
 from whosthat.core.errors import WhosthatError
 from whosthat.models.model import Model
@@ -73,19 +70,8 @@ def test_without_an_index_there_is_no_index_route(blackpink_model: Model, tmp_pa
 
 @pytest.fixture(scope="module")
 def live_url(app) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(app) as url:
+        yield url
 
 
 def test_page_searches_the_collection(live_url: str, browser_page: BrowserPage, built: Index, tmp_path: Path) -> None:

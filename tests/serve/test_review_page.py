@@ -4,17 +4,14 @@ done with the mouse or the keys, then checked through the index (its corrections
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from conftest import BrowserPage
-from serve.conftest import free_port
+from serve.conftest import served
 from serve.review_index import review_index, review_pristine
 from serve.test_review_api import members_queue
 from whosthat.collection import Index
@@ -29,16 +26,8 @@ HOSTILE = '<script>alert("x")'
 def review_url(blackpink_model: Model, review_index: Index, tmp_path: Path) -> Iterator[str]:
     """The review page's server for this test's index, on loopback in a thread."""
     app = create_app(blackpink_model, index=review_index.directory, learned=tmp_path / "learned")
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{server.config.port}/review"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(app) as url:
+        yield f"{url}/review"
 
 
 def said(opened: Index) -> list[tuple[str, str, int, str, str]]:
