@@ -35,7 +35,6 @@ members' by their kind).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -48,7 +47,7 @@ from typing import Optional
 import numpy as np
 
 from accuracy import DATASETS, markdown, percent
-from strangers import CLOSED_SET, _finite, extract, kpop15_folders, shared_folders
+from strangers import CLOSED_SET, extract, finish, kpop15_folders, shared_folders, show
 from whosthat.collection import Index, index
 from whosthat.collection.corrections import apply, read, resolve
 from whosthat.models.loading import load
@@ -227,14 +226,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         result = run(args, scratch, args.cache_dir or scratch / "cache")
     result["settings"] = {"answers": args.answers, "random_runs": args.random_runs, "quick": args.quick,
                           "shared": None if all(given) else args.shared, "seed": args.seed}
-    result["wall_s"] = round(time.perf_counter() - started, 1)
-    result["load_average"] = [round(load_at_start, 2), round(os.getloadavg()[0], 2)]
-    result["cpus"] = os.cpu_count()
-    if args.json:
-        print(json.dumps(_finite(result), indent=2))
-    else:
-        print(tables(result), "", f"wall time: {result['wall_s']:.0f} s; load average at start and end: "
-              f"{result['load_average'][0]:.1f}, {result['load_average'][1]:.1f} on {result['cpus']} CPUs", sep="\n")
+    finish(result, started, load_at_start)
+    show(result, tables, as_json=args.json)
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import Optional
 
@@ -347,13 +347,29 @@ def tables(result: dict) -> str:
     return "\n".join(lines)
 
 
-def _finite(value: object) -> object:
+def finish(result: dict, started: float, load: float) -> None:
+    """The run's wall time, the load average at its start (`load`) and end, and the CPUs, into `result`."""
+    result["wall_s"] = round(time.perf_counter() - started, 1)
+    result["load_average"] = [round(load, 2), round(os.getloadavg()[0], 2)]
+    result["cpus"] = os.cpu_count()
+
+
+def show(result: dict, tables: Callable[[dict], str], *, as_json: bool) -> None:
+    """`result` as one JSON object, or as its tables and a line on the run's time and load (`finish`)."""
+    if as_json:
+        print(json.dumps(finite(result), indent=2))
+    else:
+        print(tables(result), "", f"wall time: {result['wall_s']:.0f} s; load average at start and end: "
+              f"{result['load_average'][0]:.1f}, {result['load_average'][1]:.1f} on {result['cpus']} CPUs", sep="\n")
+
+
+def finite(value: object) -> object:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: finite(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
+        return [finite(v) for v in value]
     return value
 
 
@@ -388,16 +404,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     result["settings"] = {"embedder": args.embedder, "quick": args.quick, "others_supported": has_others(),
                           "default_data": not all(given), "shared": None if all(given) else args.shared,
                           "seed": args.seed}
-    result["wall_s"] = round(time.perf_counter() - started, 1)
-    result["load_average"] = [round(load, 2), round(os.getloadavg()[0], 2)]
-    result["cpus"] = os.cpu_count()
+    finish(result, started, load)
     if args.json_out is not None:
-        args.json_out.write_text(json.dumps(_finite(result), indent=2))
-    if args.json:
-        print(json.dumps(_finite(result), indent=2))
-    else:
-        print(tables(result), "", f"wall time: {result['wall_s']:.0f} s; load average at start and end: "
-              f"{result['load_average'][0]:.1f}, {result['load_average'][1]:.1f} on {result['cpus']} CPUs", sep="\n")
+        args.json_out.write_text(json.dumps(finite(result), indent=2))
+    show(result, tables, as_json=args.json)
 
 
 if __name__ == "__main__":
