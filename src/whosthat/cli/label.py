@@ -1,4 +1,5 @@
-"""whosthat label INDEX PHOTO[:FACE] NAME: correct the name of a face in an index, kept in the index as data."""
+"""whosthat label INDEX PHOTO[:FACE] NAME: correct the name of a face in an index, kept in the index as data; with
+`--box X,Y,W,H`, name a face the detector missed (added to the index as one more face of the photo)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         epilog="examples:\n  whosthat label ~/Pictures party/IMG_0042.jpg:1 jennie_kim   # face 1 is jennie_kim\n"
                "  whosthat label ~/Pictures party/IMG_0042.jpg --not lisa_manoban  # face 0 is not lisa_manoban\n"
                "  whosthat label ~/Pictures party/IMG_0042.jpg:2 --stranger        # nobody of the group\n"
+               "  whosthat label ~/Pictures party/IMG_0042.jpg rose_park --box 812,140,36,44  # a face missed\n"
                "  whosthat label ~/Pictures --undo                                 # take the last one back\n"
                "  whosthat label ~/Pictures --list\n\n"
                "PHOTO is the photo's path in the collection (as `whosthat find` prints it) or its content hash; "
@@ -33,6 +35,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("photo", nargs="?", metavar="PHOTO[:FACE]", help="the face to correct")
     p.add_argument("name", nargs="?", metavar="NAME",
                    help="who the face is: a member, or a new person (recorded as not the name it had)")
+    p.add_argument("--box", metavar="X,Y,W,H",
+                   help="with NAME: the face in this box (pixels of the upright photo, from its top left) is NAME; "
+                        "for a face the index does not hold (the detector missed it), added as one more face")
     p.add_argument("--not", dest="not_name", metavar="NAME", help="the face is not NAME")
     p.add_argument("--stranger", action="store_true",
                    help="the face is nobody of the group (and need not be asked about again)")
@@ -53,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     if len(said) != 1:
         raise WhosthatError("say one thing: NAME, --not NAME, --stranger, --undo or --list"
                             + (f" (not {' and '.join(said)})" if said else ""))
+    if args.box is not None and args.name is None:
+        raise WhosthatError("--box goes with NAME: the name of the face in the box")
     if args.json and not args.list:
         raise WhosthatError("--json goes with --list")
     if (args.photo is None) != (args.undo or args.list):
@@ -62,6 +69,11 @@ def run(args: argparse.Namespace) -> int:
         _print_list(opened, opened.corrections(), args.json)
     elif args.undo:
         _print_action(opened, opened.undo(wait=args.wait), "took back")
+    elif args.box is not None:
+        added = opened.add_face(args.photo, _box(args.box), args.name, wait=args.wait)
+        how = "found in the box" if added.detected else "the box as drawn"
+        print(f"added: face {added.face} of {printable(added.path)} ({how}), "
+              f"{printable(added.correction.said())}")
     else:
         photo, face = _face(args.photo)
         if args.stranger:
@@ -78,6 +90,19 @@ def _face(text: str) -> tuple[str, int]:
     """PHOTO[:FACE] as (photo, face number): a last part of digits after a colon is the face (0 without)."""
     photo, colon, face = text.rpartition(":")
     return (photo, int(face)) if colon and face.isascii() and face.isdigit() else (text, 0)
+
+
+def _box(text: str) -> tuple[float, ...]:
+    """X,Y,W,H as four numbers; anything else is one clear error."""
+    from whosthat.core.errors import WhosthatError
+
+    try:
+        box = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        box = ()
+    if len(box) != 4:
+        raise WhosthatError(f"--box {text!r}: give X,Y,W,H, four numbers in pixels (as 812,140,36,44)")
+    return box
 
 
 def _print_action(opened: Index, rows: Sequence[Correction], done: str) -> None:

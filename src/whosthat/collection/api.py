@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow.compute as pc
 
 from whosthat.collection import corrections
+from whosthat.collection.added import AddedFace, add_face
 from whosthat.collection.corrections import CONFIRM, NOT, STRANGER, Correction
 from whosthat.collection.defaults import DEFAULT_BATCH, DEFAULT_MIN_FACES, DEFAULT_UNSURE_BELOW
 from whosthat.collection.export import ExportReport, export_people
@@ -154,6 +155,15 @@ class Index:
         """Say that face `face` of `photo` is `name` and not the name it has now, as one action (one undo)."""
         name = corrections.check_name(name)
         return tuple(corrections.move(self.store, corrections.face_key(self.store, photo, face), face, name, wait))
+
+    def add_face(self, photo: str, box: Sequence[float], name: str, *, wait: float = 0.0) -> AddedFace:
+        """Add a face the detector missed: the one in `box` (x, y, width, height in pixels of the upright photo)
+        of `photo` (its path in the collection, or its content hash), found and embedded by the index's model,
+        as the photo's next face, confirmed as `name` (`whosthat.collection.added`). A box that is mostly a face
+        the photo has already is refused (correct that face instead)."""
+        added = add_face(self.store, photo, box, name, wait)
+        self.store = IndexStore.open(self.directory)
+        return added
 
     def undo(self, *, wait: float = 0.0) -> tuple[Correction, ...]:
         """Remove the last correction (all of a move) and return what it said; `CorrectionError` when none is

@@ -283,6 +283,14 @@ class IndexStore:
         if photos.num_rows:
             self._write(lambda: self.photo_table.add(photos.cast(self.photo_table.schema)))
 
+    def add_faces(self, photos: pa.Table, faces: pa.Table) -> None:
+        """Add faces to photos the index holds, `photos` being their rows with the new counts: their old photos
+        rows deleted, then the faces and the new rows appended (`append`); a run stopped midway leaves the
+        photos' faces without a photos row, which `clean` deletes (and the next `index` reads the photos again)."""
+        where = f"path IN ({', '.join(sql_text(p) for p in photos['path'].to_pylist())})"
+        self._write(lambda: self.photo_table.delete(where))
+        self.append(photos, faces)
+
     def update_photos(self, faces: pa.Table) -> None:
         """Rewrite the faces of whole photos (every face of each photo in `faces`, in stored order) in one commit;
         they are written together again, so a photo's faces stay side by side."""
