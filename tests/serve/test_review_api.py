@@ -163,6 +163,32 @@ def test_faces_photos_and_a_locked_index_are_answered_in_one_line(client: TestCl
     assert review_index.corrections() == []
 
 
+def test_a_box_drawn_on_a_photo_is_a_new_face_named_or_refused_in_one_line(client: TestClient,
+                                                                           review_index: Index) -> None:
+    group = review_index.store.photos(["content_hash"], f"path = '{GROUP}'")["content_hash"][0].as_py()
+    photo = client.get(f"{REVIEW}/photos/{group}").json()
+    x1, y1, x2, y2 = photo["faces"][1]["box"]
+    assert_error(client.post(f"{REVIEW}/photos/{group}/faces", json={"box": [x1, y1, x2 - x1, y2 - y1],
+                                                                      "name": "jisoo_kim"}),
+                 422, "that face is already face 1; correct it instead")
+    assert_error(client.post(f"{REVIEW}/photos/{group}/faces", json={"box": [5, 5, 3, 3], "name": "jisoo_kim"}),
+                 422, "too small")
+    assert_error(client.post(f"{REVIEW}/photos/{'0' * 64}/faces", json={"box": [5, 5, 40, 40], "name": "x"}), 404)
+    assert_error(client.post(f"{REVIEW}/photos/{group}/faces", json={"box": [5, 5, 40], "name": "x"}), 422)
+    assert review_index.corrections() == []
+    count = len(photo["faces"])
+    box = [2.0, photo["height"] - 62.0, 60.0, 60.0]
+    added = client.post(f"{REVIEW}/photos/{group}/faces", json={"box": box, "name": "jisoo_kim"})
+    assert added.status_code == 200, added.text
+    face = added.json()
+    assert face["face"] == count and face["label"] == "jisoo_kim" and face["corrected"] and face["path"] == GROUP
+    after = client.get(f"{REVIEW}/photos/{group}").json()["faces"]
+    assert len(after) == count + 1 and after[:count] == photo["faces"]
+    assert after[count]["label"] == "jisoo_kim" and after[count]["corrected"]
+    assert said(review_index) == [(1, GROUP, count, "confirm", "jisoo_kim")]
+    assert client.get(f"{REVIEW}/faces/{group}/{count}/crop").status_code == 200
+
+
 def test_learn_needs_corrections_then_names_the_index_with_the_new_model(client: TestClient, review_index: Index,
                                                                         tmp_path: Path) -> None:
     assert_error(client.post(f"{REVIEW}/learn"), 422, "no corrections to learn from")
@@ -193,7 +219,7 @@ def test_no_request_to_the_review_routes_crashes_the_service(blackpink_model: Mo
     app = create_app(blackpink_model, index=review_index.directory, learned=tmp_path / "learned")
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [r.ok() for r in schema.get_all_operations() if r.ok().path.startswith(REVIEW)]
-    assert len(operations) == 9
+    assert len(operations) == 10
     with TestClient(app):
         for operation in operations:
 

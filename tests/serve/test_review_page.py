@@ -12,7 +12,7 @@ import pytest
 
 from conftest import BrowserPage
 from serve.conftest import served
-from serve.review_index import review_index, review_pristine
+from serve.review_index import GROUP, review_index, review_pristine
 from serve.test_review_api import members_queue
 from whosthat.collection import Index
 from whosthat.models.model import Model
@@ -175,6 +175,40 @@ def test_new_people_are_split_merged_named_hidden_and_learned(review_url: str, b
     assert "ben" in Index(review_index.directory).members
     browser_page.screenshot(tmp_path / "review-people.png")
     assert browser_page.console_errors == [] and browser_page.broken_images() == []
+
+
+def test_a_face_boxed_with_the_mouse_is_added_and_named(review_url: str, browser_page: BrowserPage,
+                                                        review_index: Index) -> None:
+    page = browser_page.page
+    page.goto(review_url)
+    page.locator(f'#queue li img[alt$="{GROUP}"]').first.click()
+    page.wait_for_selector("#photo-view:not([hidden]) .face-box")
+    page.wait_for_function("document.getElementById('photo').complete")
+    count = page.locator("#photo-view .face-box").count()
+    shown = page.locator("#photo").bounding_box()
+    first = page.locator("#photo-view .face-box").nth(1).bounding_box()
+
+    def drag(x: float, y: float, side: float) -> None:
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x + side / 2, y + side / 2, steps=4)
+        page.mouse.move(x + side, y + side, steps=4)
+        page.mouse.up()
+
+    drag(first["x"] + 1, first["y"] + 1, min(first["width"], first["height"]) - 2)
+    page.fill("#add-name", "jisoo_kim")
+    page.click("#add")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "that face is already face 1; correct it instead" in page.locator("#error").inner_text()
+    side = shown["width"] / 12
+    drag(shown["x"] + 2, shown["y"] + shown["height"] - side - 2, side)
+    page.fill("#add-name", HOSTILE)
+    page.click("#add")
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('Added face')")
+    assert page.locator("#photo-view .face-box").count() == count + 1
+    assert page.locator("#photo-view .face-box.chosen .name").inner_text() == HOSTILE
+    assert page.locator("script").count() == 1
+    assert said(review_index) == [(GROUP, "confirm", count, HOSTILE)]
 
 
 def test_the_review_page_needs_nothing_from_outside(review_url: str) -> None:

@@ -28,6 +28,7 @@ from whosthat.serve.schemas import (
     Action,
     CorrectionOut,
     CorrectionRequest,
+    NewFaceRequest,
     PeopleGroup,
     ReviewFace,
     ReviewPhoto,
@@ -111,6 +112,16 @@ def photo(index: Index, content_hash: str) -> ReviewPhoto:
     return ReviewPhoto(photo=content_hash, path=path, width=width, height=height,
                        image=f"/v1/index/review/photos/{content_hash}/image",
                        faces=[_face(row, bool(d)) for row, d in zip(named.to_pylist(), decided)])
+
+
+def add_face(index: Index, content_hash: str, request: NewFaceRequest, wait: float) -> ReviewFace:
+    """Add the face in the drawn box to the photo and confirm it as the name given (`Index.add_face`): the new
+    face, boxed and named."""
+    _path_of(index, content_hash)
+    added = index.add_face(content_hash, request.box, request.name, wait=wait)
+    return ReviewFace(photo=added.content_hash, path=added.path, face=added.face,
+                      box=[round(v, 1) for v in added.box], label=added.correction.name, confidence=1.0,
+                      corrected=True, crop=crop_url(added.content_hash, added.face), reason=None)
 
 
 def photo_jpeg(index: Index, content_hash: str) -> bytes:

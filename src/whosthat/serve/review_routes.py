@@ -34,7 +34,9 @@ from whosthat.serve.schemas import (
     ErrorBody,
     History,
     Learned,
+    NewFaceRequest,
     PeopleGroups,
+    ReviewFace,
     ReviewPhoto,
     ReviewQueue,
 )
@@ -107,6 +109,13 @@ def review_router(directory: Path, learned: Optional[Path] = None) -> APIRouter:
     async def photo(content_hash: Annotated[str, PathParam(pattern=HASH)]) -> ReviewPhoto:
         """A photo of the index with every face, each boxed (in pixels of the photo) and named."""
         return await _answer(lambda: review_data.photo(Index(directory), content_hash))
+
+    @router.post("/photos/{content_hash}/faces", response_model=ReviewFace, responses=_errors(403, 404, 409, 422))
+    async def add_face(content_hash: Annotated[str, PathParam(pattern=HASH)], request: NewFaceRequest) -> ReviewFace:
+        """Add a face the detector missed: the one in the box drawn on the photo, found and embedded by the
+        index's model, as one more face of the photo, confirmed as the name given (one action, one undo of its
+        name)."""
+        return await _answer(lambda: review_data.add_face(Index(directory), content_hash, request, WAIT))
 
     @router.get("/photos/{content_hash}/image", response_class=Response, responses={**JPEG, **_errors(404)})
     async def photo_image(content_hash: Annotated[str, PathParam(pattern=HASH)]) -> Response:

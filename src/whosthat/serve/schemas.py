@@ -130,6 +130,14 @@ class CorrectionRequest(BaseModel):
     name: Optional[str] = Field(None, max_length=1000, description="the name, for every kind but stranger")
 
 
+class NewFaceRequest(BaseModel):
+    """A face the detector missed: the box a user drew around it (x, y, width, height in pixels of the upright
+    photo) and who it is."""
+
+    box: list[float] = Field(min_length=4, max_length=4, description="x, y, width, height in pixels of the photo")
+    name: str = Field(max_length=1000, description="a member, or a new person")
+
+
 class CorrectionOut(BaseModel):
     """One row of the index's corrections."""
 

@@ -135,8 +135,10 @@ async function showPhoto(face) {
   showError("");
   try {
     const photo = await call(`/photos/${face.photo}`);
+    state.photo = photo;
+    $("add-face").hidden = true;
     const stage = $("stage");
-    stage.replaceChildren(element("img", { id: "photo", src: photo.image, alt: photo.path }));
+    stage.replaceChildren(element("img", { id: "photo", src: photo.image, alt: photo.path, draggable: "false" }));
     $("photo-path").textContent = photo.path;
     for (const other of photo.faces) {
       const [x1, y1, x2, y2] = other.box;
@@ -151,6 +153,63 @@ async function showPhoto(face) {
   } catch (error) {
     showError(error.message);
   }
+}
+
+// A face the detector missed: a box dragged on the photo, then named (a member, or a new name) and added.
+function startBox(event) {
+  if (event.button !== 0 || !state.photo) return;
+  event.preventDefault();
+  const stage = $("stage");
+  const area = stage.getBoundingClientRect();
+  const start = { x: event.clientX - area.left, y: event.clientY - area.top };
+  stage.querySelector(".drawn")?.remove();
+  const drawn = element("div", { class: "face-box drawn" });
+  stage.append(drawn);
+  const follow = (move) => {
+    const x = Math.min(Math.max(move.clientX - area.left, 0), area.width);
+    const y = Math.min(Math.max(move.clientY - area.top, 0), area.height);
+    state.drawn = { x: Math.min(x, start.x), y: Math.min(y, start.y), w: Math.abs(x - start.x), h: Math.abs(y - start.y),
+                    scale: state.photo.width / area.width };
+    Object.assign(drawn.style, { left: `${state.drawn.x}px`, top: `${state.drawn.y}px`,
+                                 width: `${state.drawn.w}px`, height: `${state.drawn.h}px` });
+  };
+  const stop = (up) => {
+    follow(up);
+    window.removeEventListener("mousemove", follow);
+    window.removeEventListener("mouseup", stop);
+    if (state.drawn.w < 4 || state.drawn.h < 4) {
+      drawn.remove();
+      return;
+    }
+    $("add-names").replaceChildren(...state.members.map((m) => element("option", { value: m })));
+    $("add-face").hidden = false;
+    $("add-name").focus();
+  };
+  window.addEventListener("mousemove", follow);
+  window.addEventListener("mouseup", stop);
+}
+
+async function addFace(event) {
+  event.preventDefault();
+  const { x, y, w, h, scale } = state.drawn;
+  showError("");
+  say("Adding the face…");
+  try {
+    const added = await post(`/photos/${state.photo.photo}/faces`,
+                             { box: [x * scale, y * scale, w * scale, h * scale], name: $("add-name").value });
+    $("add-name").value = "";
+    await showPhoto(added);
+    await refresh();
+    say(`Added face ${added.face} as ${added.label}.`);
+  } catch (error) {
+    showError(error.message);
+    say("");
+  }
+}
+
+function cancelBox() {
+  $("add-face").hidden = true;
+  $("stage").querySelector(".drawn")?.remove();
 }
 
 // New people: groups of unknown faces.
@@ -270,6 +329,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("undo").addEventListener("click", undo);
   $("learn").addEventListener("click", learn);
   $("close-photo").addEventListener("click", () => { $("photo-view").hidden = true; });
+  $("stage").addEventListener("mousedown", startBox);
+  $("add-face").addEventListener("submit", addFace);
+  $("add-cancel").addEventListener("click", cancelBox);
   document.addEventListener("keydown", onKey);
   refresh().catch((error) => showError(error.message));
 });
