@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from PIL import Image
 
@@ -14,7 +15,7 @@ from conftest import BLACKPINK, BLACKPINK_GROUP, BLACKPINK_TRAIN_PER_CLASS, imag
 from whosthat.cli.main import main
 from whosthat.collection import Index, index
 from whosthat.collection.corrections import CONFIRM
-from whosthat.collection.store import sql_text
+from whosthat.collection.store import IndexStore, sql_text
 from whosthat.core.errors import WhosthatError
 from whosthat.vision.detectors.yunet import YuNet
 from whosthat.vision.images import load_image
@@ -103,3 +104,21 @@ def test_label_box_on_the_command_line(opened: Index, pristine: tuple, capsys: p
     assert len(faces_of(Index(opened.directory), PASTED)) == 2
     assert main(["label", str(opened.directory), PASTED, "jennie_kim", "--box", "1,2,3"]) != 0
     assert "X,Y,W,H" in capsys.readouterr().err
+
+
+def test_a_run_stopped_between_the_faces_and_the_photos_row_is_cleaned(opened: Index, pristine: tuple,
+                                                                       model_file: Path, session_cache: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    def faces_only(store: IndexStore, photos: pa.Table, faces: pa.Table) -> None:
+        store.table.add(faces.cast(store.table.schema))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(IndexStore, "append", faces_only)
+    with pytest.raises(KeyboardInterrupt):
+        opened.add_face(PASTED, pristine[1], "jennie_kim")
+    monkeypatch.undo()
+    stopped = Index(opened.directory)
+    assert faces_of(stopped, PASTED) == [] and stopped.store.count() == 1 + len(faces_of(stopped, GROUP)) + 1
+    again = index(model_file, index=opened.directory, cache_dir=session_cache)
+    assert len(faces_of(again, PASTED)) == 1 and again.store.count() == again.summary().faces
+    assert again.add_face(PASTED, pristine[1], "jennie_kim").face == 1
