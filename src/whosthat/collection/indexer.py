@@ -160,7 +160,7 @@ def build_index(model: ModelSource, collection: Optional[Path] = None, index: Op
             timings["tidy"] = time.perf_counter() - tick
         return IndexReport(
             directory=directory, collection=root, engine=engine.name, photos=store.count_photos(),
-            faces=store.count(), added=len(new), changed=len(changed), removed=len(removed),
+            faces=faces, added=len(new), changed=len(changed), removed=len(removed),
             unchanged=len(files) - len(todo), relabelled=relabelled, seconds=time.perf_counter() - started,
             unreadable=tuple(unreadable), vanished=tuple(vanished),
             unreadable_folders=tuple(folder.name for folder in scanned.unreadable),
