@@ -17,6 +17,7 @@ faces (the run reports it).
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,12 +26,13 @@ from typing import Any, Optional
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from whosthat.collection.consensus import MAX_FACES, check_names
 from whosthat.collection.defaults import DEFAULT_BATCH
 from whosthat.collection.job import ENGINES, Engine, EngineJob
 from whosthat.collection.lock import IndexLock
-from whosthat.collection.recognition import LoadedModel, ModelSource, load_model, name_faces
+from whosthat.collection.recognition import LoadedModel, ModelSource, load_model
 from whosthat.collection.rows import fixed, matrix, sources, split
 from whosthat.collection.scan import PhotoFile, Scan, scan_collection
 from whosthat.collection.schema import (
@@ -43,8 +45,13 @@ from whosthat.collection.schema import (
 )
 from whosthat.collection.store import IndexStore, begin_index, now
 from whosthat.core.errors import WhosthatError
-from whosthat.recognition.prediction import Prediction
-from whosthat.vision.face import Face
+from whosthat.recognition.assign import UNKNOWN, assign_labels
+from whosthat.recognition.prediction import UNKNOWN_LABEL
+
+#: Faces named at once when stored faces are named again (one call of the model's head for them all).
+NAMING_BATCH = 65_536
+#: The least probability of a member a face may be given (`assign_labels`'s own).
+MIN_PROBABILITY = float(inspect.signature(assign_labels).parameters["min_probability"].default)
 
 
 @dataclass(frozen=True)
@@ -178,9 +185,10 @@ def relabel_index(store: IndexStore, loaded: LoadedModel, *, check: bool = True)
 
     def rows() -> Iterator[pa.RecordBatch]:
         start = 0
-        for k, faces in enumerate(_photos_whole(store.batches(columns))):
+        for faces in store.batches(columns):
             end = start + faces.num_rows
-            yield _with_names(faces, names.checked[start:end], names.confidences[k], names.probabilities[k])
+            yield _with_names(faces, names.checked[start:end], names.confidences[start:end],
+                              names.probabilities[start:end])
             start = end
 
     store.replace_all(rows(), _labeller(loaded, model_file))
@@ -213,37 +221,45 @@ def check_index(store: IndexStore, model: Any) -> int:
 @dataclass(frozen=True)
 class _StoredNames:
     """The stored faces' names, in stored order: as stored, given face by face by the model, and checked (the
-    same without the check); each batch's confidences and probabilities; and how many the check calls unknown."""
+    same without the check); their confidences and probabilities; and how many the check calls unknown."""
 
     stored: np.ndarray
     alone: np.ndarray
     checked: np.ndarray
-    confidences: list[np.ndarray]
-    probabilities: list[np.ndarray]
+    confidences: np.ndarray
+    probabilities: np.ndarray
 
     @property
     def doubted(self) -> int:
         return int(np.sum(self.checked != self.alone))
 
 
+@dataclass(frozen=True)
+class _Named:
+    """Faces named from their vectors, in stored order: names, confidences, (n, classes) probabilities."""
+
+    labels: np.ndarray
+    confidences: np.ndarray
+    probabilities: np.ndarray
+
+
 def _stored_names(store: IndexStore, model: Any, *, check: bool) -> _StoredNames:
     """Every stored face named from its vector by `model`, face by face, then (with `check`) checked against the
     collection (`consensus.check_names`)."""
-    dim, columns = store.manifest.dim, store.table.schema.names
-    stored: list[str] = []
-    alone: list[str] = []
-    confidences, probabilities, vectors = [], [], []
-    for faces in _photos_whole(store.batches(columns)):
+    dim = store.manifest.dim
+    stored, named, vectors = [], [], []
+    for faces in _photos_whole(store.batches(["path", "box", "vector", "label"], NAMING_BATCH)):
         batch_vectors = matrix(faces["vector"], dim)
-        named = _named_photos(model, faces, batch_vectors)
-        stored += faces["label"].to_pylist()
-        alone += [n.label for n in named]
-        confidences.append(np.array([n.confidence for n in named], np.float32))
-        probabilities.append(np.array([list(n.probabilities.values()) for n in named], np.float32))
-        vectors.append(batch_vectors)
-    names = np.asarray(alone, dtype=object)
+        named.append(_named_photos(model, faces, batch_vectors))
+        stored.append(faces["label"].to_numpy(zero_copy_only=False))
+        if check:
+            vectors.append(batch_vectors)
+    classes = len(model.classes)
+    names = np.concatenate([n.labels for n in named]) if named else np.zeros(0, object)
     checked = check_names(model, np.vstack(vectors), names) if check and vectors else names
-    return _StoredNames(np.asarray(stored, dtype=object), names, checked, confidences, probabilities)
+    return _StoredNames(np.concatenate(stored) if stored else np.zeros(0, object), names, checked,
+                        np.concatenate([n.confidences for n in named]) if named else np.zeros(0, np.float32),
+                        np.vstack([n.probabilities for n in named]) if named else np.zeros((0, classes), np.float32))
 
 
 def _with_names(faces: pa.RecordBatch, labels: np.ndarray, confidences: np.ndarray, probabilities: np.ndarray
@@ -256,16 +272,32 @@ def _with_names(faces: pa.RecordBatch, labels: np.ndarray, confidences: np.ndarr
                     fixed(probabilities, width).cast(pa.list_(pa.float32())))
 
 
-def _named_photos(model: Any, faces: pa.RecordBatch, vectors: np.ndarray) -> list[Prediction]:
-    """The faces of a batch of whole photos named by `model` from their vectors, photo by photo."""
-    boxes, landmarks = matrix(faces["box"], 4), faces["landmarks"]
-    scores = faces["detection_score"].to_numpy(zero_copy_only=False)
-    paths = faces["path"].to_pylist()
-    named: list[Prediction] = []
-    for start, end in _runs(paths):
-        found = [Face(boxes[i], _landmarks(landmarks[i]), float(scores[i])) for i in range(start, end)]
-        named += name_faces(model, paths[start], found, vectors[start:end])
-    return named
+def _named_photos(model: Any, faces: pa.RecordBatch, vectors: np.ndarray) -> _Named:
+    """The faces of a batch of whole photos named by `model` from their vectors as `name_faces` names each photo
+    (largest face first, a member to at most one face of a photo), with one call of the model's head for the
+    whole batch: the faces put in that order first, and the photos of several faces assigned one by one."""
+    n = faces.num_rows
+    boxes = matrix(faces["box"], 4)
+    area = np.maximum(0.0, boxes[:, 2] - boxes[:, 0]) * np.maximum(0.0, boxes[:, 3] - boxes[:, 1])
+    paths = faces["path"]
+    starts = np.flatnonzero(np.r_[True, pc.not_equal(paths[1:], paths[:-1]).to_numpy(zero_copy_only=False)]) \
+        if n else np.zeros(0, np.int64)
+    photo = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
+    evidence = model.evidence(vectors[np.lexsort((-area, photo))])
+    probabilities = np.asarray(evidence.probabilities)
+    accepted = np.asarray(evidence.stranger) >= model.threshold
+    best = probabilities.argmax(axis=1) if n else np.zeros(0, np.int64)
+    top = probabilities[np.arange(n), best]
+    label = np.where(accepted[np.arange(n), best], best, UNKNOWN)
+    sizes = np.diff(np.r_[starts, n])
+    # A photo of one face takes its best class when accepted and of probability over the least (`assign_labels`);
+    # the others go through the assignment itself.
+    alone = (sizes == 1) & (top[starts] > MIN_PROBABILITY)
+    for start, size in zip(starts[~alone], sizes[~alone]):
+        label[start:start + size] = assign_labels(probabilities[start:start + size], accepted[start:start + size])
+    classes = np.array([*model.classes, UNKNOWN_LABEL], dtype=object)
+    confidence = np.where(label == UNKNOWN, 1.0 - top, probabilities[np.arange(n), np.maximum(label, 0)])
+    return _Named(classes[label], confidence.astype(np.float32), probabilities.astype(np.float32))
 
 
 def _photos_whole(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -284,15 +316,6 @@ def _photos_whole(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]
             yield batch.slice(0, cut)
     if held is not None and held.num_rows:
         yield held
-
-
-def _runs(paths: list[str]) -> Iterator[tuple[int, int]]:
-    """(start, end) of each run of equal paths."""
-    start = 0
-    for i in range(1, len(paths) + 1):
-        if i == len(paths) or paths[i] != paths[start]:
-            yield start, i
-            start = i
 
 
 def _recognised(engine: Engine, job: EngineJob, schema: pa.Schema
@@ -362,7 +385,3 @@ def _changed(stored: dict, photo: PhotoFile) -> bool:
     was given back keeps its mtime."""
     unread = stored["error"] is not None and not stored["content_hash"]
     return unread or stored["size"] != photo.size or stored["mtime_ns"] != photo.mtime_ns
-
-
-def _landmarks(values: pa.Scalar) -> Optional[np.ndarray]:
-    return None if not values.is_valid else values.values.to_numpy(zero_copy_only=False).reshape(5, 2)
