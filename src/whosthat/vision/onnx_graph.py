@@ -1,10 +1,14 @@
-"""What an ONNX file's graph says about its input, output and first nodes, read from the protobuf without
-loading the weights: enough to tell a face recognition model from the other files of an InsightFace pack
-(detector, landmarks, gender and age) and how InsightFace normalises its input, without the `onnx` package.
+"""Reading and re-sizing ONNX graphs from the protobuf itself, without the `onnx` package (whose import alone
+costs a cold start most of a second).
+
+`read_graph_summary` says what a file's graph takes and gives and how it begins, without loading the weights:
+enough to tell a face recognition model from the other files of an InsightFace pack (detector, landmarks,
+gender and age) and how InsightFace normalises its input. `with_free_input_size` makes a graph saved for one
+input size take any size (YuNet's file is saved for 640x640 and ONNX Runtime holds it to that).
 
 The reader walks the protobuf wire format over a memory map, skipping the weights by their lengths; the
 field numbers are those of onnx.proto (ModelProto.graph 7; GraphProto node 1, initializer 5, input 11,
-output 12; NodeProto name 3; ValueInfoProto name 1, type 2; TypeProto tensor_type 1; its shape 2;
+output 12, value_info 13; NodeProto name 3; ValueInfoProto name 1, type 2; TypeProto tensor_type 1; its shape 2;
 TensorShapeProto dim 1; a dimension's dim_value 1 or dim_param 2; TensorProto name 8).
 """
 
@@ -69,6 +73,96 @@ def read_graph_summary(path: Union[str, os.PathLike]) -> GraphSummary:
     return GraphSummary(tuple(i for i in inputs if i.name not in weights), tuple(outputs), tuple(nodes))
 
 
+def with_free_input_size(data: bytes, dims: dict[int, str]) -> bytes:
+    """The ONNX model `data` with the dimensions `dims` (index: symbolic name) of its graph's first input made
+    symbolic, and the fixed shapes of its outputs and inner values dropped (they held the old size), so that
+    ONNX Runtime takes an input of any size there. Raises ValueError when `data` is not an ONNX model."""
+    view = memoryview(data)
+    fields = list(_fields(view, 0, len(view)))
+    graph = next((span for number, _, span in fields if number == 7 and isinstance(span, tuple)), None)
+    if graph is None:
+        raise ValueError("no graph")
+    parts = []
+    first_input = True
+    for number, _, span in _fields(view, *graph):
+        if number == 13:
+            continue
+        if number == 11 and first_input and isinstance(span, tuple):
+            first_input = False
+            parts.append(_bytes_field(11, _value_info_with(view, span, dims)))
+        elif number == 12 and isinstance(span, tuple):
+            parts.append(_bytes_field(12, _value_info_with(view, span, None)))
+        else:
+            parts.append(_raw_field(view, number, span))
+    rebuilt = [_bytes_field(7, b"".join(parts)) if number == 7 else _raw_field(view, number, span)
+               for number, _, span in fields]
+    return b"".join(rebuilt)
+
+
+def _value_info_with(data: memoryview, span: tuple[int, int], dims: Optional[dict[int, str]]) -> bytes:
+    """A ValueInfoProto again, its tensor shape's dimensions `dims` made symbolic, or its shape dropped (None)."""
+    parts = []
+    for number, _, value in _fields(data, *span):
+        if number == 2 and isinstance(value, tuple):
+            parts.append(_bytes_field(2, _type_with(data, value, dims)))
+        else:
+            parts.append(_raw_field(data, number, value))
+    return b"".join(parts)
+
+
+def _type_with(data: memoryview, span: tuple[int, int], dims: Optional[dict[int, str]]) -> bytes:
+    """A TypeProto again (see `_value_info_with`); TypeProto.tensor_type 1, its elem_type 1 and shape 2."""
+    parts = []
+    for number, _, value in _fields(data, *span):
+        if number != 1 or not isinstance(value, tuple):
+            parts.append(_raw_field(data, number, value))
+            continue
+        tensor = []
+        for inner, _, field in _fields(data, *value):
+            if inner == 2 and isinstance(field, tuple):
+                if dims is not None:
+                    tensor.append(_bytes_field(2, _shape_with(data, field, dims)))
+            else:
+                tensor.append(_raw_field(data, inner, field))
+        parts.append(_bytes_field(1, b"".join(tensor)))
+    return b"".join(parts)
+
+
+def _shape_with(data: memoryview, span: tuple[int, int], dims: dict[int, str]) -> bytes:
+    """A TensorShapeProto again, the dimensions numbered in `dims` given those names (dim_param, field 2)."""
+    parts = []
+    index = 0
+    for number, _, value in _fields(data, *span):
+        if number == 1 and index in dims:
+            parts.append(_bytes_field(1, _bytes_field(2, dims[index].encode())))
+        else:
+            parts.append(_raw_field(data, number, value))
+        index += number == 1
+    return b"".join(parts)
+
+
+def _raw_field(data: memoryview, number: int, value: _Value) -> bytes:
+    """A field as it was: a varint or a length-delimited field (the only kinds the fields rewritten here hold)."""
+    if isinstance(value, tuple):
+        return _bytes_field(number, bytes(data[value[0]:value[1]]))
+    if isinstance(value, int):
+        return _encode_varint(number << 3 | _VARINT) + _encode_varint(value)
+    raise ValueError(f"fixed-width protobuf field {number} where a graph's shapes were expected")
+
+
+def _bytes_field(number: int, payload: bytes) -> bytes:
+    return _encode_varint(number << 3 | _BYTES) + _encode_varint(len(payload)) + payload
+
+
+def _encode_varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
 def _value_info(data: mmap.mmap, span: tuple[int, int]) -> Tensor:
     """A ValueInfoProto's name and tensor shape."""
     name, dims = "", []
@@ -109,7 +203,7 @@ def _text(data: mmap.mmap, span: tuple[int, int]) -> str:
     return data[span[0]:span[1]].decode("utf-8", errors="replace")
 
 
-def _fields(data: mmap.mmap, start: int, end: int) -> Iterator[tuple[int, int, _Value]]:
+def _fields(data: Union[mmap.mmap, memoryview], start: int, end: int) -> Iterator[tuple[int, int, _Value]]:
     """(field number, wire type, value) of each field of the message in data[start:end]: the integer of a
     varint, the (start, end) span of a length-delimited field, None for fixed-width ones."""
     position = start
@@ -132,7 +226,7 @@ def _fields(data: mmap.mmap, start: int, end: int) -> Iterator[tuple[int, int, _
         yield number, wire, value
 
 
-def _varint(data: mmap.mmap, position: int) -> tuple[int, int]:
+def _varint(data: Union[mmap.mmap, memoryview], position: int) -> tuple[int, int]:
     value, shift = 0, 0
     while True:
         if position >= len(data) or shift > 63:

@@ -1,0 +1,104 @@
+"""whosthat's networks in ONNX Runtime on the CPU: the session options they share, and the embedding networks of
+whosthat's own (PyTorch modules) exported to ONNX once per machine.
+
+On the CPU, ONNX Runtime runs YuNet, FaceNet and dlib's network in half the time of OpenCV's and PyTorch's runs
+or less, and keeps its pace when other work shares the cores, where PyTorch's OpenMP threads wait on each other
+(bench/speed.py). An exported graph is kept in the cache folder under the SHA-256 of the weight file it was made
+from, written whole or not at all, and read back by later runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import warnings
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+from whosthat.core.files import atomic_file
+from whosthat.vision.cache import default_cache_dir
+
+#: The graph's opset: one that every ONNX Runtime whosthat installs with (1.17 and newer) runs.
+OPSET = 17
+
+
+def session_options() -> Any:
+    """Options for whosthat's sessions on the CPU: a thread a core, and threads that sleep rather than spin
+    between calls, so that the detector and the embedders, which run side by side, share the cores."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = os.cpu_count() or 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class OnnxNetwork:
+    """A PyTorch network as an ONNX Runtime session: called with a (B, 3, size, size) float tensor, it returns the
+    (B, dim) output tensor the module would.
+
+    name: the network's name in the cached file's name. weights: the file its weights come from (the cache key).
+    build: makes the PyTorch module, called only when the graph must be exported. cache_dir: where the graph is
+    kept (default: whosthat's cache folder; `onnx/` in it).
+    """
+
+    def __init__(self, name: str, size: int, weights: Path, build: Callable[[], torch.nn.Module],
+                 cache_dir: Optional[Path] = None) -> None:
+        self.name = name
+        self.size = size
+        self.weights = weights
+        self._build = build
+        self._folder = (Path(cache_dir) if cache_dir else default_cache_dir()) / "onnx"
+        self._session: Any = None
+        self._lock = threading.Lock()
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        array = np.ascontiguousarray(batch.numpy(), np.float32)
+        return torch.from_numpy(self.session().run(None, {"input": array})[0])
+
+    def session(self) -> Any:
+        """The session, made on first use from the cached graph (exported first when this machine has none)."""
+        with self._lock:
+            if self._session is None:
+                import onnxruntime
+
+                self._session = onnxruntime.InferenceSession(str(self._graph()), session_options(),
+                                                             providers=["CPUExecutionProvider"])
+        return self._session
+
+    @cached_property
+    def path(self) -> Path:
+        """Where the network's graph is kept: named for the network, its weight file's digest and the opset."""
+        return self._folder / f"{self.name}-{file_digest(self.weights)[:32]}-opset{OPSET}.onnx"
+
+    def _graph(self) -> Path:
+        """The cached graph of the network, exported now when missing."""
+        path = self.path
+        if path.is_file():
+            return path
+        self._folder.mkdir(parents=True, exist_ok=True)
+        with torch.inference_mode(False), warnings.catch_warnings(), atomic_file(path) as stream:
+            warnings.simplefilter("ignore")  # the exporter's notes about itself and about traced shapes
+            example = torch.zeros(1, 3, self.size, self.size)
+            torch.onnx.export(self._build().eval(), (example,), stream,  # type: ignore[arg-type]
+                              input_names=["input"], output_names=["output"],
+                              dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, opset_version=OPSET,
+                              dynamo=False)
+        return path
