@@ -37,9 +37,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--engine", default="local", choices=ENGINES.names(),
                    help="local (this process; default) or ray (a Ray Data job: pip install 'whosthat[ray]')")
     p.add_argument("--address",
-                   help="with --engine ray: the Ray cluster to join (default: a local Ray on this machine)")
+                   help="with --engine ray: the Ray cluster to join, HOST:PORT of its head (default: a Ray of its own "
+                        "on this machine, stopped after)")
     p.add_argument("--concurrency", type=positive, metavar="N",
-                   help="with --engine ray: actors, each holding the model (default: one per CPU, or per GPU)")
+                   help="with --engine ray: actors, each holding the model (default: one per CPU, or per GPU; never "
+                        "more than the photos fill)")
     p.add_argument("--gpus", type=float, metavar="N",
                    help="with --engine ray: GPUs per actor (default: 1 where the cluster has GPUs, else 0)")
     p.add_argument("--batch", type=positive, default=DEFAULT_BATCH, metavar="N",
