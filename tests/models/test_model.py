@@ -85,6 +85,25 @@ def test_predict_unreadable_raises(kpop_model: whosthat.Model, tmp_path: Path):
         kpop_model.predict(bad)
 
 
+def test_predict_paths_is_predict_photo_by_photo(blackpink_model: whosthat.Model, datasets: Path, tmp_path: Path):
+    """A folder's photos named together (read in threads, embedded in batches) get the names, boxes and vectors
+    that `predict` gives one by one; an unreadable file comes out in its place with its error."""
+    photos = sorted((datasets / "blackpink" / "photos" / "lisa_manoban").iterdir())[:6] + [BLACKPINK_GROUP]
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a jpeg")
+    paths = photos[:3] + [broken] + photos[3:]
+    together = list(blackpink_model.predict_paths(paths, keep_images=True))
+    assert [r.source for r in together] == [str(p) for p in paths]
+    assert together[3].error is not None and str(broken) in together[3].error and len(together[3]) == 0
+    for path, result in zip(photos, together[:3] + together[4:]):
+        alone = blackpink_model.predict(path)
+        assert result.error is None and [p.label for p in result] == [p.label for p in alone]
+        np.testing.assert_allclose([p.box for p in result], [p.box for p in alone], atol=1e-4)
+        np.testing.assert_allclose([p.embedding for p in result], [p.embedding for p in alone], atol=1e-5)
+        assert result.annotate().size == alone.annotate().size
+    assert sum(len(r) for r in together) >= 10
+
+
 def test_blank_image_has_no_face(kpop_model: whosthat.Model):
     result = kpop_model.predict(np.full((400, 600, 3), 200, np.uint8))
     assert len(result) == 0 and result.labels == []

@@ -41,9 +41,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from whosthat.core.errors import ImageError
     from whosthat.models.loading import load
-    from whosthat.recognition.prediction import Predictions
     from whosthat.video.reader import is_video_path
     from whosthat.vision.annotate import save_annotated
 
@@ -51,16 +49,17 @@ def run(args: argparse.Namespace) -> int:
     paths, failed = _image_paths(args.images)
     if args.annotate:
         args.annotate.mkdir(parents=True, exist_ok=True)
+    # The photos go through together, read and detected in threads and embedded in batches, while the
+    # results come out in the order given, videos in their place.
+    photos = model.predict_paths([p for p in paths if not is_video_path(p)], threshold=args.threshold,
+                                 keep_images=args.annotate is not None)
     for path in paths:
         if is_video_path(path):
             failed += not predict_video_command(model, path, every=args.every, threshold=args.threshold,
                                                 json_output=args.json, annotate=args.annotate)
             continue
-        try:
-            result = model.predict(path, threshold=args.threshold)
-        except ImageError as error:
-            failed += 1
-            result = Predictions([], str(path), 0, 0, error=str(error))
+        result = next(photos)
+        failed += result.error is not None
         if args.json:
             print(json.dumps(result.to_dict(), ensure_ascii=False), flush=True)
         else:

@@ -65,10 +65,20 @@ class Naming:
 
     def extract_paths(self, paths: Iterable[Path], *, cache: Optional[EmbeddingCache] = None,
                       progress: Optional[Callable[[int], None]] = None,
-                      keys: Optional[Mapping[Path, str]] = None) -> Iterator[Subjects]:
+                      keys: Optional[Mapping[Path, str]] = None, keep_images: bool = False) -> Iterator[Subjects]:
         """The subjects of many image files, in order (`Extractor.extract_paths`: unreadable files come out
         with `error` set, `cache` is read and written, `keys` are content hashes already taken)."""
-        return self.extractor().extract_paths(paths, cache=cache, progress=progress, keys=keys)
+        return self.extractor().extract_paths(paths, cache=cache, progress=progress, keys=keys,
+                                              keep_images=keep_images)
+
+    def predict_paths(self, paths: Iterable[Path], *, threshold: Optional[float] = None,
+                      keep_images: bool = False) -> Iterator[Predictions]:
+        """`predict` for many image files, in order: read and detected in threads, their faces embedded in
+        batches (`extract_paths`), so that a folder goes through faster than photo by photo. An unreadable file
+        comes out with `error` set. keep_images: keep each photo in its predictions (to `annotate`)."""
+        check_threshold(threshold)
+        for subjects in self.extract_paths(paths, keep_images=keep_images):
+            yield self.name_subjects(subjects, threshold=threshold)
 
     def name_subjects(self, subjects: Subjects, *, threshold: Optional[float] = None) -> Predictions:
         """Predictions for subjects already detected and embedded by `extractor()`."""

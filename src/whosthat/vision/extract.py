@@ -73,19 +73,20 @@ class Extractor:
 
     def extract_paths(self, paths: Iterable[Path], *, cache: Optional[EmbeddingCache] = None,
                       progress: Optional[Callable[[int], None]] = None,
-                      keys: Optional[Mapping[Path, str]] = None) -> Iterator[Subjects]:
+                      keys: Optional[Mapping[Path, str]] = None, keep_images: bool = False) -> Iterator[Subjects]:
         """Subjects of many image files, in order, from `cache` where possible (and stored in it).
 
         Unreadable files come out with `error` set; the others go on. `progress(n)` is called as
         images finish. `keys`: content hashes already taken (`dataset.content_keys`), so that a
-        cached image is not read again.
+        cached image is not read again. keep_images: each image decoded goes out with its subjects
+        (to draw on; the cache is then not read, so that every image is decoded).
         """
         identity = self.identity
         paths = list(paths)
         keys = keys or {}
         with ThreadPoolExecutor(self.workers) as pool:
-            prepared = _bounded_map(pool, lambda p: self._prepare(p, identity, cache, keys.get(p)), paths,
-                                    ahead=4 * self.batch_size)
+            prepared = _bounded_map(pool, lambda p: self._prepare(p, identity, cache, keys.get(p), keep_images),
+                                    paths, ahead=4 * self.batch_size)
             pending: list[_Prepared] = []
             queued = 0
             for ready in prepared:
@@ -96,8 +97,8 @@ class Extractor:
                     pending, queued = [], 0
             yield from self._flush(pending, identity, cache, progress)
 
-    def _prepare(self, path: Path, identity: str, cache: Optional[EmbeddingCache], key: Optional[str] = None
-                 ) -> _Prepared:
+    def _prepare(self, path: Path, identity: str, cache: Optional[EmbeddingCache], key: Optional[str] = None,
+                 keep_image: bool = False) -> _Prepared:
         """Read and hash (unless `key` is given), look up; on a miss decode, detect and cut chips (runs in a
         worker thread)."""
         data = None
@@ -105,7 +106,7 @@ class Extractor:
             if key is None:
                 data = path.read_bytes()
                 key = content_hash(data)
-            cached = cache.get(key, identity) if cache else None
+            cached = cache.get(key, identity) if cache and not keep_image else None
             if cached is not None:
                 return _Prepared(Subjects(str(path), cached[0], cached[1]))
             if data is None:
@@ -119,7 +120,8 @@ class Extractor:
             return _Prepared(Subjects(str(path), [], self._empty(), error=f"{path}: {error.reason}"))
         faces = detect_cached(self.detector, image, key, cache)
         chips = self.embedder.chips(image, faces)
-        return _Prepared(Subjects(str(path), faces, self._empty(), image.shape[1], image.shape[0]), key, chips)
+        return _Prepared(Subjects(str(path), faces, self._empty(), image.shape[1], image.shape[0],
+                                  image=image if keep_image else None), key, chips)
 
     def _flush(self, pending: list[_Prepared], identity: str, cache: Optional[EmbeddingCache],
                progress: Optional[Callable[[int], None]]) -> Iterator[Subjects]:
