@@ -111,9 +111,12 @@ class RayEngine:
         gpus = self.num_gpus if self.num_gpus is not None else (1.0 if resources.get("GPU") else 0.0)
         actors = self.concurrency or max(1, int(resources.get("GPU", 0) // gpus if gpus else resources.get("CPU", 1)))
         files = {str(p.path): p for p in job.photos}
-        actors = max(1, min(actors, -(-len(files) // ACTOR_BATCH)))  # each loads the model: none without a batch
+        batches = max(1, -(-len(files) // ACTOR_BATCH))
+        actors = min(actors, batches)  # each actor loads the model: none without a batch to recognise
+        # a block a batch: an actor hands back its rows block by block, so bigger blocks would hold back the
+        # commits, and leave one actor working while the others wait
         dataset = ray.data.read_binary_files(list(files), include_paths=True, ignore_missing_paths=True,
-                                             num_cpus=READ_CPUS)
+                                             num_cpus=READ_CPUS, override_num_blocks=batches)
         with warnings.catch_warnings():
             # Ray 2.60 takes max_restarts only among the `ray_remote_args`, which it calls deprecated
             warnings.filterwarnings("ignore", message=".*ray_remote_args.* is deprecated")
