@@ -223,10 +223,11 @@ def split_photos(photos: Photos, split: Optional[Split], *, val_fraction: float,
         split = stratified_split(photos.collection, val_fraction=val_fraction,
                                  test_fraction=0.0 if photos.tests is not None else test_fraction, seed=seed,
                                  keys=photos.keys)
-    unknown = sorted(set(split.train + split.val + split.test) - set(photos.by_path()))
+    by_path = photos.by_path()
+    unknown = sorted(set(split.train + split.val + split.test) - set(by_path))
     if unknown:
         raise DatasetError(f"{root}: the split names photos that are not there: {unknown[0]}")
-    classes = {photos.by_path()[p].label for p in split.train}
+    classes = {by_path[p].label for p in split.train}
     if len(classes) < 2:
         raise DatasetError(f"{root}: {len(classes)} class with training photos; whosthat needs at least two")
     return split

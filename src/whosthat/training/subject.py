@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -86,10 +86,12 @@ def choose_subject(items: Sequence[Item], *, cache: Optional[EmbeddingCache] = N
     labels = sorted({i.label for i in sample})
     y = np.array([labels.index(i.label) for i in sample])
     scores = {}
-    # each network loaded once, whichever kinds share it
-    embedders = {name: create_embedder(name) for name in {kind.embedder for kind in SUBJECTS.values()}}
+    # each network loaded once, whichever kinds share it, and only when a kind needs it (faces usually decide)
+    embedders: dict[str, Any] = {}
     for subject, kind in SUBJECTS.items():
         detector, embedder = kind.detector, kind.embedder
+        if embedder not in embedders:
+            embedders[embedder] = create_embedder(embedder)
         extractor = extract.Extractor(create_detector(detector), embedders[embedder])
         found = list(extractor.extract_paths([i.path for i in sample], cache=cache, keys=keys))
         has = np.array([s.error is None and len(s.faces) > 0 for s in found])
