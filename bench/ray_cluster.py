@@ -5,8 +5,9 @@ fresh indexes; and whether the three give the same rows. Prints a markdown table
     .venv/bin/python bench/ray_cluster.py --photos 48 --rounds 2
 
 The photos are links to the shared sets' photos, members and strangers in turn (../shared/datasets); the model is
-bench/collection_index.py's (trained once under --work). `first photos s` is when the first photos came back: for Ray,
-starting Ray (or joining the cluster), starting the actors, each loading the model, and the first batch.
+bench/collection_index.py's (trained once under --work). `first photos back` is when the first photos came back
+(for Ray: starting Ray or joining the cluster, starting the actors, each loading the model, and a first batch), and
+`photos/s after them` the pace from there on. A last table times Ray's start and an actor's first steps alone.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ NODE = {**TOKEN, "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0"}
 
 
 def load() -> str:
+    """This machine's load average (1, 5 and 15 minutes)."""
     return "{:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
 
 
@@ -91,7 +93,7 @@ def _node(command: Sequence[str], log: Path) -> subprocess.Popen[bytes]:
                                 env={**os.environ, **NODE})
 
 
-def _wait_for(ready: Any, nodes: Sequence[subprocess.Popen[bytes]], what: str) -> None:
+def _wait_for(ready: Callable[[], bool], nodes: Sequence[subprocess.Popen[bytes]], what: str) -> None:
     """Poll `ready()` until it holds; fail when a node exits or START_TIMEOUT passes."""
     deadline = time.monotonic() + START_TIMEOUT
     while not ready():
