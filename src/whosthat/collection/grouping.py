@@ -1,7 +1,8 @@
 """Faces grouped into people on arrays: Chinese whispers (Biemann 2006, as dlib's `chinese_whispers`) on a graph
 linking each face to its nearest faces.
 
-Each face is linked to its NEIGHBOURS most alike faces of other photos that are within the distance; every face
+Each face is linked to its NEIGHBOURS most alike faces of other photos that are within the distance (in a large
+collection, looked for among the faces of its nearest clusters rather than among all of them); every face
 starts as its own group and, round after round, takes the group its links weigh most in (weight: the cosine
 similarity). A face has few links, so a chain of look-alikes does not join two people the way density or single
 linkage grouping does: a face between two people follows the one most of its nearest faces belong to. Faces
@@ -20,6 +21,13 @@ from scipy.sparse import csr_matrix
 NEIGHBOURS = 8
 #: Rows of the similarity matrix computed at once: bounds memory on large collections.
 CHUNK = 512
+#: Faces up to which each face is compared with every other; above, only with those of its nearest clusters.
+EXACT_FACES = 20_000
+#: Clusters whose faces a face is compared with (its own and the nearest others), faces sampled per cluster to
+#: find the clusters, and rounds of k-means.
+PROBED = 8
+SAMPLED = 40
+KMEANS_ROUNDS = 8
 #: Most rounds of updates; the groups usually settle in a few.
 ROUNDS = 30
 #: Random parts a round updates one after another, so a face votes with its neighbours' newest groups.
@@ -41,27 +49,20 @@ class Faces:
 
 def neighbour_graph(faces: Faces, similarity: float, neighbours: int = NEIGHBOURS) -> csr_matrix:
     """The symmetric (n, n) graph linking each face to its `neighbours` most alike faces of other photos at least
-    `similarity` alike, weighted by that similarity; computed CHUNK rows at a time."""
+    `similarity` alike, weighted by that similarity: compared with every face up to EXACT_FACES faces, CHUNK rows
+    at a time, and above that with the faces of the clusters nearest it (`_cluster_blocks`)."""
     n = len(faces.vectors)
-    same_from, same_to = _same_photo_pairs(faces.photos)
     keep = min(neighbours, max(n - 1, 0))
-    rows, cols, weights = [], [], []
-    for start in range(0, n if keep else 0, CHUNK):
-        block = faces.vectors[start:start + CHUNK] @ faces.vectors.T
-        local = np.arange(len(block))
-        block[local, local + start] = -np.inf
-        inside = (same_from >= start) & (same_from < start + len(block))
-        block[same_from[inside] - start, same_to[inside]] = -np.inf
-        nearest = np.argpartition(-block, keep - 1, axis=1)[:, :keep]
-        alike = np.take_along_axis(block, nearest, axis=1)
-        linked = alike >= similarity
-        rows.append(np.broadcast_to(local[:, None] + start, nearest.shape)[linked])
-        cols.append(nearest[linked])
-        weights.append(np.maximum(alike[linked], MIN_WEIGHT))
-    if not rows:
+    exact = n <= EXACT_FACES
+    blocks = [(np.arange(start, min(start + CHUNK, n)), np.arange(n)) for start in range(0, n, CHUNK)] if exact \
+        else _cluster_blocks(faces.vectors)
+    links = [_linked(faces, queries, candidates, similarity, keep) for queries, candidates in blocks] if keep else []
+    if not links:
         return csr_matrix((n, n), dtype=np.float32)
-    row, col, weight = np.concatenate(rows), np.concatenate(cols), np.concatenate(weights).astype(np.float32)
-    graph = csr_matrix((weight, (row, col)), shape=(n, n))
+    row, col, weight = (np.concatenate(found) for found in zip(*links))
+    if not exact:  # a face was compared in several blocks: its nearest of them all
+        row, col, weight = _nearest(row, col, weight, keep)
+    graph = csr_matrix((np.maximum(weight, MIN_WEIGHT).astype(np.float32), (row, col)), shape=(n, n))
     return graph.maximum(graph.T).tocsr()
 
 
@@ -108,20 +109,71 @@ def group(faces: Faces, similarity: float, min_faces: int, neighbours: int = NEI
     return person
 
 
-def _same_photo_pairs(photos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every ordered pair (i, j), i != j, of faces of one photo."""
-    order = np.argsort(photos, kind="stable")
-    sorted_photos = photos[order]
-    starts = np.flatnonzero(np.r_[True, sorted_photos[1:] != sorted_photos[:-1]])
-    sizes = np.diff(np.r_[starts, len(photos)])
-    many = sizes > 1
-    pairs = [np.array(np.meshgrid(order[s:s + k], order[s:s + k])).reshape(2, -1)
-             for s, k in zip(starts[many], sizes[many])]
-    if not pairs:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    both = np.concatenate(pairs, axis=1)
-    both = both[:, both[0] != both[1]]
-    return both[0], both[1]
+def _linked(faces: Faces, queries: np.ndarray, candidates: np.ndarray, similarity: float, keep: int
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs (face, face, similarity) of each of `queries` and its `keep` most alike `candidates` of other
+    photos, those at least `similarity` alike: all of them for a face with at most `keep`, else its `keep` most
+    alike (the rows ranked are only those)."""
+    block = faces.vectors[queries] @ faces.vectors[candidates].T
+    block[faces.photos[queries][:, None] == faces.photos[candidates][None, :]] = -np.inf
+    passing = block >= similarity
+    many = np.flatnonzero(passing.sum(axis=1) > keep)
+    passing[many] = False
+    row, col = np.nonzero(passing)
+    if len(many):
+        nearest = np.argpartition(-block[many], keep - 1, axis=1)[:, :keep]
+        row, col = np.concatenate([row, np.repeat(many, keep)]), np.concatenate([col, nearest.ravel()])
+    return queries[row], candidates[col], block[row, col]
+
+
+def _nearest(row: np.ndarray, col: np.ndarray, alike: np.ndarray, keep: int
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Of pairs (face, face, similarity), each face's `keep` most alike."""
+    order = np.argsort(row + (1.0 - alike.astype(np.float64)) / 4.0)
+    row, col, alike = row[order], col[order], alike[order]
+    kept = np.arange(len(row)) - np.searchsorted(row, row) < keep
+    return row[kept], col[kept], alike[kept]
+
+
+def _cluster_blocks(vectors: np.ndarray, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(faces, faces to compare them with) blocks of an inverted file: the faces split into about the square
+    root of their number of clusters (spherical k-means on a sample), and each face compared with the faces of
+    the PROBED clusters nearest it: a block is a cluster's faces and those that look in it (CHUNK x 8 at a
+    time)."""
+    rng = np.random.default_rng(seed)
+    count = max(1, int(np.sqrt(len(vectors))))
+    sample = vectors[rng.choice(len(vectors), min(len(vectors), SAMPLED * count), replace=False)]
+    centres = sample[rng.choice(len(sample), count, replace=False)]
+    for _ in range(KMEANS_ROUNDS):
+        nearest = _nearest_centres(sample, centres, 1)[:, 0]
+        sums = np.zeros_like(centres)
+        np.add.at(sums, nearest, sample)
+        filled = np.linalg.norm(sums, axis=1) > 0
+        centres[filled] = sums[filled] / np.linalg.norm(sums[filled], axis=1, keepdims=True)
+    probed = _nearest_centres(vectors, centres, min(PROBED, count))
+    members = _grouped(probed[:, 0], count)
+    askers = _grouped(probed.ravel(), count, probed.shape[1])
+    step = CHUNK * 8
+    return [(asking[start:start + step], members[c]) for c, asking in enumerate(askers) if len(members[c])
+            for start in range(0, len(asking), step)]
+
+
+def _grouped(cluster: np.ndarray, count: int, width: int = 1) -> list[np.ndarray]:
+    """For each of `count` clusters, the faces (positions in `cluster` // width) in it."""
+    order = np.argsort(cluster, kind="stable")
+    bounds = np.r_[0, np.cumsum(np.bincount(cluster, minlength=count))]
+    return [order[bounds[c]:bounds[c + 1]] // width for c in range(count)]
+
+
+def _nearest_centres(vectors: np.ndarray, centres: np.ndarray, k: int) -> np.ndarray:
+    """(n, k) the centres most alike each vector, nearest first, CHUNK x 16 vectors at a time."""
+    step, found = CHUNK * 16, []
+    for start in range(0, len(vectors), step):
+        alike = vectors[start:start + step] @ centres.T
+        top = np.argpartition(-alike, k - 1, axis=1)[:, :k] if k < len(centres) else \
+            np.broadcast_to(np.arange(len(centres)), alike.shape)
+        found.append(np.take_along_axis(top, np.argsort(-np.take_along_axis(alike, top, axis=1), axis=1), axis=1))
+    return np.concatenate(found) if found else np.zeros((0, k), np.int64)
 
 
 def _one_face_per_photo(faces: Faces, label: np.ndarray) -> np.ndarray:

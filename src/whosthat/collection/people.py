@@ -44,13 +44,19 @@ SAMPLE = 4000
 
 @dataclass(frozen=True)
 class PersonFace:
-    """A face of a candidate person: the photo (file, path in the index, content hash), which face, its box."""
+    """A face of a candidate person: the photo (path in the index, content hash), which face, its box, and the
+    collection it is in; `path` is the photo's file (made when asked for: a report may hold every face)."""
 
-    path: Path
     name: str
     face: int
     box: tuple[float, float, float, float]
     content_hash: str
+    root: Path
+
+    @property
+    def path(self) -> Path:
+        """The photo's file."""
+        return photo_path(self.root, self.name)
 
 
 @dataclass(frozen=True)
@@ -98,7 +104,7 @@ def model_space(store: IndexStore) -> Space:
     if isinstance(model, Model) and model.reference.X.shape[1] == store.manifest.dim:
         return space_of(model)
     rows = store.scan(["vector", "label"], f"label != {sql_text(UNKNOWN_LABEL)} AND confidence >= 0.9")
-    return Space(None, normalise(matrix(rows["vector"], store.manifest.dim)), np.array(rows["label"].to_pylist()))
+    return Space(None, normalise(matrix(rows["vector"], store.manifest.dim)), rows["label"].to_numpy())
 
 
 def space_of(model: Model) -> Space:
@@ -128,50 +134,51 @@ def group_people(store: IndexStore, distance: Optional[float] = None, min_faces:
     hidden = corrections.strangers(said)
     if hidden:
         faces = faces.filter(pc.invert(pc.is_in(corrections.keys(faces), value_set=pa.array(list(hidden)))))
-    keys = [f"{h}:{f}" for h, f in zip(faces["content_hash"].to_pylist(), faces["face"].to_pylist())]
-    first: dict[str, int] = {}
-    for n, key in enumerate(keys):
-        first.setdefault(key, n)
-    rows = np.array(sorted(first.values()), np.int64)
-    keys = [keys[i] for i in rows]
-    vectors = space.map(matrix(faces["vector"], store.manifest.dim)[rows])
-    known = {} if restart else _stored_people(store)
-    before = np.array([known.get(k, -1) for k in keys], np.int64)
-    photos = np.unique([k.rsplit(":", 1)[0] for k in keys], return_inverse=True)[1].astype(np.int64)
+    keys = corrections.keys(faces)
+    rows = np.sort(pa.table({"key": keys, "row": np.arange(len(keys))}).group_by("key", use_threads=False)
+                   .aggregate([("row", "min")])["row_min"].to_numpy())
+    faces = faces.take(rows)
+    keys = keys.take(rows)
+    vectors = space.map(matrix(faces["vector"], store.manifest.dim))
+    before = np.full(len(keys), -1, np.int64) if restart else _stored_people(store, keys)
+    photos = pc.dictionary_encode(faces["content_hash"]).combine_chunks().indices.to_numpy().astype(np.int64)
     person = group(Faces(vectors, photos, before), 1.0 - distance, min_faces)
     now = np.flatnonzero((before < 0) & (person >= 0))
     if restart or len(now):
-        _save_people(store, [(keys[i], int(person[i])) for i in now], restart)
-    people = _people(faces, rows, person, vectors, Path(store.manifest.collection))
+        _save_people(store, faces.take(now), person[now], restart)
+    people = _people(faces, person, vectors, Path(store.manifest.collection))
     return PeopleReport(people, len(keys), len(now), int((person < 0).sum()), distance, min_faces)
 
 
-def _people(faces: pa.Table, rows: np.ndarray, person: np.ndarray, vectors: np.ndarray, root: Path
-            ) -> tuple[Person, ...]:
-    paths, numbers, boxes = faces["path"].to_pylist(), faces["face"].to_pylist(), faces["box"].to_pylist()
-    hashes = faces["content_hash"].to_pylist()
-    people = []
-    for number in sorted(set(person[person >= 0].tolist())):
-        members = np.flatnonzero(person == number)
-        centre = vectors[members].mean(axis=0)
-        order = members[np.argsort(-(vectors[members] @ centre), kind="stable")]
-        people.append(Person(number, tuple(
-            PersonFace(photo_path(root, paths[rows[i]]), paths[rows[i]], int(numbers[rows[i]]), tuple(boxes[rows[i]]),
-                       hashes[rows[i]]) for i in order)))
+def _people(faces: pa.Table, person: np.ndarray, vectors: np.ndarray, root: Path) -> tuple[Person, ...]:
+    """The groups with their faces, the most central first (only the grouped faces are read out of Arrow)."""
+    grouped = np.flatnonzero(person >= 0)
+    numbers, members = np.unique(person[grouped], return_inverse=True)
+    centres = np.zeros((len(numbers), vectors.shape[1]), np.float64)
+    np.add.at(centres, members, vectors[grouped])
+    centres /= np.maximum(np.bincount(members, minlength=len(numbers)), 1)[:, None]
+    likeness = np.einsum("ij,ij->i", vectors[grouped], centres[members])
+    order = grouped[np.lexsort((-likeness, members))]
+    rows = faces.select(["path", "face", "box", "content_hash"]).take(order).to_pylist()
+    bounds = np.r_[0, np.cumsum(np.bincount(members, minlength=len(numbers)))]
+    people = [Person(int(number), tuple(
+        PersonFace(row["path"], int(row["face"]), tuple(row["box"]), row["content_hash"], root)
+        for row in rows[bounds[k]:bounds[k + 1]])) for k, number in enumerate(numbers)]
     return tuple(sorted(people, key=lambda p: (-len(p.faces), p.number)))
 
 
-def _stored_people(store: IndexStore) -> dict[str, int]:
+def _stored_people(store: IndexStore, keys: pa.Array) -> np.ndarray:
+    """The person each face (`content_hash:face`) was given before, -1 for none."""
     if PEOPLE not in store.tables():
-        return {}
+        return np.full(len(keys), -1, np.int64)
     table = store.other_table(PEOPLE).to_arrow()
-    return {f"{h}:{f}": p for h, f, p in zip(table["content_hash"].to_pylist(), table["face"].to_pylist(),
-                                              table["person"].to_pylist())}
+    table = table.take(np.arange(len(table))[::-1])  # of a face given twice, the later
+    position = pc.index_in(keys, value_set=corrections.keys(table).combine_chunks())
+    found = table["person"].combine_chunks().take(position.fill_null(0)) if len(table) else pa.nulls(len(keys))
+    return pc.if_else(pc.is_valid(position), found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
-def _save_people(store: IndexStore, assigned: list[tuple[str, int]], restart: bool) -> None:
-    hashes = [k.rsplit(":", 1)[0] for k, _ in assigned]
-    face_numbers = [int(k.rsplit(":", 1)[1]) for k, _ in assigned]
-    rows = pa.table({"content_hash": hashes, "face": pa.array(face_numbers, pa.int32()),
-                     "person": pa.array([p for _, p in assigned], pa.int32())}, schema=PEOPLE_SCHEMA)
+def _save_people(store: IndexStore, faces: pa.Table, person: np.ndarray, restart: bool) -> None:
+    rows = pa.table({"content_hash": faces["content_hash"], "face": faces["face"].cast(pa.int32()),
+                     "person": pa.array(person, pa.int32())}, schema=PEOPLE_SCHEMA)
     store.write_other_table(PEOPLE, rows, PEOPLE_SCHEMA, replace=restart)
