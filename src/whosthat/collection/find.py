@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from whosthat.collection.corrections import apply, named_faces, read, resolve, undecided
+from whosthat.collection.corrections import Resolved, apply, named_faces, read, resolve, undecided
 from whosthat.collection.defaults import DEFAULT_UNSURE_BELOW
 from whosthat.collection.scan import photo_path
-from whosthat.collection.store import IndexStore, sql_text
+from whosthat.collection.store import DELETE_CHUNK, IndexStore, sql_text
 from whosthat.core.errors import WhosthatError
 from whosthat.core.paths import printable
 from whosthat.recognition.prediction import UNKNOWN_LABEL
 
 FACE_COLUMNS = ["path", "content_hash", "face", "box", "label", "confidence"]
+#: What photos are ranked on (the rest is read for the hits only).
+RANKED = ["path", "face", "label", "confidence"]
 
 
 class FindError(WhosthatError):
@@ -58,21 +61,40 @@ class Hit:
 
 def find_named(store: IndexStore, names: Sequence[str], limit: Optional[int] = None) -> list[Hit]:
     """Photos where every one of `names` is named ("unknown" too), most confident first; a face the user
-    corrected counts under the name they gave it, with confidence 1."""
+    corrected counts under the name they gave it, with confidence 1. The photos are ranked on Arrow columns;
+    only the hits returned become Python objects."""
     resolved = resolve(read(store))
     _check_names(store, names, resolved.names_given())
-    rows = named_faces(store, FACE_COLUMNS, names, resolved).to_pylist()
-    by_photo: dict[str, dict[str, dict]] = defaultdict(dict)
-    for row in rows:
-        best = by_photo[row["path"]].get(row["label"])
-        if best is None or row["confidence"] > best["confidence"]:
-            by_photo[row["path"]][row["label"]] = row
-    hits = []
-    for path, faces in by_photo.items():
-        if all(n in faces for n in names):
-            chosen = [faces[n] for n in dict.fromkeys(names)]
-            hits.append(_hit(store, path, min(f["confidence"] for f in chosen), chosen))
-    return _ranked(hits, limit, descending=True)
+    wanted = list(dict.fromkeys(names))
+    faces, starts = _by_photo(named_faces(store, [*RANKED, "content_hash"] if resolved else RANKED, names, resolved),
+                              [("label", "ascending"), ("confidence", "descending")])
+    # The most confident face of each name in each photo (the first one read, of equal confidences).
+    best = np.zeros(faces.num_rows, bool)
+    best[_starts(faces["label"])] = True
+    best[starts] = True
+    faces = faces.filter(pa.array(best))
+    starts = _starts(faces["path"])
+    sizes = np.diff(np.r_[starts, faces.num_rows])
+    confidence = faces["confidence"].to_numpy(zero_copy_only=False)
+    score = np.minimum.reduceat(confidence, starts) if len(starts) else np.zeros(0, np.float32)
+    whole = np.flatnonzero(sizes == len(wanted))
+    top = whole[np.lexsort((whole, -score[whole]))][:limit or None]
+    chosen = [{r["label"]: r for r in faces.slice(starts[photo], sizes[photo]).to_pylist()} for photo in top]
+    found = _faces_of(store, [rows[wanted[0]]["path"] for rows in chosen], names, resolved)
+    return [_hit(store, rows[wanted[0]]["path"], float(score[photo]),
+                 [found[rows[n]["path"], rows[n]["face"]] for n in wanted]) for photo, rows in zip(top, chosen)]
+
+
+def _faces_of(store: IndexStore, paths: Sequence[str], names: Sequence[str], resolved: Resolved
+              ) -> dict[tuple[str, int], dict]:
+    """FACE_COLUMNS of the faces of these photos named one of `names` (as the corrections name them), by
+    (path, face): read for just those photos when they are few."""
+    where = f"path IN ({', '.join(sql_text(p) for p in paths)})" if len(paths) <= DELETE_CHUNK else None
+    if not paths:
+        return {}
+    rows = named_faces(store, FACE_COLUMNS, names, resolved) if where is None else \
+        apply(store.scan(FACE_COLUMNS, where), resolved)
+    return {(r["path"], r["face"]): r for r in rows.to_pylist()}
 
 
 def find_unsure(store: IndexStore, below: float = DEFAULT_UNSURE_BELOW, names: Sequence[str] = (),
@@ -84,12 +106,30 @@ def find_unsure(store: IndexStore, below: float = DEFAULT_UNSURE_BELOW, names: S
     where = f"label != {sql_text(UNKNOWN_LABEL)} AND confidence < {sql_number(below)}"
     if names:
         where += f" AND label IN ({', '.join(sql_text(n) for n in names)})"
-    by_photo: dict[str, list[dict]] = defaultdict(list)
-    for row in undecided(store.scan(FACE_COLUMNS, where), resolved).to_pylist():
-        by_photo[row["path"]].append(row)
-    hits = [_hit(store, path, min(r["confidence"] for r in rows), sorted(rows, key=lambda r: r["confidence"]))
-            for path, rows in by_photo.items()]
-    return _ranked(hits, limit, descending=False)
+    faces, starts = _by_photo(undecided(store.scan(FACE_COLUMNS, where), resolved), [("confidence", "ascending")])
+    sizes = np.diff(np.r_[starts, faces.num_rows])
+    score = faces["confidence"].to_numpy(zero_copy_only=False)[starts]
+    photos = np.arange(len(starts))
+    hits = []
+    for photo in photos[np.lexsort((photos, score))][:limit or None]:
+        rows = faces.slice(starts[photo], sizes[photo]).to_pylist()
+        hits.append(_hit(store, rows[0]["path"], float(score[photo]), rows))
+    return hits
+
+
+def _by_photo(faces: pa.Table, order: list[tuple[str, str]]) -> tuple[pa.Table, np.ndarray]:
+    """`faces` sorted by path (the name a hit is ranked by after its score), then by `order`, then in the order
+    read; and where each photo's faces start."""
+    faces = faces.append_column("_read", pa.array(np.arange(faces.num_rows)))
+    faces = faces.take(pc.sort_indices(faces, [("path", "ascending"), *order, ("_read", "ascending")]))
+    return faces.drop_columns(["_read"]), _starts(faces["path"])
+
+
+def _starts(values: pa.ChunkedArray) -> np.ndarray:
+    """Where each run of equal values starts."""
+    if not len(values):
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(np.r_[True, pc.not_equal(values[1:], values[:-1]).to_numpy(zero_copy_only=False)])
 
 
 def find_like(store: IndexStore, vector: np.ndarray, limit: int = 20) -> list[Hit]:
@@ -126,11 +166,6 @@ def _box(values: Sequence[float]) -> tuple[float, float, float, float]:
     """A stored box (x1, y1, x2, y2) as plain floats."""
     x1, y1, x2, y2 = (float(v) for v in values)
     return x1, y1, x2, y2
-
-
-def _ranked(hits: list[Hit], limit: Optional[int], descending: bool) -> list[Hit]:
-    hits.sort(key=lambda h: (-h.score if descending else h.score, h.name))
-    return hits[:limit] if limit else hits
 
 
 def _check_names(store: IndexStore, names: Sequence[str], given: set[str]) -> None:

@@ -120,6 +120,22 @@ def read_manifest(directory: Path) -> Manifest:
         raise IndexFileError(f"{path}: corrupt index manifest ({error})") from None
 
 
+
+def written_state(directory: Path) -> tuple[tuple[str, ...], ...]:
+    """What changes with every commit to the index in `directory`: the manifest's size and time, and the version
+    files of each of its tables (a new version adds one, a table made adds its folder); names, not times, so
+    that two commits within one tick of the file system's clock still differ. For readers that keep an index
+    open between questions (`serve`) and open it again when it changed. Raises `IndexFileError` when the
+    folder is no longer an index."""
+    directory = Path(directory)
+    try:
+        manifest = (directory / MANIFEST).stat()
+        tables = sorted(entry.name for entry in os.scandir(directory) if entry.name.endswith(".lance"))
+        return ((str(manifest.st_size), str(manifest.st_mtime_ns)),
+                *((name, *sorted(os.listdir(directory / name / "_versions"))) for name in tables))
+    except OSError as error:
+        raise IndexFileError(f"{directory}: not a whosthat index any more ({_reason(error)})") from None
+
 def check_new_folder(directory: Path) -> None:
     """A folder a new index may be made in: new, empty, or begun by whosthat (it holds the `CREATING` marker and
     only whosthat's files: a creation that was interrupted, or that another run is making now). A user's
@@ -173,6 +189,7 @@ class IndexStore:
         lancedb = _lancedb()
 
         self.directory = Path(directory)
+        self._indexed_at: Optional[tuple[int, int]] = None
         self.manifest = read_manifest(self.directory)
         if needs_upgrade(self.directory, self.manifest):
             self._upgrade(locked)
@@ -216,8 +233,11 @@ class IndexStore:
         column of the photos table (size, mtime_ns, faces, error) comes with each face from its photo's row."""
         wanted = list(columns)
         own = [c for c in wanted if c in self.table.schema.names]
+        photo_columns = [c for c in wanted if c not in own]
+        if not photo_columns and self._all_indexed():
+            return self._read(self.table, own, where).select(wanted)
         faces = self._read(self.table, list(dict.fromkeys([*own, "path"])), where)
-        return self._indexed(faces, [c for c in wanted if c not in own]).select(wanted)
+        return self._indexed(faces, photo_columns).select(wanted)
 
     def photos(self, columns: Sequence[str] = PHOTO_COLUMNS, where: Optional[str] = None) -> pa.Table:
         """Columns of the photos that match a LanceDB filter (all without one): path, content hash, size, mtime,
@@ -408,6 +428,22 @@ class IndexStore:
             return table.to_lance().to_table(columns=list(columns), filter=where)
         except READ_ERRORS as error:
             raise self._damaged(error) from None
+
+    def _all_indexed(self) -> bool:
+        """Whether every face of the table as read has its photos row: there are as many faces as the photos
+        rows count (each row's faces are there: see the module), so that none need looking up. Remembered for
+        the tables' versions it was found at."""
+        try:
+            versions = (self.table.version, self.photo_table.version)
+            if versions == self._indexed_at:
+                return True
+            faces = self.table.count_rows()
+        except READ_ERRORS as error:
+            raise self._damaged(error) from None
+        if faces != (pc.sum(self.photos(["faces"])["faces"]).as_py() or 0):
+            return False
+        self._indexed_at = versions
+        return True
 
     def _indexed(self, faces: pa.Table, photo_columns: Sequence[str] = ()) -> pa.Table:
         """The faces whose photo has a photos row, read after them (see the module), with `photo_columns` of it."""
