@@ -78,39 +78,41 @@ def sort_index(store: IndexStore, into: Path, mode: str = "link") -> SortReport:
     made = kept = removed = 0
     left_alone: list[str] = []
     originals_gone: list[str] = []
+    folder = str(into)
     try:
         with writing(into, "the sorted photos"):
             into.mkdir(parents=True, exist_ok=True)
+            folders_made: set[str] = set()
             for target, source in wanted.items():
-                path = into / target
+                path = os.path.join(folder, target)
                 record = owned.get(target)
                 there = os.path.lexists(path)
                 if there and (record is None or not _ours(path, record)):
                     left_alone.append(target)
                     owned.pop(target, None)
-                elif not source.exists():
+                elif not os.path.exists(source):
                     if there and record is not None and record["mode"] == "copy":
                         originals_gone.append(target)
                     else:
-                        notes.append(f"{printable(str(source))}: gone since it was indexed, not sorted "
+                        notes.append(f"{printable(source)}: gone since it was indexed, not sorted "
                                      "(`whosthat index` brings the index up to date)")
-                elif there and record is not None and record["source"] == str(source) and record["mode"] == mode \
+                elif there and record is not None and record["source"] == source and record["mode"] == mode \
                         and _current(path, source, mode):
                     kept += 1
                 else:
                     if there and mode == "link":
-                        path.unlink()
+                        os.unlink(path)
                         del owned[target]
                     try:
-                        owned[target] = _make(path, source, mode)
+                        owned[target] = _make(path, source, mode, folders_made)
                     except OSError as error:
                         if not _reading(error, source):
                             raise
-                        notes.append(f"{printable(str(source))}: not copied ({error.strerror})")
+                        notes.append(f"{printable(source)}: not copied ({error.strerror})")
                         continue
                     made += 1
             for target, record in list(owned.items()):
-                path = into / target
+                path = os.path.join(folder, target)
                 if target in wanted:
                     continue
                 if not os.path.lexists(path) or not _ours(path, record):
@@ -118,7 +120,7 @@ def sort_index(store: IndexStore, into: Path, mode: str = "link") -> SortReport:
                 elif record["mode"] == "copy" and not os.path.exists(record["source"]):
                     originals_gone.append(target)
                 else:
-                    path.unlink()
+                    os.unlink(path)
                     del owned[target]
                     removed += 1
     finally:
@@ -126,45 +128,57 @@ def sort_index(store: IndexStore, into: Path, mode: str = "link") -> SortReport:
             with writing(into, "the sort record"):
                 write_atomically(into / SORT_MANIFEST, json.dumps({"collection": str(root), "entries": owned},
                                                                    indent=1).encode())
-    folders = Counter(str(PurePosixPath(t).parent) for t in wanted)
+    folders = Counter(t.rsplit("/", 1)[0] for t in wanted)
     return SortReport(into, mode, dict(sorted(folders.items())), made, kept, removed, tuple(left_alone),
                       tuple(originals_gone), no_face, unreadable, tuple(notes))
 
 
-def _layout(store: IndexStore) -> tuple[dict[str, Path], int, int, list[str]]:
-    """{target inside the folder: photo}: every member's photos, then unknown/; the photos left out (without a
-    face, unreadable); and notes on names that cannot be paths, whose photos are left out."""
+def _layout(store: IndexStore) -> tuple[dict[str, str], int, int, list[str]]:
+    """{target inside the folder: photo's file}: every member's photos, then unknown/; the photos left out
+    (without a face, unreadable); and notes on names that cannot be paths, whose photos are left out. The names
+    of each photo are gathered on Arrow columns."""
     root = Path(store.manifest.collection)
-    labels: dict[str, set[str]] = defaultdict(set)
-    hashes: dict[str, str] = {}
-    for row in store.scan(["path", "content_hash", "label"]).to_pylist():
-        hashes[row["path"]] = row["content_hash"]
-        labels[row["path"]].add(row["label"])
+    faces = store.scan(["path", "content_hash", "label"])
+    pairs = faces.group_by(["path", "label"], use_threads=False).aggregate([("content_hash", "min")])
+    pairs = pairs.sort_by([("path", "ascending"), ("label", "ascending")])
     unreadable = store.count_photos("error IS NOT NULL")
     no_face = store.count_photos("faces = 0 AND error IS NULL")
     folders: dict[str, str] = {}
     notes: list[str] = []
-    for member in sorted({m for named in labels.values() for m in named}):
+    for member in sorted(set(pairs["label"].to_pylist())):
         try:
             folders[member] = folder_name(member)
         except UnsafePathError as error:
             notes.append(f"{error}: the photos of member {printable(member)!r} are not sorted")
-    base_names = Counter(PurePosixPath(p).name for p in labels)
-    wanted: dict[str, Path] = {}
-    for path in sorted(labels):
-        members = [m for m in sorted(labels[path] - {UNKNOWN_LABEL}) or [UNKNOWN_LABEL] if m in folders]
-        name = PurePosixPath(path)
+    labels: dict[str, list[str]] = defaultdict(list)
+    hashes: dict[str, str] = {}
+    for path, label, content in zip(pairs["path"].to_pylist(), pairs["label"].to_pylist(),
+                                    pairs["content_hash_min"].to_pylist()):
+        labels[path].append(label)
+        hashes[path] = content
+    base_names = Counter(p.rsplit("/", 1)[-1] for p in labels)
+    wanted: dict[str, str] = {}
+    for path, named in labels.items():
+        members = [m for m in [n for n in named if n != UNKNOWN_LABEL] or [UNKNOWN_LABEL] if m in folders]
+        base = path.rsplit("/", 1)[-1]
         try:
-            source = photo_path(root, path)
+            source = str(photo_path(root, path))
             # The index's name of a photo whose name is not UTF-8 holds `\xHH`: its link is named without the `\`.
-            file_name = folder_name((name.name if base_names[name.name] == 1
-                                     else f"{name.stem}-{hashes[path][:8]}{name.suffix}").replace("\\", "_"))
+            file_name = folder_name((base if base_names[base] == 1 else _with_hash(base, hashes[path]))
+                                    .replace("\\", "_"))
         except UnsafePathError as error:
             notes.append(f"{error}: a photo's path in the index, not sorted")
             continue
         for member in members:
             wanted[f"{folders[member]}/{file_name}"] = source
     return wanted, no_face, unreadable, notes
+
+
+def _with_hash(name: str, content_hash: str) -> str:
+    """A file name with the start of its photo's content hash before its suffix: photos of one name in two
+    folders get two links."""
+    path = PurePosixPath(name)
+    return f"{path.stem}-{content_hash[:8]}{path.suffix}"
 
 
 def _read_record(into: Path, root: Path, notes: list[str]) -> dict[str, dict]:
@@ -195,39 +209,43 @@ def _read_record(into: Path, root: Path, notes: list[str]) -> dict[str, dict]:
     return checked
 
 
-def _make(path: Path, source: Path, mode: str) -> dict:
+def _make(path: str, source: str, mode: str, folders: set[str]) -> dict:
     """A link to, or a copy of (through a temporary file and a rename, over an old one), `source` at `path`, and
-    its record."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    its record; `folders` are those made already (each is made once)."""
+    parent = os.path.dirname(path)
+    if parent not in folders:
+        os.makedirs(parent, exist_ok=True)
+        folders.add(parent)
     if mode == "link":
-        path.symlink_to(source)
-        return {"source": str(source), "mode": mode}
-    copy_atomically(source, path)
-    stat = path.stat()
-    return {"source": str(source), "mode": mode, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+        os.symlink(source, path)
+        return {"source": source, "mode": mode}
+    copy_atomically(Path(source), Path(path))
+    stat = os.stat(path)
+    return {"source": source, "mode": mode, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
-def _reading(error: OSError, source: Path) -> bool:
+def _reading(error: OSError, source: str) -> bool:
     """Whether `error` came from reading the photo (a copy's source), not from writing into the folder."""
-    return error.filename2 is None and error.filename is not None and os.fsdecode(error.filename) == str(source)
+    return error.filename2 is None and error.filename is not None and os.fsdecode(error.filename) == source
 
 
-def _ours(path: Path, record: dict) -> bool:
+def _ours(path: str, record: dict) -> bool:
     """Whether the file at `path` is still the link or the untouched copy this sort made."""
     if record["mode"] == "link":
-        return path.is_symlink() and os.readlink(path) == record["source"]
+        return os.path.islink(path) and os.readlink(path) == record["source"]
     try:
-        stat = path.lstat()
+        stat = os.lstat(path)
     except OSError:
         return False
-    return not path.is_symlink() and stat.st_size == record.get("size") and stat.st_mtime_ns == record.get("mtime_ns")
+    return not os.path.islink(path) and stat.st_size == record.get("size") \
+        and stat.st_mtime_ns == record.get("mtime_ns")
 
 
-def _current(path: Path, source: Path, mode: str) -> bool:
+def _current(path: str, source: str, mode: str) -> bool:
     """Whether a copy is as new as its photo (a link always is)."""
     if mode == "link":
         return True
     try:
-        return source.stat().st_mtime_ns == path.stat().st_mtime_ns
+        return os.stat(source).st_mtime_ns == os.stat(path).st_mtime_ns
     except OSError:
         return False
