@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,6 +67,26 @@ def test_without_an_index_there_is_no_index_route(blackpink_model: Model, tmp_pa
         assert plain.get("/v1/index").status_code == 404
     with pytest.raises(WhosthatError, match="not a whosthat index"):
         create_app(blackpink_model, index=tmp_path)
+
+
+def test_the_served_index_sees_each_run_and_correction(blackpink_model: Model, model_file: Path,
+                                                      own_collection: Path, session_cache: Path) -> None:
+    """The index is kept open between requests, and opened again once a run or a correction committed to it."""
+    from whosthat.collection import index
+
+    index(model_file, own_collection, cache_dir=session_cache)
+    with TestClient(create_app(blackpink_model, index=own_collection)) as client:
+        before = client.get("/v1/index").json()
+        assert client.get("/v1/index").json() == before
+        photo = own_collection / "group" / BLACKPINK_GROUP.name
+        shutil.copy(photo, own_collection / "again.jpg")
+        index(model_file, own_collection, cache_dir=session_cache)
+        after = client.get("/v1/index").json()
+        assert after["photos"] == before["photos"] + 1 and after["faces"] > before["faces"]
+        Index(own_collection).confirm("again.jpg", 0, "somebody_new")  # a face of its content: in every copy
+        found = client.get("/v1/index/find", params={"name": "somebody_new"}).json()["hits"]
+        assert "again.jpg" in [h["path"] for h in found]
+        assert client.get("/v1/index").json()["faces_per_name"]["somebody_new"] == len(found)
 
 
 @pytest.fixture(scope="module")

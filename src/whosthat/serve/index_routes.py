@@ -1,7 +1,8 @@
 """`serve --index DIR`: the collection index's questions over HTTP (what it holds, `find`, photo thumbnails).
 
-The index is opened afresh for each request, so a `whosthat index` run that updates it meanwhile is seen
-at its next commit, and an index removed or damaged meanwhile is answered 503 with its one-line error.
+The index is opened once and kept open; a request finds it opened again when anything was committed to it
+since (`store.written_state`), so a `whosthat index` run that updates it meanwhile is seen at its next commit,
+and an index removed or damaged meanwhile is answered 503 with its one-line error.
 Photos are served only by the content hash the index gives them: no path from a request ever reaches the
 file system.
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import io
 import re
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional
 from urllib.parse import quote
@@ -22,7 +25,7 @@ from pydantic import BaseModel, Field
 from whosthat.collection.api import Index
 from whosthat.collection.find import DEFAULT_UNSURE_BELOW, Hit
 from whosthat.collection.schema import IndexFileError, IndexWriteError
-from whosthat.collection.store import sql_text
+from whosthat.collection.store import locate, sql_text, written_state
 from whosthat.core.errors import WhosthatError
 from whosthat.report.images import boxed_thumbnail, open_photo
 from whosthat.serve.errors import ApiError
@@ -70,10 +73,32 @@ class FindResult(BaseModel):
     hits: list[IndexHit]
 
 
+class OpenIndex:
+    """The index at a folder, opened once and opened again when a commit changed it since (its `written_state`),
+    for every request of a server (its threads share it)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self._lock = threading.Lock()
+        self._state: tuple[tuple[str, ...], ...] = ()
+        self._index: Optional[Index] = None
+
+    def get(self) -> Index:
+        """The index as it is now: the one kept, or opened again (the state is read first: a commit meanwhile
+        makes the next request open it again)."""
+        state = written_state(locate(self.directory))
+        with self._lock:
+            if self._index is None or state != self._state:
+                self._index = Index(self.directory)
+                self._state = state
+            return self._index
+
+
 def index_router(directory: Path) -> APIRouter:
     """The /v1/index routes for the index at `directory` (an index folder, or a collection holding one); raises
     `WhosthatError` at once when it is not an index."""
-    Index(directory)
+    opened = OpenIndex(directory)
+    opened.get()
     router = APIRouter(prefix="/v1/index", tags=["index"])
     errors: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "no such photo in the index"},
               422: {"model": ErrorBody, "description": "an unknown name or a bad parameter"}}
@@ -81,7 +106,7 @@ def index_router(directory: Path) -> APIRouter:
     @router.get("", response_model=IndexSummary)
     async def summary() -> IndexSummary:
         """What the index holds: photos, faces per name, the model that named them."""
-        found = (await anyio.to_thread.run_sync(lambda: Index(directory).summary())).to_dict()
+        found = (await anyio.to_thread.run_sync(lambda: opened.get().summary())).to_dict()
         return IndexSummary(collection=found["collection"], photos=found["photos"], faces=found["faces"],
                             unreadable=found["unreadable"], members=found["members"],
                             faces_per_name=found["faces_per_name"], model=found["model"], labelled=found["labelled"])
@@ -103,7 +128,7 @@ def index_router(directory: Path) -> APIRouter:
             raise ApiError(422, "say what to find: name (and with), or unsure")
         try:
             hits = await anyio.to_thread.run_sync(
-                lambda: Index(directory).find(names, unsure=unsure, below=below, limit=limit))
+                lambda: opened.get().find(names, unsure=unsure, below=below, limit=limit))
         except (IndexFileError, IndexWriteError):
             raise  # the index's fault, not the question's: answered 503 (`whosthat.serve.errors`)
         except WhosthatError as error:
@@ -117,7 +142,7 @@ def index_router(directory: Path) -> APIRouter:
         """A photo of the index by its content hash, at most 320 px, with the given faces boxed."""
         if not HASH.fullmatch(content_hash):
             raise ApiError(404, "no photo of the index has that content hash")
-        jpeg = await anyio.to_thread.run_sync(_thumbnail, directory, content_hash, faces)
+        jpeg = await anyio.to_thread.run_sync(_thumbnail, opened.get, content_hash, faces)
         if jpeg is None:
             raise ApiError(404, "no photo of the index has that content hash, or it is no longer on disk")
         return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "max-age=600"})
@@ -132,8 +157,8 @@ def _hit(hit: Hit) -> IndexHit:
                     thumbnail=f"/v1/index/photos/{quote(hit.content_hash)}/thumbnail?{query}")
 
 
-def _thumbnail(directory: Path, content_hash: str, faces: list[int]) -> Optional[bytes]:
-    opened = Index(directory)
+def _thumbnail(index: Callable[[], Index], content_hash: str, faces: list[int]) -> Optional[bytes]:
+    opened = index()
     photos = opened.store.photos(["path"], f"content_hash = {sql_text(content_hash)}")["path"].to_pylist()
     if not photos:
         return None
