@@ -145,3 +145,18 @@ def test_registries_know_every_name_before_loading_it() -> None:
         "    assert all(callable(registry.get(name)) for name in before)\n"
         "print('ok')\n")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "ok\n"
+
+
+def test_naming_photos_on_the_cpu_loads_no_pytorch(kpop_model_file: Path, datasets: Path) -> None:
+    """With a CPU build of PyTorch, `predict` runs its networks in ONNX Runtime and never imports PyTorch (whose
+    import is a large part of a cold start); with another build it asks PyTorch whether there is a GPU."""
+    import importlib.metadata
+
+    code = ("import sys, whosthat\n"
+            "result = whosthat.load(sys.argv[1]).predict(sys.argv[2])\n"
+            "print(len(result), 'torch' in sys.modules)\n")
+    group = datasets / "blackpink" / "unlabeled" / "blackpink.jpg"
+    out = subprocess.run([sys.executable, "-c", code, str(kpop_model_file), str(group)], capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert int(out[0]) == 4
+    assert out[1] == str(not importlib.metadata.version("torch").endswith("+cpu"))

@@ -16,13 +16,15 @@ import warnings
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
-import torch
 
 from whosthat.core.files import atomic_file
 from whosthat.vision.cache import default_cache_dir
+
+if TYPE_CHECKING:
+    import torch
 
 #: The graph's opset: one that every ONNX Runtime whosthat installs with (1.17 and newer) runs.
 OPSET = 17
@@ -51,8 +53,8 @@ def file_digest(path: Path) -> str:
 
 
 class OnnxNetwork:
-    """A PyTorch network as an ONNX Runtime session: called with a (B, 3, size, size) float tensor, it returns the
-    (B, dim) output tensor the module would.
+    """A PyTorch network as an ONNX Runtime session: called with a (B, 3, size, size) float32 array, it returns the
+    (B, dim) outputs the module would. PyTorch is imported only to export the graph.
 
     name: the network's name in the cached file's name. weights: the file its weights come from (the cache key).
     build: makes the PyTorch module, called only when the graph must be exported. cache_dir: where the graph is
@@ -69,9 +71,8 @@ class OnnxNetwork:
         self._session: Any = None
         self._lock = threading.Lock()
 
-    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
-        array = np.ascontiguousarray(batch.numpy(), np.float32)
-        return torch.from_numpy(self.session().run(None, {"input": array})[0])
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return self.session().run(None, {"input": np.ascontiguousarray(batch, np.float32)})[0]
 
     def session(self) -> Any:
         """The session, made on first use from the cached graph (exported first when this machine has none)."""
@@ -93,6 +94,8 @@ class OnnxNetwork:
         path = self.path
         if path.is_file():
             return path
+        import torch
+
         self._folder.mkdir(parents=True, exist_ok=True)
         with torch.inference_mode(False), warnings.catch_warnings(), atomic_file(path) as stream:
             warnings.simplefilter("ignore")  # the exporter's notes about itself and about traced shapes

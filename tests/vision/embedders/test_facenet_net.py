@@ -11,7 +11,8 @@ import torch
 from PIL import Image
 
 from conftest import require
-from whosthat.vision.embedders._facenet_net import build_facenet, load_converted, prewhiten, save_converted
+from whosthat.vision.embedders._facenet_net import build_facenet, load_converted, save_converted
+from whosthat.vision.embedders.facenet import prewhiten
 
 _KPOP15 = Path(__file__).resolve().parents[3].parent / "shared" / "datasets" / "kpop15" / "train"
 _PER_PERSON = 4

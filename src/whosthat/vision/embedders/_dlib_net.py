@@ -20,8 +20,6 @@ import torch.nn.functional as F
 from torch import nn
 
 #: dlib's input layer (`input_rgb_image_sized<150>`): RGB minus these means, divided by 256.
-INPUT_MEAN = (122.782, 117.001, 104.298)
-INPUT_SCALE = 256.0
 #: (channels, first block halves the size) of each residual block, input side first.
 BLOCKS = ((32, False),) * 3 + ((64, True),) + ((64, False),) * 3 + ((128, True),) + ((128, False),) * 2 \
     + ((256, True),) + ((256, False),) * 2 + ((256, True),)
@@ -146,9 +144,3 @@ def load_dlib_resnet(path: Path) -> DlibResNet29:
         raise ValueError(f"{path}: not dlib's face-recognition ResNet ({error})") from error
     net.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
     return net
-
-
-def to_input(chips: np.ndarray) -> torch.Tensor:
-    """(B, 150, 150, 3) uint8 RGB chips -> the network's (B, 3, 150, 150) input."""
-    x = (chips.astype(np.float32) - np.asarray(INPUT_MEAN, np.float32)) / INPUT_SCALE
-    return torch.from_numpy(x).permute(0, 3, 1, 2)

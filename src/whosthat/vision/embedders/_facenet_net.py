@@ -21,7 +21,7 @@ from torch import nn
 
 from whosthat.core.files import replacing
 
-__all__ = ["build_facenet", "prewhiten", "save_converted", "load_converted", "InceptionResnetV1"]
+__all__ = ["build_facenet", "save_converted", "load_converted", "InceptionResnetV1"]
 
 _BN_EPSILON = 1e-3
 _INPUT_SIZE = 160
@@ -332,17 +332,6 @@ def build_facenet(h5_path: str | os.PathLike) -> torch.nn.Module:
     model = InceptionResnetV1()
     _load_h5(model, h5_path)
     return model.eval().requires_grad_(False)
-
-
-def prewhiten(chips: np.ndarray) -> np.ndarray:
-    """(N,160,160,3) uint8 RGB -> (N,3,160,160) float32, standardised per image as in training."""
-    if chips.ndim != 4 or chips.shape[1:] != (_INPUT_SIZE, _INPUT_SIZE, 3):
-        raise ValueError(f"expected (N, {_INPUT_SIZE}, {_INPUT_SIZE}, 3) chips, got {chips.shape}")
-    x = chips.astype(np.float64)
-    mean = x.mean(axis=(1, 2, 3), keepdims=True)
-    std = x.std(axis=(1, 2, 3), keepdims=True)
-    std = np.maximum(std, 1.0 / np.sqrt(_INPUT_SIZE * _INPUT_SIZE * 3))
-    return np.ascontiguousarray(((x - mean) / std).transpose(0, 3, 1, 2), dtype=np.float32)
 
 
 def save_converted(module: torch.nn.Module, path: str | os.PathLike) -> None:

@@ -24,7 +24,6 @@ from typing import Any, Optional, Union
 
 import cv2
 import numpy as np
-import torch
 
 from whosthat.core.errors import MissingWeightsError, ModelFileError
 from whosthat.vision.align import crop_box, template, warp
@@ -268,7 +267,7 @@ class ArcFace:
     def embed(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         """(n, dim) unit vectors."""
         return embed_in_batches(chips, self._to_input, self._forward, dim=self.dim, batch_size=self.batch_size,
-                                flip=self.flip, device=torch.device("cpu"))
+                                flip=self.flip)
 
     def session(self) -> Any:
         """The onnxruntime session, made on first use."""
@@ -287,15 +286,15 @@ class ArcFace:
                     raise ModelFileError(f"arcface: {self.path}: onnxruntime cannot load it ({reason})") from None
         return self._session
 
-    def _to_input(self, chips: np.ndarray) -> torch.Tensor:
-        """(B, 3, size, size) float: stacked RGB uint8 chips normalised as the model expects."""
-        batch = torch.from_numpy(np.ascontiguousarray(chips)).permute(0, 3, 1, 2).float()
-        return (batch - self.graph.mean) / self.graph.std
+    def _to_input(self, chips: np.ndarray) -> np.ndarray:
+        """(B, 3, size, size) float32: stacked RGB uint8 chips normalised as the model expects."""
+        batch = chips.transpose(0, 3, 1, 2).astype(np.float32)
+        return (batch - np.float32(self.graph.mean)) / np.float32(self.graph.std)
 
-    def _forward(self, batch: torch.Tensor) -> torch.Tensor:
+    def _forward(self, batch: np.ndarray) -> np.ndarray:
         """The model's raw vectors of a batch (one chip at a time when the file fixes a batch of one)."""
-        x = np.ascontiguousarray(batch.numpy(), dtype=np.float32)
+        x = np.ascontiguousarray(batch, dtype=np.float32)
         session, graph = self.session(), self.graph
         step = 1 if graph.batch == 1 else len(x)
         out = [session.run([graph.output_name], {graph.input_name: x[i:i + step]})[0] for i in range(0, len(x), step)]
-        return torch.from_numpy(np.concatenate(out).reshape(len(x), -1))
+        return np.concatenate(out).reshape(len(x), -1)

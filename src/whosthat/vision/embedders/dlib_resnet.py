@@ -9,21 +9,30 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
-import torch
 
-from whosthat.vision.embedders._dlib_net import DlibResNet29, load_dlib_resnet, to_input
-from whosthat.vision.embedders.base import channels_last, embed_in_batches
-from whosthat.vision.embedders.facenet import default_device
+from whosthat.vision.embedders.base import channels_last, default_device, embed_in_batches, torch_network
 from whosthat.vision.embedders.registry import EMBEDDERS
 from whosthat.vision.face import Face
 from whosthat.vision.onnx_runtime import OnnxNetwork
 from whosthat.vision.weights import DLIB_RESNET, DLIB_SHAPE5
 
+if TYPE_CHECKING:
+    from whosthat.vision.embedders._dlib_net import DlibResNet29
+
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25
+#: How dlib's network takes its input: each channel less its mean, over this scale.
+INPUT_MEAN = (122.782, 117.001, 104.298)
+INPUT_SCALE = 256.0
+
+
+def to_input(chips: np.ndarray) -> np.ndarray:
+    """(B, 150, 150, 3) uint8 RGB chips -> the network's (B, 3, 150, 150) float32 input."""
+    x = (chips.astype(np.float32) - np.asarray(INPUT_MEAN, np.float32)) / INPUT_SCALE
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
 
 
 @EMBEDDERS.register("dlib")
@@ -36,7 +45,7 @@ class DlibResNet:
     def __init__(self, flip: bool = False, batch_size: int = 32, device: Optional[str] = None) -> None:
         self.flip = flip
         self.batch_size = batch_size
-        self.device = torch.device(device) if device else default_device()
+        self.device = device or default_device()
         self._shape_predictor: Optional[Callable[..., Any]] = None
         self._net: Optional[DlibResNet29] = None
         self._onnx: Optional[OnnxNetwork] = None
@@ -69,14 +78,14 @@ class DlibResNet:
 
     def embed(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         """(n, 128) unit vectors."""
-        return embed_in_batches(chips, to_input, self.forward(), dim=self.dim,
-                                batch_size=self.batch_size, flip=self.flip, device=self.device)
+        return embed_in_batches(chips, to_input, self.forward(), dim=self.dim, batch_size=self.batch_size,
+                                flip=self.flip)
 
-    def forward(self) -> Callable[[torch.Tensor], torch.Tensor]:
+    def forward(self) -> Callable[[np.ndarray], np.ndarray]:
         """The network as `embed` calls it: in ONNX Runtime on the CPU (exported from `network` once per machine),
         in PyTorch elsewhere."""
-        if self.device.type != "cpu":
-            return self.network()
+        if self.device != "cpu":
+            return torch_network(self.network(), self.device)
         with self._lock:
             if self._onnx is None:
                 self._onnx = OnnxNetwork("dlib-resnet", CHIP_SIZE, DLIB_RESNET.path(), self.network)
@@ -84,6 +93,8 @@ class DlibResNet:
 
     def network(self) -> DlibResNet29:
         """The network with dlib's weights, built on first use, in eval mode and channels-last."""
+        from whosthat.vision.embedders._dlib_net import load_dlib_resnet
+
         with self._lock:
             if self._net is None:
                 self._net = channels_last(load_dlib_resnet(DLIB_RESNET.path()), self.device)

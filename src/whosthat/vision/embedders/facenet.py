@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
-import torch
 
 from whosthat.vision.align import align
 from whosthat.vision.cache import default_cache_dir
-from whosthat.vision.embedders._facenet_net import build_facenet, load_converted, prewhiten, save_converted
-from whosthat.vision.embedders.base import channels_last, embed_in_batches
+from whosthat.vision.embedders.base import channels_last, default_device, embed_in_batches, torch_network
 from whosthat.vision.embedders.registry import EMBEDDERS
 from whosthat.vision.face import Face
 from whosthat.vision.onnx_runtime import OnnxNetwork
@@ -25,9 +23,20 @@ CHIP_SIZE = 160
 CHIP_ZOOM = 1.0
 
 
-def default_device() -> torch.device:
-    """CUDA when PyTorch sees a GPU, else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+if TYPE_CHECKING:
+    import torch
+
+
+def prewhiten(chips: np.ndarray) -> np.ndarray:
+    """(N,160,160,3) uint8 RGB -> (N,3,160,160) float32, standardised per image as in training."""
+    if chips.ndim != 4 or chips.shape[1:] != (CHIP_SIZE, CHIP_SIZE, 3):
+        raise ValueError(f"expected (N, {CHIP_SIZE}, {CHIP_SIZE}, 3) chips, got {chips.shape}")
+    x = chips.astype(np.float64)
+    mean = x.mean(axis=(1, 2, 3), keepdims=True)
+    std = x.std(axis=(1, 2, 3), keepdims=True)
+    std = np.maximum(std, 1.0 / np.sqrt(CHIP_SIZE * CHIP_SIZE * 3))
+    return np.ascontiguousarray(((x - mean) / std).transpose(0, 3, 1, 2), dtype=np.float32)
+
 
 
 @EMBEDDERS.register("facenet")
@@ -41,7 +50,7 @@ class FaceNet:
                  weights_dir: Optional[Path] = None) -> None:
         self.flip = flip
         self.batch_size = batch_size
-        self.device = torch.device(device) if device else default_device()
+        self.device = device or default_device()
         self._weights_dir = Path(weights_dir) if weights_dir else default_cache_dir() / "weights"
         self._net: Optional[torch.nn.Module] = None
         self._onnx: Optional[OnnxNetwork] = None
@@ -62,15 +71,14 @@ class FaceNet:
 
     def embed(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         """(n, 128) unit vectors."""
-        return embed_in_batches(chips, lambda batch: torch.from_numpy(prewhiten(batch)),
-                                self.forward(),
-                                dim=self.dim, batch_size=self.batch_size, flip=self.flip, device=self.device)
+        return embed_in_batches(chips, prewhiten, self.forward(), dim=self.dim, batch_size=self.batch_size,
+                                flip=self.flip)
 
-    def forward(self) -> Callable[[torch.Tensor], torch.Tensor]:
+    def forward(self) -> Callable[[np.ndarray], np.ndarray]:
         """The network as `embed` calls it: in ONNX Runtime on the CPU (exported from `network` once per machine),
         in PyTorch elsewhere."""
-        if self.device.type != "cpu":
-            return self.network()
+        if self.device != "cpu":
+            return torch_network(self.network(), self.device)
         if self._onnx is None:
             if not self._converted().is_file():
                 self.network()
@@ -79,6 +87,8 @@ class FaceNet:
 
     def network(self) -> torch.nn.Module:
         """The network, built on first use (converted from the Keras file once per machine, kept as safetensors)."""
+        from whosthat.vision.embedders._facenet_net import build_facenet, load_converted, save_converted
+
         if self._net is None:
             converted = self._converted()
             if converted.is_file():

@@ -14,9 +14,8 @@ import cv2
 import numpy as np
 import torch
 
-from whosthat.vision.embedders.base import channels_last, embed_in_batches
+from whosthat.vision.embedders.base import channels_last, default_device, embed_in_batches, torch_network
 from whosthat.vision.embedders.combined import Concatenated, concatenate
-from whosthat.vision.embedders.facenet import default_device
 from whosthat.vision.embedders.registry import EMBEDDERS
 from whosthat.vision.face import Face
 from whosthat.vision.networks import PRETRAINED, Network, create_network
@@ -65,7 +64,7 @@ class NetworkEmbedder:
         self.state = state
         self.flip = flip
         self.batch_size = batch_size
-        self.device = torch.device(device) if device else default_device()
+        self.device = device or default_device()
         self.name = architecture if state is None else "finetuned"
         self._net: Optional[Network] = None
         shape = self.network() if state is not None else create_network(architecture, pretrained=False)
@@ -98,9 +97,9 @@ class NetworkEmbedder:
 
     def embed(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         """(n, dim) unit vectors."""
-        return embed_in_batches(chips, lambda batch: to_tensor(batch, self.network()),
-                                lambda batch: self.network().embedding(batch), dim=self.dim,
-                                batch_size=self.batch_size, flip=self.flip, device=self.device)
+        return embed_in_batches(chips, lambda batch: to_tensor(batch, self.network()).numpy(),
+                                torch_network(self.network().embedding, self.device), dim=self.dim,
+                                batch_size=self.batch_size, flip=self.flip)
 
     def network(self) -> Network:
         """The network (ImageNet or fine-tuned weights), built on first use, in eval mode and channels-last."""
