@@ -237,3 +237,23 @@ def test_the_others_and_the_test_strangers_have_their_trade_off(tested_with_othe
     metrics = model.test.metrics
     assert calibrated[1:4] == (f"{100 * metrics.among_names_accuracy:.1f}", f"{100 * metrics.members_rejected:.1f}",
                                f"{100 * metrics.strangers_accepted:.1f}")
+
+
+def test_the_map_layout_is_kept_for_a_retrain(kpop_embeddings: dict[str, np.ndarray], tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch):
+    """The t-SNE layout of the same faces is read back from the cache folder (a warm retrain draws the same map
+    without laying it out again); a damaged kept layout is laid out again."""
+    from whosthat.report.build import _layout
+
+    monkeypatch.setenv("WHOSTHAT_CACHE_DIR", str(tmp_path))
+    X = np.concatenate(list(kpop_embeddings.values()))
+    first = _layout(X, 0)
+    [kept] = (tmp_path / "maps").iterdir()
+    assert first.shape == (len(X), 2) and np.isfinite(first).all()
+    kept.write_bytes(kept.read_bytes()[:40])
+    np.testing.assert_allclose(_layout(X, 0), first)  # laid out again: t-SNE with its seed gives the same map
+    stamp = kept.stat().st_mtime_ns
+    np.testing.assert_array_equal(_layout(X, 0), first)
+    assert kept.stat().st_mtime_ns == stamp  # read, not written again
+    _layout(X[::2], 0)
+    assert len(list((tmp_path / "maps").iterdir())) == 2  # other faces, another layout

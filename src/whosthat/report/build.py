@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import Counter
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Optional
 
 import numpy as np
 
+from whosthat.core.files import atomic_file
 from whosthat.models.model import Model
 from whosthat.models.protocol import Namer
 from whosthat.models.records import TrainingRecord
@@ -21,7 +23,7 @@ from whosthat.report.html import Section, card, cards, figure, paragraph, render
 from whosthat.report.images import boxed_thumbnail, face_crop, jpeg_url, open_photo
 from whosthat.training.evaluate import NO_FACE
 from whosthat.training.folder import class_name
-from whosthat.vision.cache import EmbeddingCache
+from whosthat.vision.cache import EmbeddingCache, default_cache_dir
 
 #: Section titles, in page order (tests look for them).
 HEADINGS = ("Summary", "Class distribution", "Training history", "Confusion matrix", "Scores per class",
@@ -183,11 +185,36 @@ def _calibration_curve(model: Namer) -> str:
             + tradeoff.calibration_table(calibration))
 
 
-def _map(model: Namer, seed: int = 0) -> str:
+def _layout(X: np.ndarray, seed: int) -> np.ndarray:
+    """(n, 2) t-SNE layout of the rows X (reduced by PCA first). It is kept in the cache folder under a digest of
+    the rows and the seed, so that a retrain on the same photos, whose faces come from the embedding cache, draws
+    its map without laying it out again."""
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
     from threadpoolctl import threadpool_limits
 
+    rows = np.ascontiguousarray(X, np.float32)
+    digest = hashlib.sha256(rows.tobytes() + f"{rows.shape}:{seed}:tsne-pca50".encode()).hexdigest()[:32]
+    path = default_cache_dir() / "maps" / f"{digest}.npy"
+    try:
+        kept = np.load(path, allow_pickle=False)
+        if kept.shape == (len(rows), 2) and np.isfinite(kept).all():
+            return kept
+    except (OSError, ValueError):
+        pass
+    reduced = PCA(min(50, len(rows), rows.shape[1]), random_state=seed).fit_transform(rows)
+    with threadpool_limits(1):  # OpenMP threads spin against each other on a busy machine (40x slower)
+        xy = TSNE(2, perplexity=min(30.0, (len(rows) - 1) / 3), init="pca", random_state=seed).fit_transform(reduced)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_file(path) as stream:
+            np.save(stream, np.asarray(xy, np.float64), allow_pickle=False)
+    except OSError:  # a cache that cannot be written: the map is drawn all the same
+        pass
+    return xy
+
+
+def _map(model: Namer, seed: int = 0) -> str:
     training = _training(model)
     reference = _reference(model)
     if reference is None or training is None:
@@ -199,10 +226,7 @@ def _map(model: Namer, seed: int = 0) -> str:
     paths, boxes = photos.paths, photos.boxes
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(len(X), min(len(X), MAX_MAP_POINTS), replace=False))
-    reduced = PCA(min(50, len(chosen), X.shape[1]), random_state=seed).fit_transform(X[chosen])
-    with threadpool_limits(1):  # OpenMP threads spin against each other on a busy machine (40x slower)
-        xy = TSNE(2, perplexity=min(30.0, (len(chosen) - 1) / 3), init="pca",
-                  random_state=seed).fit_transform(reduced)
+    xy = _layout(X[chosen], seed)
     with_thumbnail = set()
     if len(paths) == len(X):
         per_class = max(1, MAX_MAP_THUMBNAILS // len(model.classes))

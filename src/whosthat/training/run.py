@@ -27,7 +27,6 @@ from whosthat.recognition.recogniser import Recogniser
 from whosthat.training import faces
 from whosthat.training.config import DEFAULT_FACE_HEAD, DEFAULT_IMAGE_HEAD, TrainConfig
 from whosthat.training.evaluate import score_predictions
-from whosthat.training.finetune.stage import finetune_network
 from whosthat.training.folder import Item, TrainingFolder, content_keys, scan, stratified_split, without_copies
 from whosthat.training.log import TrainingLog
 from whosthat.training.subject import SUBJECTS, choose_subject
@@ -74,15 +73,7 @@ def train(folder: str | os.PathLike, config: Optional[TrainConfig] = None, *,
     cache = EmbeddingCache(Path(config.cache_dir) if config.cache_dir else None) if config.use_cache else None
     detector, embedder, chosen_by = choose(config.subject, config.detector, config.embedder,
                                            faces.filed_once(learn, photos.keys), cache, photos.keys, log)
-    finetune = config.finetune
-    if finetune is None:
-        built = embedder_from_spec(embedder, flip=config.flip)
-        embedder_component, state = Component(built.name, built.settings), {}
-    else:
-        state = finetune_network(finetune, detector, classes, split, by_path, epochs=config.epochs,
-                                 resume=config.resume, workers=config.workers, seed=config.seed, out=out, cache=cache,
-                                 log=log)
-        embedder_component = Component("finetuned", {"architecture": finetune, "flip": config.flip})
+    embedder_component, state = _embedder(config, embedder, detector, classes, split, by_path, out, cache, log)
     extractor = build_extractor(Component(detector), embedder_component, state)
     subjects = embed(extractor, learn, cache, photos.keys, progress, log)
     log.seconds["embedding"] = time.perf_counter() - started
@@ -90,10 +81,10 @@ def train(folder: str | os.PathLike, config: Optional[TrainConfig] = None, *,
     negatives, others_record = (embed_others(others, extractor, cache, progress, log, _members_faces(chosen, learn))
                                 if others else (None, None))
     fit_started = time.perf_counter()
-    recogniser_params = recogniser_settings(finetune is None and made_for_faces(embedder), config.head,
+    recogniser_params = recogniser_settings(config.finetune is None and made_for_faces(embedder), config.head,
                                             config.whiten, config.max_member_rejection, config.seed)
-    recogniser, validation = fit(recogniser_params, classes, train_rows, val_rows, fine_tuned=finetune is not None,
-                                 negatives=negatives)
+    recogniser, validation = fit(recogniser_params, classes, train_rows, val_rows,
+                                 fine_tuned=config.finetune is not None, negatives=negatives)
     log.seconds["fit"] = time.perf_counter() - fit_started
     model = Model(Component(detector), embedder_component, recogniser, embedder_state=state, extractor=extractor)
     test_items = faces.without_training_copies(photos.tests.items if photos.tests else [by_path[p] for p in split.test],
@@ -211,6 +202,21 @@ def _members_faces(chosen: dict[Path, np.ndarray], learned: list[Item]) -> tuple
     """The member photos learned from that gave a face, and those faces."""
     items = [item for item in learned if item.path in chosen]
     return items, np.stack([chosen[item.path] for item in items]) if items else np.zeros((0, 0), np.float32)
+
+
+def _embedder(config: TrainConfig, embedder: str, detector: str, classes: list[str], split: Split,
+              by_path: dict[str, Item], out: Optional[str | os.PathLike], cache: Optional[EmbeddingCache],
+              log: TrainingLog) -> tuple[Component, dict[str, np.ndarray]]:
+    """The embedder the model keeps, and a fine-tuned network's weights (none for a pretrained one)."""
+    if config.finetune is None:
+        built = embedder_from_spec(embedder, flip=config.flip)
+        return Component(built.name, built.settings), {}
+    from whosthat.training.finetune.stage import finetune_network  # PyTorch and kornia, only to fine-tune
+
+    state = finetune_network(config.finetune, detector, classes, split, by_path, epochs=config.epochs,
+                             resume=config.resume, workers=config.workers, seed=config.seed, out=out, cache=cache,
+                             log=log)
+    return Component("finetuned", {"architecture": config.finetune, "flip": config.flip}), state
 
 
 def split_photos(photos: Photos, split: Optional[Split], *, val_fraction: float, test_fraction: float, seed: int
