@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -135,9 +136,12 @@ def _ahead(frames: Iterator[Frame], size: int = 2) -> Iterator[Frame]:
 @contextmanager
 def _cores_for_embedding() -> Iterator[None]:
     """PyTorch's threads one fewer than the cores (at least one) while the decoding thread runs: with as many
-    threads as cores beside it, its threads wait on each other and embedding slows down several times."""
-    import torch
-
+    threads as cores beside it, its threads wait on each other and embedding slows down several times. Without
+    PyTorch loaded (the networks run in ONNX Runtime, whose threads sleep rather than spin) nothing is changed."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
     before = torch.get_num_threads()
     torch.set_num_threads(max(1, min(before, (os.cpu_count() or 1) - 1)))
     try:
