@@ -56,12 +56,17 @@ def neighbour_graph(faces: Faces, similarity: float, neighbours: int = NEIGHBOUR
     exact = n <= EXACT_FACES
     blocks = [(np.arange(start, min(start + CHUNK, n)), np.arange(n)) for start in range(0, n, CHUNK)] if exact \
         else _cluster_blocks(faces.vectors)
-    links = [_linked(faces, queries, candidates, similarity, keep) for queries, candidates in blocks] if keep else []
+    links: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    held = 0
+    for queries, candidates in blocks if keep else []:
+        links.append(_linked(faces, queries, candidates, similarity, keep))
+        held += len(links[-1][0])
+        if not exact and held > 2 * keep * n:  # a face was compared in several blocks: its nearest of them so far
+            links = [_nearest(*_joined(links), keep)]
+            held = len(links[0][0])
     if not links:
         return csr_matrix((n, n), dtype=np.float32)
-    row, col, weight = (np.concatenate(found) for found in zip(*links))
-    if not exact:  # a face was compared in several blocks: its nearest of them all
-        row, col, weight = _nearest(row, col, weight, keep)
+    row, col, weight = _joined(links) if exact else _nearest(*_joined(links), keep)
     graph = csr_matrix((np.maximum(weight, MIN_WEIGHT).astype(np.float32), (row, col)), shape=(n, n))
     return graph.maximum(graph.T).tocsr()
 
@@ -107,6 +112,12 @@ def group(faces: Faces, similarity: float, min_faces: int, neighbours: int = NEI
     number[big] = np.arange(len(big)) + (int(person.max()) + 1 if (person >= 0).any() else 1)
     person[new] = number[label[new]]
     return person
+
+
+def _joined(links: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lists of pairs (faces, faces, similarities) as one."""
+    row, col, alike = (np.concatenate(found) for found in zip(*links))
+    return row, col, alike
 
 
 def _linked(faces: Faces, queries: np.ndarray, candidates: np.ndarray, similarity: float, keep: int

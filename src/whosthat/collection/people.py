@@ -141,7 +141,7 @@ def group_people(store: IndexStore, distance: Optional[float] = None, min_faces:
     keys = keys.take(rows)
     vectors = space.map(matrix(faces["vector"], store.manifest.dim))
     before = np.full(len(keys), -1, np.int64) if restart else _stored_people(store, keys)
-    photos = pc.dictionary_encode(faces["content_hash"]).combine_chunks().indices.to_numpy().astype(np.int64)
+    photos = pc.dictionary_encode(faces["content_hash"].combine_chunks()).indices.to_numpy().astype(np.int64)
     person = group(Faces(vectors, photos, before), 1.0 - distance, min_faces)
     now = np.flatnonzero((before < 0) & (person >= 0))
     if restart or len(now):
