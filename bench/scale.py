@@ -21,7 +21,7 @@ shuffled in one of a few hundred ways (strangers: real values, nobody's face), n
 vectors (its probabilities, its stranger test), a face to a photo.
 
 Each operation runs in a new process (`--op`), which reports its seconds (the operation alone, after imports and
-opening the index) and its peak resident memory (`ru_maxrss`, the whole process); an operation over --timeout
+opening the index) and its peak resident memory (VmHWM, the whole process); an operation over --timeout
 seconds is stopped. Queries (`find`, `summary`, the served `/v1/index/find`) are the median of a few calls after
 a first one; the served find is a FastAPI `TestClient` on the index routes.
 """
@@ -268,10 +268,20 @@ def run_operation(name: str, directory: Path, work: Path, timeout: float) -> dic
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def peak_gb() -> float:
+    """This process's peak resident memory: Linux's VmHWM (`ru_maxrss` would count the parent's, taken over at
+    `exec`), else `ru_maxrss`."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
+    return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")) * 1024 / 1e9
+
+
 def child(args: argparse.Namespace) -> None:
     """The `--op` process: the operation's result and the process's peak memory, as one JSON line."""
     result = operation(args.op, Path(args.index), Path(args.work))
-    result["gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
+    result["gb"] = peak_gb()
     print(json.dumps(result))
 
 
