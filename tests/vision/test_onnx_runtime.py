@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
@@ -97,3 +98,12 @@ def test_the_exported_graph_is_kept_and_reused(tmp_path: Path) -> None:
     other = tmp_path / "other-weights.dat"
     other.write_bytes(DLIB_RESNET.path().read_bytes() + b"\0")
     assert OnnxNetwork("dlib-resnet", 150, other, must_not_build, cache_dir=tmp_path).path != graph
+
+
+def test_sessions_take_the_cores_the_process_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    from whosthat.vision.onnx_runtime import cores, session_options
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # as Ray sets it in an actor holding one CPU
+    assert cores() == 1 and session_options().intra_op_num_threads == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "")
+    assert cores() == len(os.sched_getaffinity(0))

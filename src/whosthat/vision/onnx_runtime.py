@@ -31,16 +31,26 @@ OPSET = 17
 
 
 def session_options() -> Any:
-    """Options for whosthat's sessions on the CPU: a thread a core, and threads that sleep rather than spin
-    between calls, so that the detector and the embedders, which run side by side, share the cores."""
+    """Options for whosthat's sessions on the CPU: a thread a core this process may use, and threads that sleep
+    rather than spin between calls, so that the detector and the embedders, which run side by side, share the
+    cores."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = os.cpu_count() or 1
+    options.intra_op_num_threads = cores()
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
+
+
+def cores() -> int:
+    """The cores this process is meant to use: `OMP_NUM_THREADS` where it is set (as Ray sets it in each actor,
+    to the CPUs the actor holds), else those it may run on."""
+    given = os.environ.get("OMP_NUM_THREADS", "")
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def file_digest(path: Path) -> str:
