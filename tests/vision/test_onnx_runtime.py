@@ -107,3 +107,21 @@ def test_sessions_take_the_cores_the_process_is_given(monkeypatch: pytest.Monkey
     assert cores() == 1 and session_options().intra_op_num_threads == 1
     monkeypatch.setenv("OMP_NUM_THREADS", "")
     assert cores() == len(os.sched_getaffinity(0))
+
+
+def test_a_damaged_graph_is_exported_again_and_an_unwritable_cache_is_no_stop(tmp_path: Path) -> None:
+    def build() -> torch.nn.Module:
+        return load_dlib_resnet(DLIB_RESNET.path())
+
+    chips = np.random.default_rng(1).random((2, 3, 150, 150), np.float32)
+    expected = torch_network(build().eval(), "cpu")(chips)
+    network = OnnxNetwork("dlib-resnet", 150, DLIB_RESNET.path(), build, cache_dir=tmp_path)
+    network.path.parent.mkdir(parents=True)
+    network.path.write_bytes(b"half a graph")
+    np.testing.assert_allclose(network(chips), expected, atol=1e-5)
+    assert network.path.stat().st_size > 1_000_000  # written again, whole
+
+    blocked = tmp_path / "a-file"
+    blocked.write_bytes(b"")
+    in_memory = OnnxNetwork("dlib-resnet", 150, DLIB_RESNET.path(), build, cache_dir=blocked)
+    np.testing.assert_allclose(in_memory(chips), expected, atol=1e-5)

@@ -10,6 +10,7 @@ from, written whole or not at all, and read back by later runs.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import threading
 import warnings
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from whosthat.core.files import atomic_file
+from whosthat.core.files import write_atomically
 from whosthat.vision.cache import default_cache_dir
 
 if TYPE_CHECKING:
@@ -85,13 +86,11 @@ class OnnxNetwork:
         return self.session().run(None, {"input": np.ascontiguousarray(batch, np.float32)})[0]
 
     def session(self) -> Any:
-        """The session, made on first use from the cached graph (exported first when this machine has none)."""
+        """The session, made on first use from the cached graph; exported first when this machine has none or
+        the kept one cannot be loaded (then written again), and run from memory when the cache cannot be written."""
         with self._lock:
             if self._session is None:
-                import onnxruntime
-
-                self._session = onnxruntime.InferenceSession(str(self._graph()), session_options(),
-                                                             providers=["CPUExecutionProvider"])
+                self._session = self._load()
         return self._session
 
     @cached_property
@@ -99,19 +98,36 @@ class OnnxNetwork:
         """Where the network's graph is kept: named for the network, its weight file's digest and the opset."""
         return self._folder / f"{self.name}-{file_digest(self.weights)[:32]}-opset{OPSET}.onnx"
 
-    def _graph(self) -> Path:
-        """The cached graph of the network, exported now when missing."""
-        path = self.path
-        if path.is_file():
-            return path
+    def _load(self) -> Any:
+        import onnxruntime
+        from onnxruntime.capi import onnxruntime_pybind11_state as state
+
+        def start(graph: str | bytes) -> Any:
+            return onnxruntime.InferenceSession(graph, session_options(), providers=["CPUExecutionProvider"])
+
+        if self.path.is_file():
+            try:
+                return start(str(self.path))
+            except (state.Fail, state.InvalidProtobuf, state.InvalidGraph, state.RuntimeException):
+                pass  # a damaged file of ours: exported and written again
+        graph = self._export()
+        try:
+            self._folder.mkdir(parents=True, exist_ok=True)
+            write_atomically(self.path, graph)
+        except OSError:  # a cache folder that cannot be written: this run uses the graph from memory
+            pass
+        return start(graph)
+
+    def _export(self) -> bytes:
+        """The network's ONNX graph, exported from its PyTorch module."""
         import torch
 
-        self._folder.mkdir(parents=True, exist_ok=True)
-        with torch.inference_mode(False), warnings.catch_warnings(), atomic_file(path) as stream:
+        stream = io.BytesIO()
+        with torch.inference_mode(False), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the exporter's notes about itself and about traced shapes
             example = torch.zeros(1, 3, self.size, self.size)
             torch.onnx.export(self._build().eval(), (example,), stream,  # type: ignore[arg-type]
-                              input_names=["input"], output_names=["output"],
-                              dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, opset_version=OPSET,
-                              dynamo=False)
-        return path
+                              input_names=["input"],
+                              output_names=["output"], dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+                              opset_version=OPSET, dynamo=False)
+        return stream.getvalue()

@@ -80,9 +80,7 @@ class FaceNet:
         if self.device != "cpu":
             return torch_network(self.network(), self.device)
         if self._onnx is None:
-            if not self._converted().is_file():
-                self.network()
-            self._onnx = OnnxNetwork("facenet", CHIP_SIZE, self._converted(), self.network)
+            self._onnx = OnnxNetwork("facenet", CHIP_SIZE, FACENET_KERAS.path(), self.network)
         return self._onnx
 
     def network(self) -> torch.nn.Module:
@@ -95,8 +93,11 @@ class FaceNet:
                 net = load_converted(converted)
             else:
                 net = build_facenet(FACENET_KERAS.path())
-                self._weights_dir.mkdir(parents=True, exist_ok=True)
-                save_converted(net, converted)
+                try:
+                    self._weights_dir.mkdir(parents=True, exist_ok=True)
+                    save_converted(net, converted)
+                except OSError:  # a cache folder that cannot be written: converted again next time
+                    pass
             self._net = channels_last(net, self.device)
         return self._net
 
