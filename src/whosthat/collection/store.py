@@ -52,7 +52,7 @@ from whosthat.collection.schema import (
     model_file_name,
     photo_schema,
 )
-from whosthat.core.files import is_temporary, write_atomically
+from whosthat.core.files import file_digest, is_temporary, write_atomically
 from whosthat.core.paths import inside
 
 #: Rows from which the vector column gets an approximate-nearest-neighbour index (below: exact search).
@@ -163,15 +163,6 @@ def begin_index(directory: Path) -> None:
     except OSError as error:
         raise IndexWriteError(f"{directory}: cannot be written ({_reason(error)}); give an index folder where you "
                               "can write with --index DIR") from None
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def sql_text(value: str) -> str:

@@ -10,6 +10,7 @@ any other file already there is left as it is.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import shutil
 import tempfile
@@ -108,3 +109,12 @@ def copy_atomically(source: str | os.PathLike, path: str | os.PathLike) -> Path:
     with replacing(path) as temporary:
         shutil.copy2(source, temporary)
     return Path(path)
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes, hex, read a block at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

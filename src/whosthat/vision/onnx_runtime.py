@@ -9,7 +9,6 @@ from, written whole or not at all, and read back by later runs.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import threading
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from whosthat.core.files import write_atomically
+from whosthat.core.files import file_digest, write_atomically
 from whosthat.vision.cache import default_cache_dir
 
 if TYPE_CHECKING:
@@ -52,15 +51,6 @@ def cores() -> int:
     if given.isdigit() and int(given) > 0:
         return int(given)
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes, hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class OnnxNetwork:

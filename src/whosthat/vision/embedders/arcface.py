@@ -14,7 +14,6 @@ themselves (the models converted from MXNet), as InsightFace's `ArcFaceONNX` dec
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -26,6 +25,7 @@ import cv2
 import numpy as np
 
 from whosthat.core.errors import MissingWeightsError, ModelFileError
+from whosthat.core.files import file_digest
 from whosthat.vision.align import crop_box, template, warp
 from whosthat.vision.embedders.base import embed_in_batches
 from whosthat.vision.embedders.registry import EMBEDDERS
@@ -109,11 +109,7 @@ def file_sha256(path: Path) -> str:
     stat = path.stat()
     key = (path, stat.st_size, stat.st_mtime_ns)
     if key not in _HASHES:
-        digest = hashlib.sha256()
-        with open(path, "rb") as file:
-            for block in iter(lambda: file.read(1 << 20), b""):
-                digest.update(block)
-        _HASHES[key] = digest.hexdigest()
+        _HASHES[key] = file_digest(path)
     return _HASHES[key]
 
 
