@@ -35,6 +35,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from revisions import source_trees
+
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
 PHOTOS = DATASETS / "blackpink" / "photos"
@@ -135,19 +137,8 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--scratch", type=Path, help="a folder to keep the models, caches and clip in (reused)")
     args = parser.parse_args(argv)
     started, load_start = time.perf_counter(), os.getloadavg()[0]
-    with tempfile.TemporaryDirectory(prefix="whosthat-commands-") as temporary:
-        scratch = args.scratch or Path(temporary)
-        trees = {"this tree": ROOT / "src"}
-        if args.baseline:
-            worktree = Path(temporary) / "baseline"
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(worktree), args.baseline],
-                           check=True)
-            trees = {args.baseline: worktree / "src", **trees}
-        try:
-            rows = measure(trees, scratch, args)
-        finally:
-            if args.baseline:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], check=False)
+    with tempfile.TemporaryDirectory(prefix="whosthat-commands-") as temporary, source_trees(args.baseline) as trees:
+        rows = measure(trees, args.scratch or Path(temporary), args)
     names = list(trees)
     print(f"\n| measurement | {' | '.join(names)} | ratio |")
     print(f"| --- | {' | '.join('---:' for _ in names)} | ---: |")

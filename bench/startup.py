@@ -16,9 +16,10 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from revisions import source_trees
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = ("train", "predict", "evaluate", "report", "audit", "serve", "ensemble", "index", "find", "sort", "people")
@@ -39,22 +40,12 @@ def main() -> None:
     parser.add_argument("--baseline", metavar="REV", help="a git revision to time beside the current code")
     args = parser.parse_args()
     lines = [["--help"], *[[command, "--help"] for command in COMMANDS]]
-    with tempfile.TemporaryDirectory() as scratch:
-        sources = {"this tree": ROOT / "src"}
-        if args.baseline:
-            worktree = Path(scratch) / "baseline"
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(worktree), args.baseline],
-                           check=True)
-            sources = {args.baseline: worktree / "src", **sources}
-        try:
-            times: dict[str, dict[str, list[float]]] = {name: {" ".join(a): [] for a in lines} for name in sources}
-            for _ in range(args.repeats):
-                for argv in lines:
-                    for name, src in sources.items():  # in turn: the load falls on both alike
-                        times[name][" ".join(argv)].append(seconds(src, argv))
-        finally:
-            if args.baseline:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], check=False)
+    with source_trees(args.baseline) as sources:
+        times: dict[str, dict[str, list[float]]] = {name: {" ".join(a): [] for a in lines} for name in sources}
+        for _ in range(args.repeats):
+            for argv in lines:
+                for name, src in sources.items():  # in turn: the load falls on both alike
+                    times[name][" ".join(argv)].append(seconds(src, argv))
     print(f"median seconds of {args.repeats} cold runs; load average {os.getloadavg()[0]:.1f}\n")
     print("| command line | " + " | ".join(sources) + " |")
     print("| --- | " + " | ".join("---:" for _ in sources) + " |")
